@@ -1,0 +1,128 @@
+//! Turning each manifest function into something runnable: find or build its module,
+//! compile it, and remember why when that is impossible.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use sandbox_manifest::{Function, HandlerSource, Manifest};
+use sandbox_runtime::{Handler, Runtime};
+
+use crate::build::{self, BuildOptions};
+
+/// Whether a function can run, and if not, why not.
+#[derive(Clone)]
+pub enum LoadState {
+    Ready(Handler),
+    /// No handler in the function directory; carries the help text.
+    Missing(String),
+    BuildFailed(String),
+    CompileFailed(String),
+}
+
+impl LoadState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LoadState::Ready(_) => "ready",
+            LoadState::Missing(_) => "missing",
+            LoadState::BuildFailed(_) => "build_failed",
+            LoadState::CompileFailed(_) => "compile_failed",
+        }
+    }
+
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            LoadState::Ready(_) => None,
+            LoadState::Missing(m) | LoadState::BuildFailed(m) | LoadState::CompileFailed(m) => Some(m.clone()),
+        }
+    }
+}
+
+/// A function as the app runs it.
+#[derive(Clone)]
+pub struct FunctionSlot {
+    pub function: Function,
+    /// The complete environment the handler sees (nothing else of the host's).
+    pub env: Vec<(String, String)>,
+    pub state: LoadState,
+}
+
+pub async fn load_all(manifest: &Manifest, runtime: &Runtime, options: &BuildOptions) -> BTreeMap<String, FunctionSlot> {
+    // Builds first, one at a time; then compile everything in parallel.
+    let mut prepared = Vec::new();
+    for function in manifest.functions.values() {
+        let module = prepare(function, options).await;
+        prepared.push((function.clone(), module));
+    }
+    let mut tasks = Vec::new();
+    for (function, module) in prepared {
+        let runtime = runtime.clone();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let state = match module {
+                Ok(bytes) => match runtime.compile(&bytes) {
+                    Ok(handler) => LoadState::Ready(handler),
+                    Err(e) => LoadState::CompileFailed(e.to_string()),
+                },
+                Err(state) => state,
+            };
+            (function, state)
+        }));
+    }
+    let mut functions = BTreeMap::new();
+    for task in tasks {
+        let (function, state) = match task.await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!("compiling a function panicked: {e}");
+                continue;
+            }
+        };
+        let env = environment(manifest, &function);
+        functions.insert(function.name.clone(), FunctionSlot { function, env, state });
+    }
+    functions
+}
+
+/// Produces the module bytes for a function, building it first when needed.
+async fn prepare(function: &Function, options: &BuildOptions) -> Result<Vec<u8>, LoadState> {
+    let path = match &function.handler {
+        HandlerSource::Wasm { path } | HandlerSource::Wat { path } => path.clone(),
+        HandlerSource::Cargo { manifest, output } => {
+            if !options.skip {
+                build::cargo(function, manifest, options).await.map_err(LoadState::BuildFailed)?;
+            }
+            output.clone()
+        }
+        HandlerSource::Command { command, output } => {
+            if !options.skip {
+                build::command(function, command).await.map_err(LoadState::BuildFailed)?;
+            }
+            output.clone()
+        }
+        HandlerSource::Missing { .. } => {
+            return Err(LoadState::Missing(sandbox_manifest::missing_handler_help(function)))
+        }
+    };
+    read(&path).await
+}
+
+async fn read(path: &Path) -> Result<Vec<u8>, LoadState> {
+    tokio::fs::read(path)
+        .await
+        .map_err(|e| LoadState::BuildFailed(format!("cannot read {}: {e}", path.display())))
+}
+
+/// What a handler may see: the manifest's variables plus the few Lambda and Architect
+/// set for every function. No host variables, and never credentials.
+fn environment(manifest: &Manifest, function: &Function) -> Vec<(String, String)> {
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    env.insert("AWS_REGION".into(), "us-east-1".into());
+    env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), function.name.clone());
+    env.insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), function.memory_mib.to_string());
+    env.insert("ARC_APP_NAME".into(), manifest.app.clone());
+    env.insert("ARC_ENV".into(), "testing".into());
+    env.insert("ARC_SANDBOX".into(), "true".into());
+    for (key, value) in &function.env {
+        env.insert(key.clone(), value.clone());
+    }
+    env.into_iter().collect()
+}

@@ -1,0 +1,127 @@
+//! The recent-invocations log behind `GET /_sandbox/invocations`.
+//!
+//! A bounded ring buffer: a developer wants to see what just ran, and a long-running
+//! sandbox must not grow without bound.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use sandbox_runtime::Failure;
+
+use crate::Trigger;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Trap,
+    Exit,
+    Timeout,
+    OutOfMemory,
+    OutputTooLarge,
+    MalformedOutput,
+}
+
+impl Outcome {
+    pub fn from_result(result: &Result<Vec<u8>, Failure>) -> Outcome {
+        match result {
+            Ok(_) => Outcome::Success,
+            Err(Failure::Trap(_)) => Outcome::Trap,
+            Err(Failure::Exit(_)) => Outcome::Exit,
+            Err(Failure::Timeout(_)) => Outcome::Timeout,
+            Err(Failure::OutOfMemory { .. }) => Outcome::OutOfMemory,
+            Err(Failure::OutputTooLarge { .. }) => Outcome::OutputTooLarge,
+            Err(Failure::MalformedOutput(_)) => Outcome::MalformedOutput,
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationRecord {
+    pub function: String,
+    pub trigger: Trigger,
+    pub request_id: String,
+    pub outcome: Outcome,
+    /// The failure's message, when the invocation failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: f64,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub logs: Vec<String>,
+}
+
+pub struct InvocationLog {
+    capacity: usize,
+    records: Mutex<VecDeque<InvocationRecord>>,
+}
+
+impl InvocationLog {
+    pub fn new(capacity: usize) -> Self {
+        InvocationLog {
+            capacity,
+            records: Mutex::new(VecDeque::with_capacity(capacity)),
+        }
+    }
+
+    pub fn push(&self, record: InvocationRecord) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if records.len() == self.capacity {
+            records.pop_front();
+        }
+        records.push_back(record);
+    }
+
+    /// Marks an invocation failed after the fact: a trigger found its output unusable
+    /// (for example not an API Gateway response) although the handler exited cleanly.
+    pub fn amend(&self, request_id: &str, failure: &Failure) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(record) = records.iter_mut().rev().find(|r| r.request_id == request_id) {
+            record.outcome = Outcome::from_result(&Err(failure.clone()));
+            record.error = Some(failure.to_string());
+        }
+    }
+
+    /// Newest first, optionally only one function's.
+    pub fn recent(&self, function: Option<&str>, limit: usize) -> Vec<InvocationRecord> {
+        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        records
+            .iter()
+            .rev()
+            .filter(|r| function.is_none_or(|f| r.function == f))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(function: &str, n: usize) -> InvocationRecord {
+        InvocationRecord {
+            function: function.into(),
+            trigger: Trigger::Manual,
+            request_id: n.to_string(),
+            outcome: Outcome::Success,
+            error: None,
+            duration_ms: 1.0,
+            started_at: chrono::Utc::now(),
+            logs: vec![],
+        }
+    }
+
+    #[test]
+    fn keeps_the_newest_first_and_bounded() {
+        let log = InvocationLog::new(3);
+        for n in 0..5 {
+            log.push(record(if n % 2 == 0 { "a" } else { "b" }, n));
+        }
+        let ids: Vec<_> = log.recent(None, 10).into_iter().map(|r| r.request_id).collect();
+        assert_eq!(ids, ["4", "3", "2"]);
+        let a: Vec<_> = log.recent(Some("a"), 10).into_iter().map(|r| r.request_id).collect();
+        assert_eq!(a, ["4", "2"]);
+        assert_eq!(log.recent(None, 1).len(), 1);
+    }
+}

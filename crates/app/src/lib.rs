@@ -1,0 +1,236 @@
+//! A loaded app: the manifest, every function compiled (or the reason it is not), and
+//! the single [`App::invoke`] that every trigger calls.
+//!
+//! This is the "one way in" of DESIGN.md: the HTTP router, the scheduler and (later)
+//! the queue, topic, stream and bus drivers all turn their input into AWS-shaped event
+//! JSON and call `invoke`. Nothing outside this crate and `sandbox-runtime` touches
+//! wasmtime, and this crate knows nothing about HTTP or queues.
+
+mod build;
+mod functions;
+mod invocations;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sandbox_manifest::Manifest;
+use sandbox_runtime::{Failure, Limits, Request, Runtime};
+
+pub use build::BuildOptions;
+pub use functions::{FunctionSlot, LoadState};
+pub use invocations::{InvocationLog, InvocationRecord, Outcome};
+
+/// What caused an invocation; recorded with it and shown by the control API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Http,
+    Queue,
+    Topic,
+    Schedule,
+    Stream,
+    Bus,
+    /// `sandbox invoke` or a control-API call.
+    Manual,
+}
+
+/// Why `invoke` could not even start the handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// No function of that name; carries the known names for the message.
+    Unknown { name: String, known: Vec<String> },
+    /// The function exists but has no runnable code (missing, build or compile error).
+    NotLoaded { name: String, reason: String },
+}
+
+impl std::fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvokeError::Unknown { name, known } => {
+                write!(f, "no function named `{name}`; known functions: {}", known.join(", "))
+            }
+            InvokeError::NotLoaded { name, reason } => {
+                write!(f, "function `{name}` is not loaded: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InvokeError {}
+
+/// The result of one invocation.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub request_id: String,
+    pub output: Result<Vec<u8>, Failure>,
+    pub duration: Duration,
+}
+
+/// The running application. Cheap to share (`Arc<App>`); immutable once loaded, so a
+/// reload builds a new `App` and swaps it in.
+pub struct App {
+    manifest: Manifest,
+    functions: BTreeMap<String, FunctionSlot>,
+    runtime: Runtime,
+    invocations: Arc<InvocationLog>,
+    in_flight: Arc<AtomicU64>,
+}
+
+impl App {
+    /// Builds (where the function is a Rust crate or has a build command) and compiles
+    /// every function. Never fails as a whole: a function that cannot be loaded is
+    /// recorded with its reason, and the rest of the app runs.
+    pub async fn load(manifest: Manifest, runtime: Runtime, options: &BuildOptions) -> App {
+        let functions = functions::load_all(&manifest, &runtime, options).await;
+        App {
+            manifest,
+            functions,
+            runtime,
+            invocations: Arc::new(InvocationLog::new(1000)),
+            in_flight: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn functions(&self) -> &BTreeMap<String, FunctionSlot> {
+        &self.functions
+    }
+
+    pub fn invocations(&self) -> &InvocationLog {
+        &self.invocations
+    }
+
+    /// Invocations running right now (for drain).
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Resolves a user-typed function name: the full name (`http/get-index`) or, when
+    /// unambiguous, the part after the kind (`get-index`, `daily`).
+    pub fn resolve(&self, name: &str) -> Option<&str> {
+        if let Some((full, _)) = self.functions.get_key_value(name) {
+            return Some(full);
+        }
+        let mut matches = self
+            .functions
+            .keys()
+            .filter(|full| full.split_once('/').is_some_and(|(_, rest)| rest == name));
+        match (matches.next(), matches.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    }
+
+    /// Runs `function` once on `event`. `request_id` is generated when `None`.
+    pub async fn invoke(
+        &self,
+        function: &str,
+        trigger: Trigger,
+        request_id: Option<String>,
+        event: Vec<u8>,
+    ) -> Result<Invoked, InvokeError> {
+        let Some(slot) = self.functions.get(function) else {
+            return Err(InvokeError::Unknown {
+                name: function.to_string(),
+                known: self.functions.keys().cloned().collect(),
+            });
+        };
+        let handler = match &slot.state {
+            LoadState::Ready(handler) => handler,
+            other => {
+                return Err(InvokeError::NotLoaded {
+                    name: function.to_string(),
+                    reason: other.reason().unwrap_or_default(),
+                })
+            }
+        };
+        let request_id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let started_at = chrono::Utc::now();
+        let _guard = InFlight::enter(&self.in_flight);
+        let response = self
+            .runtime
+            .invoke(
+                handler,
+                Request {
+                    function: function.to_string(),
+                    request_id: request_id.clone(),
+                    event,
+                    limits: Limits {
+                        timeout: slot.function.timeout,
+                        memory_bytes: slot.function.memory_mib as usize * 1024 * 1024,
+                    },
+                    env: slot.env.clone(),
+                },
+            )
+            .await;
+        self.invocations.push(InvocationRecord {
+            function: function.to_string(),
+            trigger,
+            request_id: request_id.clone(),
+            outcome: Outcome::from_result(&response.result),
+            error: response.result.as_ref().err().map(|e| e.to_string()),
+            duration_ms: response.duration.as_secs_f64() * 1000.0,
+            started_at,
+            logs: response.logs,
+        });
+        Ok(Invoked {
+            request_id,
+            output: response.result,
+            duration: response.duration,
+        })
+    }
+
+    /// The loaded app as JSON for `GET /_sandbox/status`.
+    pub fn status(&self) -> serde_json::Value {
+        let functions: Vec<_> = self
+            .functions
+            .values()
+            .map(|slot| {
+                serde_json::json!({
+                    "name": slot.function.name,
+                    "dir": slot.function.dir,
+                    "handler": slot.function.handler,
+                    "state": slot.state.name(),
+                    "error": slot.state.reason(),
+                    "timeoutMs": slot.function.timeout.as_millis() as u64,
+                    "memoryMiB": slot.function.memory_mib,
+                })
+            })
+            .collect();
+        let m = &self.manifest;
+        serde_json::json!({
+            "app": m.app,
+            "manifest": m.file,
+            "functions": functions,
+            "routes": m.routes,
+            "queues": m.queues,
+            "topics": m.topics,
+            "schedules": m.schedules,
+            "streams": m.streams,
+            "buses": m.buses,
+            "static": m.static_dir,
+        })
+    }
+}
+
+/// Counts an invocation as running for as long as it lives, even if the future is
+/// dropped half-way (a client that disconnects must not leave drain waiting forever).
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}

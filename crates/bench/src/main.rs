@@ -1,0 +1,93 @@
+//! `sandbox-bench`: measures the sandbox against baselines taken in the same run.
+//!
+//! The machine is shared and noisy, so absolute numbers mean little; every benchmark
+//! therefore runs a baseline next to the sandbox, interleaves their runs and reports
+//! medians and ratios. Each subcommand prints a Markdown block for BENCHMARKS.md.
+//!
+//! ```text
+//! cargo build --release -p sandbox-cli
+//! cargo run --release -p sandbox-bench -- http [--duration 10s] [--sandbox-bin target/release/sandbox]
+//! ```
+//!
+//! Planned subcommands follow the same pattern: `queues` (SQS-style send → handler
+//! invocation latency and throughput), `topics` (SNS fan-out), `streams` (table
+//! stream delivery), and `reload` (file change to first response from the new code).
+
+mod bare;
+mod duration;
+mod http;
+mod load;
+mod process;
+mod report;
+mod stats;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "sandbox-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Benchmark,
+}
+
+#[derive(Debug, Subcommand)]
+enum Benchmark {
+    /// HTTP throughput, latency, start-to-first-response and idle memory of
+    /// `sandbox start`, against a bare hyper server.
+    Http(http::HttpArgs),
+    /// The bare hyper baseline server (started by `http` as a child process).
+    #[command(hide = true)]
+    BareServer {
+        /// Port on 127.0.0.1; 0 picks a free one (printed on stdout).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Benchmark::Http(args) => http::run(args),
+        Benchmark::BareServer { port } => bare::run(port),
+    };
+    // Child processes are already stopped here: their guards lived inside `run`.
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn http_args_parse() {
+        let cli = Cli::try_parse_from([
+            "sandbox-bench",
+            "http",
+            "--duration",
+            "10s",
+            "--connections",
+            "1,8,64",
+        ])
+        .unwrap();
+        let Benchmark::Http(args) = cli.command else {
+            panic!("expected http");
+        };
+        assert_eq!(args.duration, std::time::Duration::from_secs(10));
+        assert_eq!(args.connections, vec![1, 8, 64]);
+        assert_eq!(args.repeats, 3);
+        assert!(Cli::try_parse_from(["sandbox-bench", "http", "--duration", "soon"]).is_err());
+    }
+}

@@ -1,0 +1,111 @@
+//! The `sandbox` command: a thin binary over the library crates.
+//!
+//! `sandbox start [DIR]` loads the manifest, builds and compiles every handler, and
+//! serves the app; `sandbox invoke FUNCTION` runs one handler once. Everything
+//! substantive lives in the libraries (manifest, runtime, app, services, server);
+//! this crate only wires them together and talks to the terminal.
+
+mod control;
+mod invoke;
+mod logging;
+mod project;
+mod start;
+mod summary;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "sandbox", version, about = "Run a serverless app (Architect .arc) locally, every handler in WebAssembly")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app in DIR (default: the current directory).
+    Start(StartArgs),
+    /// Run one handler once and print its result.
+    Invoke(InvokeArgs),
+}
+
+#[derive(clap::Args)]
+struct StartArgs {
+    /// Project directory holding app.arc, .arc or sandbox.json.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Port to listen on (0 picks a free one; the address is printed).
+    #[arg(long, default_value_t = 3333, env = "SANDBOX_PORT")]
+    port: u16,
+    /// Address to bind. Loopback by default: the sandbox is for this machine only.
+    #[arg(long, default_value = "127.0.0.1", env = "SANDBOX_HOST")]
+    host: IpAddr,
+    /// `system` follows real time; `manual` freezes time until moved through the control API.
+    #[arg(long, value_enum, default_value_t = ClockKind::System)]
+    clock: ClockKind,
+    /// Where a manual clock starts (RFC 3339, e.g. 2030-01-01T00:00:00Z). Default: now.
+    #[arg(long, requires = "clock")]
+    clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(clap::Args)]
+struct InvokeArgs {
+    /// Function name: full (`http/get-index`, `scheduled/daily`) or short (`get-index`, `daily`).
+    function: String,
+    /// Event JSON file, or `-` for stdin. Default: the trigger's sample event
+    /// (a scheduled event for scheduled functions, `{}` otherwise).
+    #[arg(long)]
+    event: Option<PathBuf>,
+    /// Project directory.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct LoadArgs {
+    /// Where compiled modules are cached (default: DIR/.sandbox/cache).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Do not build Rust crates or run build commands; use existing output.
+    #[arg(long)]
+    no_build: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ClockKind {
+    System,
+    Manual,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Start(args) => start::run(args).await,
+            Command::Invoke(args) => invoke::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

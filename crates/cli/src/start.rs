@@ -1,0 +1,65 @@
+//! `sandbox start`: bind, load, print what was loaded, serve until Ctrl-C.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use sandbox_server::{Server, ServerConfig};
+use sandbox_services::Clock;
+use sandbox_triggers::Triggers;
+
+use crate::control::TriggersControl;
+use crate::{project, summary, ClockKind, StartArgs};
+
+pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    // Bind first: a busy port should fail in milliseconds, not after every build.
+    let (server, addr) = Server::bind(&ServerConfig {
+        host: args.host,
+        port: args.port,
+    })
+    .await?;
+    let app = project::load(&args.dir, &args.load).await?;
+    summary::print(&app);
+    let cell = sandbox_server::app_cell(app);
+    let clock = match args.clock {
+        ClockKind::System => Clock::system(),
+        ClockKind::Manual => Clock::manual(args.clock_start.unwrap_or_else(whole_seconds_now)),
+    };
+    let triggers = Triggers::start(cell.clone(), clock).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let control = Arc::new(TriggersControl(triggers));
+    println!("listening on http://{addr} (ready in {:.0?})", started.elapsed());
+    server.serve(cell, control, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A manual clock starts at the current time, without the sub-second noise that makes
+/// event timestamps awkward to assert on.
+fn whole_seconds_now() -> DateTime<Utc> {
+    let now = Utc::now();
+    now - chrono::Duration::nanoseconds(now.timestamp_subsec_nanos() as i64)
+}
+
+/// Resolves on Ctrl-C or SIGTERM; the server then stops accepting and lets in-flight
+/// requests finish.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: waiting for in-flight requests");
+}

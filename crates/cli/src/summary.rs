@@ -1,0 +1,54 @@
+//! The start-up summary: what was loaded, and what is missing or broken, in a form a
+//! person reads at a glance.
+
+use sandbox_app::{App, LoadState};
+
+pub fn print(app: &App) {
+    let m = app.manifest();
+    println!("sandbox: app `{}` from {}", m.app, m.file.display());
+    let state = |name: &str| match app.functions().get(name).map(|s| &s.state) {
+        Some(LoadState::Ready(_)) => "ok",
+        Some(LoadState::Missing(_)) => "MISSING",
+        Some(LoadState::BuildFailed(_)) => "BUILD FAILED",
+        Some(LoadState::CompileFailed(_)) => "COMPILE FAILED",
+        None => "?",
+    };
+    let mut rows: Vec<(&str, String, String)> = Vec::new();
+    for r in &m.routes {
+        rows.push(("http", format!("{} {}", r.method.as_str(), r.path), r.function.clone()));
+    }
+    for q in &m.queues {
+        let f = q.function.clone().unwrap_or_else(|| "(no consumer)".into());
+        rows.push(("queue", q.name.clone(), f));
+    }
+    for t in &m.topics {
+        let subs: Vec<String> = t.subscriptions.iter().map(|s| format!("{:?}", s.target)).collect();
+        rows.push(("topic", t.name.clone(), subs.join(", ")));
+    }
+    for s in &m.schedules {
+        rows.push(("schedule", format!("{} {}", s.name, s.expression), s.function.clone()));
+    }
+    for s in &m.streams {
+        for c in &s.consumers {
+            rows.push(("stream", format!("{} ({} shards)", s.name, s.shards), c.function.clone()));
+        }
+    }
+    for b in &m.buses {
+        for r in &b.rules {
+            rows.push(("bus", format!("{}/{}", b.name, r.name), format!("{} targets", r.targets.len())));
+        }
+    }
+    let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    for (kind, what, function) in &rows {
+        let status = if app.functions().contains_key(function) { state(function) } else { "" };
+        println!("  {kind:<8} {what:<width$}  → {function} {status}");
+    }
+    if let Some(dir) = &m.static_dir {
+        println!("  static   {}", dir.display());
+    }
+    for slot in app.functions().values() {
+        if let Some(reason) = slot.state.reason() {
+            println!("\n  {} {}:\n    {}", slot.state.name(), slot.function.name, reason.replace('\n', "\n    "));
+        }
+    }
+}

@@ -1,0 +1,6 @@
+@app
+shop
+@streams
+clicks
+  consumers a
+  startingPosition AT_TIMESTAMP

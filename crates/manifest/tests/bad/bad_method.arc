@@ -1,0 +1,4 @@
+@app
+shop
+@http
+fetch /

@@ -1,0 +1,4 @@
+@app
+shop
+@scheduled
+weekly rate(1 week)

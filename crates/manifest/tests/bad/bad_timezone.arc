@@ -1,0 +1,6 @@
+@app
+shop
+@scheduled
+noon
+  cron 0 12 * * ? *
+  timezone Europe/Pariss

@@ -1,0 +1,5 @@
+@app
+shop
+@queues
+jobs
+  batchSize 100

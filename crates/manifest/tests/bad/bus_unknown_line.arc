@@ -1,0 +1,5 @@
+@app
+shop
+@bus
+orders
+  rules big {"source": ["shop"]}

@@ -1,0 +1,6 @@
+@app
+shop
+@bus
+default
+  rule big-orders {"source": ["shop"]}
+  target big-order fn:bus/big

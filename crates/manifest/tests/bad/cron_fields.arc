@@ -1,0 +1,4 @@
+@app
+shop
+@scheduled
+noon cron(0 12 * * ?)

@@ -1,0 +1,6 @@
+@app
+shop
+@queues
+orders
+  deadLetterQueue faild
+failed

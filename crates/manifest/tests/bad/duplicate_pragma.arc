@@ -1,0 +1,8 @@
+@app
+shop
+@http
+get /
+@queues
+jobs
+@http
+post /

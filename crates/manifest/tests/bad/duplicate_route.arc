@@ -1,0 +1,6 @@
+@app
+shop
+@http
+get /users/:id
+post /users
+get /users/:name

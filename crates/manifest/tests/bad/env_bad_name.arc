@@ -1,0 +1,5 @@
+@app
+shop
+@http
+get /
+  env LOG-LEVEL=debug

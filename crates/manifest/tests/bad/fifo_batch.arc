@@ -1,0 +1,5 @@
+@app
+shop
+@queues
+orders.fifo
+  batchSize 50

@@ -1,0 +1,3 @@
+# no app name
+@http
+get /

@@ -1,0 +1,6 @@
+@app
+shop
+@streams
+clicks
+  consumers a
+  onFailure fn:streams/dead

@@ -1,0 +1,5 @@
+@app
+shop
+@queues
+orders
+  messageRetentionPeriod 30   # less than a minute

@@ -1,0 +1,6 @@
+@app
+shop
+@queues
+jobs
+  visibilityTimeout 10
+  timeout 60

@@ -1,0 +1,4 @@
+@app
+shop
+@scheduled
+daily rate(1 days)

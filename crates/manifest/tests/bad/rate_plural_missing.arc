@@ -1,0 +1,4 @@
+@app
+shop
+@scheduled
+hourly rate(2 hour)

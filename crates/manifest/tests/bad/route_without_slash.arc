@@ -1,0 +1,4 @@
+@app
+shop
+@http
+get users

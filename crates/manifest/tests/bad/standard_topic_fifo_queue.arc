@@ -1,0 +1,7 @@
+@app
+shop
+@queues
+ledger.fifo
+@events
+payments
+  subscribers queue:ledger.fifo

@@ -1,0 +1,5 @@
+@app
+shop
+@static
+folder public
+spa true

@@ -1,0 +1,6 @@
+@app
+shop
+@streams
+clicks
+  shards 0
+  consumers a

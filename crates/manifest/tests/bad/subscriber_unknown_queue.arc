@@ -1,0 +1,5 @@
+@app
+shop
+@events
+placed
+  subscribers queue:mail

@@ -1,0 +1,5 @@
+@app
+shop
+@http
+get /
+	timeout 3

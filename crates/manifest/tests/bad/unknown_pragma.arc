@@ -1,0 +1,4 @@
+@app
+shop
+@htp
+get /

@@ -1,0 +1,6 @@
+@app
+shop
+
+@queues
+orders
+  visibiltyTimeout 30

@@ -1,0 +1,5 @@
+@app
+shop
+@tables
+notes
+  id *String

@@ -1,0 +1,5 @@
+@app
+shop
+@http
+post /x
+  build "make handler

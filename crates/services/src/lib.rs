@@ -1,0 +1,18 @@
+//! The sandbox's time and its service state machines.
+//!
+//! Services here are plain structs whose methods take `now` (DESIGN.md principle 2): no
+//! threads, no sleeping, no async. A driver elsewhere reads the [`Clock`] and calls them,
+//! which is what lets a test move a manual clock a day forward and see a day of schedule
+//! fires at once.
+
+pub mod clock;
+pub mod drain;
+pub mod queue;
+pub mod schedule;
+
+pub use clock::{parse_duration, Clock, ClockError};
+pub use drain::{Pending, PendingWork};
+pub use schedule::{
+    scheduled_event, scheduled_event_json, CatchUp, Due, Fire, ScheduleError, ScheduleExpr,
+    ScheduleSpec, Scheduler, Skipped,
+};

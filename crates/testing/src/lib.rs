@@ -1,0 +1,167 @@
+//! Test support for apps run by the sandbox: start the real `sandbox` binary on a free
+//! port for a project directory, wait until it is ready, and drive it over HTTP, with
+//! typed calls for the `/_sandbox` control API.
+//!
+//! ```no_run
+//! use sandbox_testing::Sandbox;
+//!
+//! let sandbox = Sandbox::start("fixtures/apps/demo").unwrap();
+//! let response = sandbox.get("/users/42").unwrap();
+//! assert_eq!(response.status, 200);
+//! assert_eq!(response.json().unwrap()["id"], "42");
+//! ```
+//!
+//! The process is killed when the [`Sandbox`] is dropped. Blocking on purpose: it works
+//! from plain `#[test]` functions and from any async runtime's blocking threads.
+
+mod process;
+mod response;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+
+pub use response::Response;
+
+/// A running sandbox.
+pub struct Sandbox {
+    process: process::Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// Options for [`Sandbox::builder`].
+pub struct Builder {
+    dir: PathBuf,
+    bin: Option<PathBuf>,
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+    ready_timeout: Duration,
+}
+
+impl Builder {
+    /// The `sandbox` binary to run. Default: `$SANDBOX_BIN`, else the `sandbox` built
+    /// beside the running test executable, else `sandbox` on the `PATH`.
+    pub fn bin(mut self, path: impl Into<PathBuf>) -> Self {
+        self.bin = Some(path.into());
+        self
+    }
+
+    /// Start with time frozen (`--clock manual`).
+    pub fn manual_clock(self) -> Self {
+        self.arg("--clock").arg("manual")
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// How long to wait for the first start (which may build Rust handlers).
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    pub fn start(self) -> anyhow::Result<Sandbox> {
+        let bin = self.bin.unwrap_or_else(process::default_binary);
+        let mut args = vec!["start".to_string(), self.dir.display().to_string(), "--port".into(), "0".into()];
+        args.extend(self.args);
+        let (process, addr) = process::Child::spawn(&bin, &args, &self.envs, self.ready_timeout)?;
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(60)))
+                .build(),
+        );
+        Ok(Sandbox {
+            process,
+            base: format!("http://{addr}"),
+            agent,
+        })
+    }
+}
+
+impl Sandbox {
+    /// Starts `sandbox start DIR --port 0` and waits until it listens.
+    pub fn start(dir: impl AsRef<Path>) -> anyhow::Result<Sandbox> {
+        Sandbox::builder(dir).start()
+    }
+
+    pub fn builder(dir: impl AsRef<Path>) -> Builder {
+        Builder {
+            dir: dir.as_ref().to_path_buf(),
+            bin: None,
+            args: Vec::new(),
+            envs: Vec::new(),
+            ready_timeout: Duration::from_secs(600),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Everything the sandbox printed so far (stdout and stderr, interleaved by line).
+    pub fn output(&self) -> String {
+        self.process.output()
+    }
+
+    /// Whether the process is still running (a misbehaving handler must never end it).
+    pub fn is_running(&mut self) -> bool {
+        self.process.is_running()
+    }
+
+    /// A request builder for anything the helpers below do not cover.
+    pub fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    pub fn get(&self, path: &str) -> anyhow::Result<Response> {
+        Response::from_ureq(self.agent.get(&self.url(path)).call())
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> anyhow::Result<Response> {
+        let mut request = http::Request::builder().method(method).uri(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(body.to_vec()).context("building the request")?;
+        Response::from_ureq(self.agent.run(request))
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Response> {
+        let bytes = serde_json::to_vec(body)?;
+        self.request("POST", path, &[("content-type", "application/json")], &bytes)
+    }
+
+    /// `GET /_sandbox/status`: the loaded app.
+    pub fn status(&self) -> anyhow::Result<Value> {
+        self.get("/_sandbox/status")?.ok_json()
+    }
+
+    /// `GET /_sandbox/invocations`: recent invocations, newest first.
+    pub fn invocations(&self, function: Option<&str>, limit: usize) -> anyhow::Result<Vec<Value>> {
+        let mut path = format!("/_sandbox/invocations?limit={limit}");
+        if let Some(function) = function {
+            path.push_str("&function=");
+            path.push_str(function);
+        }
+        match self.get(&path)?.ok_json()? {
+            Value::Array(records) => Ok(records),
+            other => anyhow::bail!("expected a JSON array of invocations, got {other}"),
+        }
+    }
+}

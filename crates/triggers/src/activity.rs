@@ -1,0 +1,38 @@
+//! Who is busy, and the wake-ups between drivers and drain.
+//!
+//! A driver counts a delivery as busy from the moment it takes work out of a state
+//! machine until the invocation has finished, so drain never sees a gap between "no
+//! longer due" and "running".
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::Notify;
+
+#[derive(Default)]
+pub struct Activity {
+    busy: AtomicU64,
+    /// Signalled when the clock moves or work arrives: drivers re-check what is due.
+    pub(crate) wake: Notify,
+    /// Signalled when a driver finishes work: drain re-checks.
+    pub(crate) settled: Notify,
+}
+
+impl Activity {
+    pub fn clock_moved(&self) {
+        self.wake.notify_waiters();
+    }
+
+    /// Deliveries taken from a service and not yet finished.
+    pub fn busy(&self) -> u64 {
+        self.busy.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn begin(&self, n: u64) {
+        self.busy.fetch_add(n, Ordering::AcqRel);
+    }
+
+    pub(crate) fn end(&self, n: u64) {
+        self.busy.fetch_sub(n, Ordering::AcqRel);
+        self.settled.notify_waiters();
+    }
+}

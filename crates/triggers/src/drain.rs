@@ -1,0 +1,64 @@
+//! Drain: wait until the sandbox has settled — no invocation running, nothing taken
+//! from a service and not yet delivered, nothing due now in any service — so a test can
+//! publish, drain and assert without sleeping. Work scheduled for later does not count.
+
+use std::time::{Duration, Instant};
+
+use sandbox_services::PendingWork;
+
+use crate::Triggers;
+
+/// HTTP invocations do not signal completion to drain; this bounds how late drain
+/// notices one finishing.
+const POLL: Duration = Duration::from_millis(2);
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainReport {
+    pub drained: bool,
+    pub waited_ms: f64,
+    /// Invocations running when drain returned.
+    pub in_flight: u64,
+    /// Work due now that has not been delivered.
+    pub pending: Vec<PendingWork>,
+    /// Work due later (does not hold up drain), for the curious.
+    pub later: Vec<PendingWork>,
+}
+
+pub(crate) async fn drain(triggers: &Triggers, timeout: Duration) -> DrainReport {
+    let started = Instant::now();
+    loop {
+        let settled = triggers.activity.settled.notified();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
+
+        let mut report = snapshot(triggers);
+        report.waited_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = started.elapsed();
+        if report.drained || elapsed >= timeout {
+            return report;
+        }
+        tokio::select! {
+            _ = &mut settled => {}
+            _ = tokio::time::sleep(POLL.min(timeout - elapsed)) => {}
+        }
+    }
+}
+
+fn snapshot(triggers: &Triggers) -> DrainReport {
+    let now = triggers.clock.now();
+    let in_flight = triggers.app().in_flight() + triggers.activity.busy();
+    let (pending, later): (Vec<_>, Vec<_>) = triggers
+        .schedules
+        .pending(now)
+        .into_iter()
+        .filter(|w| w.due_now > 0 || w.scheduled_later > 0)
+        .partition(|w| w.due_now > 0);
+    DrainReport {
+        drained: in_flight == 0 && pending.is_empty(),
+        waited_ms: 0.0,
+        in_flight,
+        pending,
+        later,
+    }
+}

@@ -1,0 +1,115 @@
+//! Triggers other than HTTP, and the control surface over the sandbox's time.
+//!
+//! A trigger is a thin driver around a service state machine from `sandbox-services`:
+//! it reads the sandbox [`Clock`], asks the state machine what is due, builds the exact
+//! AWS event and calls [`App::invoke`](sandbox_app::App::invoke). Drivers are the only
+//! place where tokio meets the services.
+//!
+//! - [`schedules`]: `@scheduled` rate and cron expressions firing on the clock;
+//! - [`drain`]: waiting until nothing is running and nothing is due anywhere;
+//! - [`Triggers`]: owns the clock and the drivers, and offers the typed operations the
+//!   control API (`/_sandbox/clock`, `/drain`, `/schedules`) exposes.
+
+mod activity;
+pub mod control;
+pub mod drain;
+pub mod schedules;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use sandbox_app::App;
+use sandbox_services::{parse_duration, Clock};
+
+pub use activity::Activity;
+pub use drain::DrainReport;
+pub use schedules::{ScheduleView, Schedules};
+
+/// The app being served; swapped whole on reload. Drivers read it per delivery so new
+/// code takes over at once while running invocations finish on the old.
+pub type AppCell = Arc<ArcSwap<App>>;
+
+/// An error for the control API: a status code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ControlError {
+    pub status: u16,
+    pub message: String,
+}
+
+impl ControlError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ControlError { status: 400, message: message.into() }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ControlError { status: 404, message: message.into() }
+    }
+}
+
+/// The clock's reading, as `GET /_sandbox/clock` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClockView {
+    pub now: DateTime<Utc>,
+    /// `manual` or `system`.
+    pub mode: &'static str,
+}
+
+/// The sandbox's drivers and the clock they share.
+pub struct Triggers {
+    app: AppCell,
+    clock: Clock,
+    activity: Arc<Activity>,
+    schedules: Schedules,
+}
+
+impl Triggers {
+    /// Starts every driver for the app in `cell`. Must run inside a tokio runtime.
+    pub fn start(app: AppCell, clock: Clock) -> Result<Arc<Triggers>, String> {
+        let activity = Arc::new(Activity::default());
+        let schedules = Schedules::start(app.clone(), clock.clone(), activity.clone())?;
+        Ok(Arc::new(Triggers { app, clock, activity, schedules }))
+    }
+
+    pub fn clock(&self) -> ClockView {
+        ClockView {
+            now: self.clock.now(),
+            mode: if self.clock.is_manual() { "manual" } else { "system" },
+        }
+    }
+
+    /// Moves the clock forward by a duration such as `1h` or `1d12h`. Everything that
+    /// becomes due fires, in time order.
+    pub fn advance(&self, by: &str) -> Result<ClockView, ControlError> {
+        let by = parse_duration(by).map_err(|e| ControlError::bad_request(e.to_string()))?;
+        self.clock.advance(by).map_err(|e| ControlError::bad_request(e.to_string()))?;
+        self.activity.clock_moved();
+        Ok(self.clock())
+    }
+
+    /// Sets the clock to an RFC 3339 time (never backwards).
+    pub fn set(&self, to: &str) -> Result<ClockView, ControlError> {
+        let to = DateTime::parse_from_rfc3339(to)
+            .map_err(|e| {
+                ControlError::bad_request(format!("`{to}` is not an RFC 3339 time ({e}); e.g. 2030-01-01T00:00:00Z"))
+            })?
+            .with_timezone(&Utc);
+        self.clock.set(to).map_err(|e| ControlError::bad_request(e.to_string()))?;
+        self.activity.clock_moved();
+        Ok(self.clock())
+    }
+
+    pub fn schedules(&self) -> &Schedules {
+        &self.schedules
+    }
+
+    /// Waits until no invocation runs and nothing is due anywhere, or `timeout`.
+    pub async fn drain(&self, timeout: std::time::Duration) -> DrainReport {
+        drain::drain(self, timeout).await
+    }
+
+    pub(crate) fn app(&self) -> Arc<App> {
+        self.app.load_full()
+    }
+}

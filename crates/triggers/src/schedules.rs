@@ -1,0 +1,234 @@
+//! The `@scheduled` driver: fires each schedule's handler with EventBridge's scheduled
+//! event when the sandbox clock reaches its next tick.
+//!
+//! With the manual clock every tick between two readings fires, in order (a test that
+//! advances a day sees 24 hourly fires). With the system clock a schedule that missed
+//! several ticks (the laptop slept) fires once for the period and says so in the log.
+//! The on-demand trigger (`POST /_sandbox/schedules/{name}/invoke`) lives here too.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sandbox_app::Trigger;
+use sandbox_services::{scheduled_event_json, CatchUp, Clock, Fire, Pending, PendingWork, ScheduleSpec, Scheduler};
+
+use crate::{Activity, AppCell, ControlError};
+
+/// AWS account and region the sandbox pretends to be, as in every event it builds.
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+
+/// The longest a system-clock driver sleeps before re-reading the wall clock, so a
+/// machine waking from suspend (when monotonic timers stand still) is noticed quickly.
+const MAX_NAP: Duration = Duration::from_secs(1);
+
+/// One schedule as `GET /_sandbox/schedules` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleView {
+    pub name: String,
+    pub expression: String,
+    pub timezone: String,
+    pub function: String,
+    /// The next fire times, soonest first.
+    pub next: Vec<DateTime<Utc>>,
+}
+
+#[derive(Clone)]
+pub struct Schedules {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    app: AppCell,
+    clock: Clock,
+    activity: Arc<Activity>,
+    scheduler: Mutex<Scheduler>,
+}
+
+impl Schedules {
+    pub(crate) fn start(app: AppCell, clock: Clock, activity: Arc<Activity>) -> Result<Schedules, String> {
+        let specs = specs(&app);
+        let scheduler = Scheduler::new(specs, clock.now()).map_err(|e| e.to_string())?;
+        let inner = Arc::new(Inner {
+            app,
+            clock,
+            activity,
+            scheduler: Mutex::new(scheduler),
+        });
+        tokio::spawn(drive(inner.clone()));
+        Ok(Schedules { inner })
+    }
+
+    pub fn list(&self) -> Vec<ScheduleView> {
+        let functions = functions(&self.inner.app);
+        let scheduler = self.inner.scheduler();
+        scheduler
+            .names()
+            .map(|name| ScheduleView {
+                name: name.to_string(),
+                expression: scheduler.expression(name).unwrap_or_default().to_string(),
+                timezone: scheduler.timezone(name).unwrap_or("UTC").to_string(),
+                function: functions.get(name).cloned().unwrap_or_default(),
+                next: scheduler.next_fires(name, 5),
+            })
+            .collect()
+    }
+
+    /// Fires `name` once now, outside its schedule, and answers with the outcome.
+    pub async fn invoke(&self, name: &str) -> Result<serde_json::Value, ControlError> {
+        let functions = functions(&self.inner.app);
+        let Some(function) = functions.get(name) else {
+            let known: Vec<_> = functions.keys().cloned().collect();
+            return Err(ControlError::not_found(format!(
+                "no schedule named `{name}`; known schedules: {}",
+                if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+            )));
+        };
+        let fire = Fire {
+            schedule: name.to_string(),
+            time: self.inner.clock.now(),
+            missed: 0,
+        };
+        let app = self.inner.app.load_full();
+        let invoked = app
+            .invoke(function, Trigger::Schedule, None, event(&fire))
+            .await
+            .map_err(|e| ControlError { status: 409, message: e.to_string() })?;
+        let output = invoked.output.as_ref().ok().map(|bytes| {
+            serde_json::from_slice(bytes).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into()))
+        });
+        Ok(serde_json::json!({
+            "schedule": name,
+            "function": function,
+            "requestId": invoked.request_id,
+            "outcome": sandbox_app::Outcome::from_result(&invoked.output),
+            "error": invoked.output.as_ref().err().map(|e| e.to_string()),
+            "output": output,
+            "durationMs": invoked.duration.as_secs_f64() * 1000.0,
+        }))
+    }
+
+    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        self.inner.scheduler().pending(now)
+    }
+}
+
+impl Inner {
+    fn scheduler(&self) -> MutexGuard<'_, Scheduler> {
+        self.scheduler.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The driver loop: take what is due, fire it in order, then wait for the next tick or
+/// for the clock to move.
+async fn drive(inner: Arc<Inner>) {
+    loop {
+        // Listen before looking, so a clock move between the two is never missed.
+        let woken = inner.activity.wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+
+        let now = inner.clock.now();
+        let catch_up = if inner.clock.is_manual() { CatchUp::EveryTick } else { CatchUp::Coalesce };
+        let (due, next) = {
+            let mut scheduler = inner.scheduler();
+            let due = scheduler.due(now, catch_up);
+            if !due.is_empty() {
+                inner.activity.begin(due.len() as u64);
+            }
+            (due, scheduler.next_wakeup())
+        };
+        for skipped in &due.skipped {
+            tracing::warn!(
+                "schedule {}: too many ticks at once; skipped from {} (resumes {:?})",
+                skipped.schedule,
+                skipped.from,
+                skipped.resumes
+            );
+        }
+        if !due.is_empty() {
+            for fire in due.fires {
+                fire_one(&inner, &fire).await;
+                inner.activity.end(1);
+            }
+            continue;
+        }
+        match next {
+            Some(next) if !inner.clock.is_manual() => {
+                let wait = (next - now).to_std().unwrap_or_default().min(MAX_NAP);
+                tokio::select! {
+                    _ = &mut woken => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            _ => woken.await,
+        }
+    }
+}
+
+async fn fire_one(inner: &Inner, fire: &Fire) {
+    if fire.missed > 0 {
+        tracing::info!(
+            "schedule {}: {} tick(s) were missed while the sandbox was not running them (machine asleep?); firing once for the period",
+            fire.schedule,
+            fire.missed
+        );
+    }
+    let app = inner.app.load_full();
+    let Some(function) = app
+        .manifest()
+        .schedules
+        .iter()
+        .find(|s| s.name == fire.schedule)
+        .map(|s| s.function.clone())
+    else {
+        return;
+    };
+    match app.invoke(&function, Trigger::Schedule, None, event(fire)).await {
+        Ok(invoked) => match &invoked.output {
+            Ok(_) => tracing::info!(
+                "schedule {} fired for {} → {function} ok in {:.1?}",
+                fire.schedule,
+                fire.time.format("%Y-%m-%dT%H:%M:%SZ"),
+                invoked.duration
+            ),
+            Err(failure) => tracing::warn!(
+                "schedule {} fired for {} → {function} FAILED: {failure} (request {})",
+                fire.schedule,
+                fire.time.format("%Y-%m-%dT%H:%M:%SZ"),
+                invoked.request_id
+            ),
+        },
+        Err(e) => tracing::warn!("schedule {}: {e}", fire.schedule),
+    }
+}
+
+fn event(fire: &Fire) -> Vec<u8> {
+    let id = uuid::Uuid::new_v4().to_string();
+    scheduled_event_json(&fire.schedule, fire.time, &id, REGION, ACCOUNT).into_bytes()
+}
+
+fn specs(app: &AppCell) -> Vec<ScheduleSpec> {
+    app.load()
+        .manifest()
+        .schedules
+        .iter()
+        .map(|s| ScheduleSpec {
+            name: s.name.clone(),
+            expression: s.expression.clone(),
+            timezone: s.timezone.clone(),
+        })
+        .collect()
+}
+
+fn functions(app: &AppCell) -> BTreeMap<String, String> {
+    app.load()
+        .manifest()
+        .schedules
+        .iter()
+        .map(|s| (s.name.clone(), s.function.clone()))
+        .collect()
+}
