@@ -14,21 +14,39 @@ fn demo_app_serves_the_seed_routes() {
     let sandbox = common::start("demo");
     let page = sandbox.get("/").unwrap();
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap_or("").starts_with("text/html"));
+    assert!(page
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/html"));
     assert!(page.text().contains("<form"), "{}", page.text());
     let user = sandbox.get("/users/42").unwrap();
     assert_eq!(user.json().unwrap()["id"], "42");
     let css = sandbox.get("/style.css").unwrap();
     assert_eq!(css.status, 200);
-    assert!(css.header("content-type").unwrap_or("").starts_with("text/css"));
+    assert!(css
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/css"));
     let output = sandbox.output();
-    for line in ["GET /", "/users/:id", "account-signup", "daily rate(1 day)", "listening on http://127.0.0.1:"] {
-        assert!(output.contains(line), "the summary mentions {line}:\n{output}");
+    for line in [
+        "GET /",
+        "/users/:id",
+        "account-signup",
+        "daily rate(1 day)",
+        "listening on http://127.0.0.1:",
+    ] {
+        assert!(
+            output.contains(line),
+            "the summary mentions {line}:\n{output}"
+        );
     }
     let status = sandbox.status().unwrap();
     assert_eq!(status["app"], "demo");
     let functions = status["functions"].as_array().unwrap();
-    assert!(functions.iter().all(|f| f["state"] == "ready"), "{functions:?}");
+    assert!(
+        functions.iter().all(|f| f["state"] == "ready"),
+        "{functions:?}"
+    );
 }
 
 #[test]
@@ -39,7 +57,11 @@ fn invoke_runs_one_handler_and_prints_its_result() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let value: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(value, serde_json::json!({"hello": "world"}));
@@ -51,7 +73,10 @@ fn invoke_runs_one_handler_and_prints_its_result() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no function named `no-such-function`") && stderr.contains("http/get-bare"), "{stderr}");
+    assert!(
+        stderr.contains("no function named `no-such-function`") && stderr.contains("http/get-bare"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -69,21 +94,37 @@ fn invoke_reports_handler_failure_with_nonzero_exit() {
 fn bad_manifest_is_a_located_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("app.arc"), "@app\nbroken\n\n@htp\nget /\n").unwrap();
-    let output = sandbox().arg("start").arg(dir.path()).args(["--port", "0"]).output().unwrap();
+    let output = sandbox()
+        .arg("start")
+        .arg(dir.path())
+        .args(["--port", "0"])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("app.arc:4:1"), "{stderr}");
-    assert!(stderr.contains("@http"), "suggests the nearest pragma: {stderr}");
+    assert!(
+        stderr.contains("@http"),
+        "suggests the nearest pragma: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
 fn missing_handler_is_reported_and_the_rest_serves() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("app.arc"), "@app\nhalf\n@http\nget /\nget /missing\n").unwrap();
+    std::fs::write(
+        dir.path().join("app.arc"),
+        "@app\nhalf\n@http\nget /\nget /missing\n",
+    )
+    .unwrap();
     let index = dir.path().join("src/http/get-index");
     std::fs::create_dir_all(&index).unwrap();
-    std::fs::copy(common::fixture("bench").join("src/http/get-index/handler.wat"), index.join("handler.wat")).unwrap();
+    std::fs::copy(
+        common::fixture("bench").join("src/http/get-index/handler.wat"),
+        index.join("handler.wat"),
+    )
+    .unwrap();
     let sandbox = sandbox_testing::Sandbox::builder(dir.path())
         .bin(env!("CARGO_BIN_EXE_sandbox"))
         .start()
@@ -92,7 +133,10 @@ fn missing_handler_is_reported_and_the_rest_serves() {
     let missing = sandbox.get("/missing").unwrap();
     assert_eq!(missing.status, 502);
     let output = sandbox.output();
-    assert!(output.contains("src/http/get-missing"), "says where it looked:\n{output}");
+    assert!(
+        output.contains("src/http/get-missing"),
+        "says where it looked:\n{output}"
+    );
     let status = sandbox.status().unwrap();
     let state = status["functions"]
         .as_array()
@@ -116,5 +160,8 @@ fn busy_port_is_a_clear_error() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains(&port) && stderr.contains("--port"), "{stderr}");
+    assert!(
+        stderr.contains(&port) && stderr.contains("--port"),
+        "{stderr}"
+    );
 }

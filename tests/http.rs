@@ -10,7 +10,8 @@ use std::io::{Read, Write};
 /// The echo handlers answer with the event they received as the body.
 fn event_of(response: &sandbox_testing::Response) -> Value {
     assert_eq!(response.status, 200, "body: {}", response.text());
-    serde_json::from_slice(&response.body).unwrap_or_else(|_| panic!("not JSON: {}", response.text()))
+    serde_json::from_slice(&response.body)
+        .unwrap_or_else(|_| panic!("not JSON: {}", response.text()))
 }
 
 #[test]
@@ -36,12 +37,21 @@ fn request_event_matches_api_gateway_payload_2() {
     assert_eq!(event["routeKey"], "ANY /echo");
     assert_eq!(event["rawPath"], "/echo");
     assert_eq!(event["rawQueryString"], "a=1&a=2&b=hello%20world");
-    assert_eq!(event["queryStringParameters"], json!({"a": "1,2", "b": "hello world"}));
+    assert_eq!(
+        event["queryStringParameters"],
+        json!({"a": "1,2", "b": "hello world"})
+    );
     assert_eq!(event["cookies"], json!(["c1=v1", "c2=v2"]));
     assert_eq!(event["headers"]["x-dup"], "one,two");
     assert_eq!(event["headers"]["x-mixed-case"], "v");
-    assert!(event["headers"].get("cookie").is_none(), "cookies are not repeated in headers");
-    assert!(event.get("pathParameters").is_none(), "omitted when the route has none");
+    assert!(
+        event["headers"].get("cookie").is_none(),
+        "cookies are not repeated in headers"
+    );
+    assert!(
+        event.get("pathParameters").is_none(),
+        "omitted when the route has none"
+    );
     assert_eq!(event["body"], r#"{"hello":"world"}"#);
     assert_eq!(event["isBase64Encoded"], false);
     let ctx = &event["requestContext"];
@@ -55,7 +65,10 @@ fn request_event_matches_api_gateway_payload_2() {
     assert_eq!(ctx["accountId"], "123456789012");
     assert!(ctx["timeEpoch"].as_u64().unwrap() > 1_600_000_000_000);
     let time = ctx["time"].as_str().unwrap();
-    assert!(time.ends_with(" +0000") && time.contains('/'), "API Gateway time format: {time}");
+    assert!(
+        time.ends_with(" +0000") && time.contains('/'),
+        "API Gateway time format: {time}"
+    );
     // The request id is shared by the event, the response header and the invocation log.
     let request_id = ctx["requestId"].as_str().unwrap();
     assert_eq!(response.header("apigw-requestid"), Some(request_id));
@@ -67,7 +80,10 @@ fn request_event_matches_api_gateway_payload_2() {
     // No query string, cookies or body: those keys are omitted, as AWS omits them.
     let event = event_of(&sandbox.get("/echo").unwrap());
     for absent in ["queryStringParameters", "cookies", "body", "pathParameters"] {
-        assert!(event.get(absent).is_none(), "{absent} should be omitted: {event}");
+        assert!(
+            event.get(absent).is_none(),
+            "{absent} should be omitted: {event}"
+        );
     }
     assert_eq!(event["rawQueryString"], "");
 }
@@ -77,11 +93,19 @@ fn binary_bodies_are_base64_in_the_event() {
     let sandbox = common::start("http");
     let bytes = [0u8, 159, 146, 150, 255];
     let response = sandbox
-        .request("PUT", "/echo", &[("content-type", "application/octet-stream")], &bytes)
+        .request(
+            "PUT",
+            "/echo",
+            &[("content-type", "application/octet-stream")],
+            &bytes,
+        )
         .unwrap();
     let event = event_of(&response);
     assert_eq!(event["isBase64Encoded"], true);
-    assert_eq!(event["body"], base64::engine::general_purpose::STANDARD.encode(bytes));
+    assert_eq!(
+        event["body"],
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    );
 }
 
 #[test]
@@ -89,7 +113,10 @@ fn path_parameters_and_catch_all() {
     let sandbox = common::start("http");
     let event = event_of(&sandbox.get("/echo/first/sec%20ond").unwrap());
     assert_eq!(event["routeKey"], "GET /echo/{a}/{b}");
-    assert_eq!(event["pathParameters"], json!({"a": "first", "b": "sec ond"}));
+    assert_eq!(
+        event["pathParameters"],
+        json!({"a": "first", "b": "sec ond"})
+    );
 
     let event = event_of(&sandbox.get("/files/a/b/c.txt").unwrap());
     assert_eq!(event["routeKey"], "ANY /files/{proxy+}");
@@ -104,15 +131,31 @@ fn response_mapping_follows_api_gateway() {
     // Cookies become one set-cookie header each; custom headers pass through.
     let response = sandbox.get("/cookies").unwrap();
     assert_eq!(response.status, 200);
-    assert_eq!(response.header_all("set-cookie").len(), 2, "{:?}", response.headers);
-    assert!(response.header("x-custom").is_some(), "{:?}", response.headers);
+    assert_eq!(
+        response.header_all("set-cookie").len(),
+        2,
+        "{:?}",
+        response.headers
+    );
+    assert!(
+        response.header("x-custom").is_some(),
+        "{:?}",
+        response.headers
+    );
 
     // isBase64Encoded bodies are decoded to bytes.
     let response = sandbox.get("/binary").unwrap();
     assert_eq!(response.status, 200);
     assert!(!response.body.is_empty());
-    assert_ne!(response.body.first(), Some(&b'"'), "body must be decoded, not the base64 text");
-    assert!(String::from_utf8(response.body.clone()).is_err() || response.header("content-type").is_some());
+    assert_ne!(
+        response.body.first(),
+        Some(&b'"'),
+        "body must be decoded, not the base64 text"
+    );
+    assert!(
+        String::from_utf8(response.body.clone()).is_err()
+            || response.header("content-type").is_some()
+    );
 
     // A bare JSON value without statusCode is a 200 application/json body.
     let response = sandbox.get("/bare").unwrap();
@@ -134,20 +177,38 @@ fn static_files_and_not_found() {
     let sandbox = common::start("http");
     let index = sandbox.get("/").unwrap();
     assert_eq!(index.status, 200, "{}", index.text());
-    assert!(index.header("content-type").unwrap_or("").starts_with("text/html"));
+    assert!(index
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/html"));
     let nested = sandbox.get("/a/b.txt").unwrap();
     assert_eq!(nested.status, 200);
-    assert!(nested.header("content-type").unwrap_or("").starts_with("text/plain"));
+    assert!(nested
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/plain"));
 
     let missing = sandbox.get("/no/such/thing").unwrap();
     assert_eq!(missing.status, 404);
     assert!(missing.json().unwrap()["message"].is_string());
 
     // Traversal attempts never leave public/, whatever the encoding.
-    for path in ["/../app.arc", "/%2e%2e/app.arc", "/a/..%2f..%2fapp.arc", "/a/%2e%2e/%2e%2e/app.arc", "/..%5capp.arc"] {
+    for path in [
+        "/../app.arc",
+        "/%2e%2e/app.arc",
+        "/a/..%2f..%2fapp.arc",
+        "/a/%2e%2e/%2e%2e/app.arc",
+        "/..%5capp.arc",
+    ] {
         let response = raw_get(sandbox.base_url(), path);
-        assert!(!response.contains("@app"), "{path} leaked the manifest: {response}");
-        assert!(response.starts_with("HTTP/1.1 404") || response.starts_with("HTTP/1.1 400"), "{path}: {response}");
+        assert!(
+            !response.contains("@app"),
+            "{path} leaked the manifest: {response}"
+        );
+        assert!(
+            response.starts_with("HTTP/1.1 404") || response.starts_with("HTTP/1.1 400"),
+            "{path}: {response}"
+        );
     }
 }
 
@@ -157,7 +218,11 @@ fn oversized_bodies_get_413() {
     let addr = sandbox.base_url().trim_start_matches("http://").to_string();
     // Announced too large: rejected before the body is read.
     let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-    write!(stream, "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 7000000\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 7000000\r\n\r\n"
+    )
+    .unwrap();
     let mut head = [0u8; 64];
     let n = stream.read(&mut head).unwrap();
     let head = String::from_utf8_lossy(&head[..n]).to_string();
@@ -165,7 +230,9 @@ fn oversized_bodies_get_413() {
 
     // Just under the limit still reaches the handler.
     let body = vec![b'x'; 6 * 1024 * 1024 - 1024];
-    let response = sandbox.request("POST", "/echo", &[("content-type", "text/plain")], &body).unwrap();
+    let response = sandbox
+        .request("POST", "/echo", &[("content-type", "text/plain")], &body)
+        .unwrap();
     assert_eq!(response.status, 200);
 
     // The daemon is unharmed.
@@ -176,7 +243,11 @@ fn oversized_bodies_get_413() {
 fn raw_get(base: &str, path: &str) -> String {
     let addr = base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     let _ = stream.read_to_string(&mut out);
     out

@@ -10,12 +10,27 @@ fn assert_contained(sandbox: &mut Sandbox, path: &str, function: &str, outcome: 
     assert_eq!(response.status, 502, "{path}: {}", response.text());
     let body = response.json().unwrap();
     assert_eq!(body["message"], "Internal Server Error");
-    let request_id = body["requestId"].as_str().expect("502 names the request id").to_string();
+    let request_id = body["requestId"]
+        .as_str()
+        .expect("502 names the request id")
+        .to_string();
     let invocations = sandbox.invocations(Some(function), 1).unwrap();
     assert_eq!(invocations[0]["requestId"], request_id.as_str());
-    assert_eq!(invocations[0]["outcome"], outcome, "{path}: {}", invocations[0]);
-    assert!(sandbox.is_running(), "the daemon died on {path}:\n{}", sandbox.output());
-    assert_eq!(sandbox.get("/ok").unwrap().status, 200, "still serving after {path}");
+    assert_eq!(
+        invocations[0]["outcome"], outcome,
+        "{path}: {}",
+        invocations[0]
+    );
+    assert!(
+        sandbox.is_running(),
+        "the daemon died on {path}:\n{}",
+        sandbox.output()
+    );
+    assert_eq!(
+        sandbox.get("/ok").unwrap().status,
+        200,
+        "still serving after {path}"
+    );
     assert!(
         sandbox.output().contains(&request_id),
         "the failure is logged with its request id:\n{}",
@@ -36,8 +51,14 @@ fn endless_loop_times_out_without_blocking_others() {
     let base = sandbox.base_url().to_string();
     // While one request spins, others are still answered promptly.
     let spinner = std::thread::spawn(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        agent.get(&format!("{base}/loop")).call().map(|r| r.status().as_u16())
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        agent
+            .get(&format!("{base}/loop"))
+            .call()
+            .map(|r| r.status().as_u16())
     });
     for _ in 0..5 {
         assert_eq!(sandbox.get("/ok").unwrap().status, 200);
@@ -61,7 +82,12 @@ fn huge_output_is_contained() {
 #[test]
 fn garbage_output_is_contained() {
     let mut sandbox = common::start("misbehave");
-    assert_contained(&mut sandbox, "/garbage", "http/get-garbage", "malformed_output");
+    assert_contained(
+        &mut sandbox,
+        "/garbage",
+        "http/get-garbage",
+        "malformed_output",
+    );
 }
 
 #[test]

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use sandbox_testing::{Builder, Sandbox};
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/apps").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/apps")
+        .join(name)
 }
 
 pub fn sandbox(app: &str) -> Builder {
@@ -16,5 +18,7 @@ pub fn sandbox(app: &str) -> Builder {
 }
 
 pub fn start(app: &str) -> Sandbox {
-    sandbox(app).start().unwrap_or_else(|e| panic!("starting the {app} fixture: {e:#}"))
+    sandbox(app)
+        .start()
+        .unwrap_or_else(|e| panic!("starting the {app} fixture: {e:#}"))
 }

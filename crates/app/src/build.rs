@@ -30,25 +30,47 @@ impl BuildOptions {
 }
 
 /// Builds a Rust function crate for wasm32-wasip1.
-pub async fn cargo(function: &Function, manifest: &Path, options: &BuildOptions) -> Result<(), String> {
-    match run(function, cargo_command(function, manifest, options), "cargo build").await {
+pub async fn cargo(
+    function: &Function,
+    manifest: &Path,
+    options: &BuildOptions,
+) -> Result<(), String> {
+    match run(
+        function,
+        cargo_command(function, manifest, options),
+        "cargo build",
+    )
+    .await
+    {
         Err(message) if target_missing(&message) => {
             // First run on a fresh machine: install the target once, then retry, so
             // `sandbox start` needs no set-up step of its own.
             tracing::info!("installing the wasm32-wasip1 target (rustup target add wasm32-wasip1)");
             let mut rustup = tokio::process::Command::new("rustup");
-            rustup.args(["target", "add", "wasm32-wasip1"]).current_dir(&function.dir);
+            rustup
+                .args(["target", "add", "wasm32-wasip1"])
+                .current_dir(&function.dir);
             run(function, rustup, "rustup target add wasm32-wasip1")
                 .await
                 .map_err(|e| format!("{message}\n{e}\nhelp: install the target with `rustup target add wasm32-wasip1`"))?;
-            run(function, cargo_command(function, manifest, options), "cargo build").await
+            run(
+                function,
+                cargo_command(function, manifest, options),
+                "cargo build",
+            )
+            .await
         }
         other => other,
     }
 }
 
-fn cargo_command(function: &Function, manifest: &Path, options: &BuildOptions) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+fn cargo_command(
+    function: &Function,
+    manifest: &Path,
+    options: &BuildOptions,
+) -> tokio::process::Command {
+    let mut command =
+        tokio::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command
         .arg("build")
         .arg("--release")
@@ -67,7 +89,8 @@ fn cargo_command(function: &Function, manifest: &Path, options: &BuildOptions) -
 }
 
 fn target_missing(message: &str) -> bool {
-    message.contains("can't find crate for `std`") || message.contains("target may not be installed")
+    message.contains("can't find crate for `std`")
+        || message.contains("target may not be installed")
 }
 
 /// Runs the manifest's `build` command in the function directory.
@@ -77,7 +100,11 @@ pub async fn command(function: &Function, script: &str) -> Result<(), String> {
     run(function, command, script).await
 }
 
-async fn run(function: &Function, mut command: tokio::process::Command, what: &str) -> Result<(), String> {
+async fn run(
+    function: &Function,
+    mut command: tokio::process::Command,
+    what: &str,
+) -> Result<(), String> {
     let started = Instant::now();
     let output = command
         .stdin(Stdio::null())

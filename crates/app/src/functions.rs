@@ -32,7 +32,9 @@ impl LoadState {
     pub fn reason(&self) -> Option<String> {
         match self {
             LoadState::Ready(_) => None,
-            LoadState::Missing(m) | LoadState::BuildFailed(m) | LoadState::CompileFailed(m) => Some(m.clone()),
+            LoadState::Missing(m) | LoadState::BuildFailed(m) | LoadState::CompileFailed(m) => {
+                Some(m.clone())
+            }
         }
     }
 }
@@ -46,7 +48,11 @@ pub struct FunctionSlot {
     pub state: LoadState,
 }
 
-pub async fn load_all(manifest: &Manifest, runtime: &Runtime, options: &BuildOptions) -> BTreeMap<String, FunctionSlot> {
+pub async fn load_all(
+    manifest: &Manifest,
+    runtime: &Runtime,
+    options: &BuildOptions,
+) -> BTreeMap<String, FunctionSlot> {
     // Builds first, one at a time; then compile everything in parallel.
     let mut prepared = Vec::new();
     for function in manifest.functions.values() {
@@ -77,7 +83,14 @@ pub async fn load_all(manifest: &Manifest, runtime: &Runtime, options: &BuildOpt
             }
         };
         let env = environment(manifest, &function);
-        functions.insert(function.name.clone(), FunctionSlot { function, env, state });
+        functions.insert(
+            function.name.clone(),
+            FunctionSlot {
+                function,
+                env,
+                state,
+            },
+        );
     }
     functions
 }
@@ -88,18 +101,24 @@ async fn prepare(function: &Function, options: &BuildOptions) -> Result<Vec<u8>,
         HandlerSource::Wasm { path } | HandlerSource::Wat { path } => path.clone(),
         HandlerSource::Cargo { manifest, output } => {
             if !options.skip {
-                build::cargo(function, manifest, options).await.map_err(LoadState::BuildFailed)?;
+                build::cargo(function, manifest, options)
+                    .await
+                    .map_err(LoadState::BuildFailed)?;
             }
             output.clone()
         }
         HandlerSource::Command { command, output } => {
             if !options.skip {
-                build::command(function, command).await.map_err(LoadState::BuildFailed)?;
+                build::command(function, command)
+                    .await
+                    .map_err(LoadState::BuildFailed)?;
             }
             output.clone()
         }
         HandlerSource::Missing { .. } => {
-            return Err(LoadState::Missing(sandbox_manifest::missing_handler_help(function)))
+            return Err(LoadState::Missing(sandbox_manifest::missing_handler_help(
+                function,
+            )))
         }
     };
     read(&path).await
@@ -117,7 +136,10 @@ fn environment(manifest: &Manifest, function: &Function) -> Vec<(String, String)
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert("AWS_REGION".into(), "us-east-1".into());
     env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), function.name.clone());
-    env.insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), function.memory_mib.to_string());
+    env.insert(
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+        function.memory_mib.to_string(),
+    );
     env.insert("ARC_APP_NAME".into(), manifest.app.clone());
     env.insert("ARC_ENV".into(), "testing".into());
     env.insert("ARC_SANDBOX".into(), "true".into());

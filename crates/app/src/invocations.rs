@@ -3,7 +3,7 @@
 //! A bounded ring buffer: a developer wants to see what just ran, and a long-running
 //! sandbox must not grow without bound.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use sandbox_runtime::Failure;
@@ -51,32 +51,58 @@ pub struct InvocationRecord {
     pub logs: Vec<String>,
 }
 
+/// Bounded per function, so a chatty schedule cannot push a rare function's last
+/// invocations out of sight.
 pub struct InvocationLog {
     capacity: usize,
-    records: Mutex<VecDeque<InvocationRecord>>,
+    inner: Mutex<Records>,
+}
+
+#[derive(Default)]
+struct Records {
+    /// Sequence number of the next record; orders records across functions.
+    next: u64,
+    by_function: HashMap<String, VecDeque<(u64, InvocationRecord)>>,
 }
 
 impl InvocationLog {
+    /// Keeps the newest `capacity` records of each function.
     pub fn new(capacity: usize) -> Self {
         InvocationLog {
             capacity,
-            records: Mutex::new(VecDeque::with_capacity(capacity)),
+            inner: Mutex::new(Records::default()),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn push(&self, record: InvocationRecord) {
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.lock();
+        let seq = inner.next;
+        inner.next += 1;
+        let records = inner
+            .by_function
+            .entry(record.function.clone())
+            .or_default();
         if records.len() == self.capacity {
             records.pop_front();
         }
-        records.push_back(record);
+        records.push_back((seq, record));
     }
 
     /// Marks an invocation failed after the fact: a trigger found its output unusable
     /// (for example not an API Gateway response) although the handler exited cleanly.
     pub fn amend(&self, request_id: &str, failure: &Failure) {
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(record) = records.iter_mut().rev().find(|r| r.request_id == request_id) {
+        let mut inner = self.lock();
+        let found = inner.by_function.values_mut().find_map(|records| {
+            records
+                .iter_mut()
+                .rev()
+                .find(|(_, r)| r.request_id == request_id)
+        });
+        if let Some((_, record)) = found {
             record.outcome = Outcome::from_result(&Err(failure.clone()));
             record.error = Some(failure.to_string());
         }
@@ -84,14 +110,30 @@ impl InvocationLog {
 
     /// Newest first, optionally only one function's.
     pub fn recent(&self, function: Option<&str>, limit: usize) -> Vec<InvocationRecord> {
-        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        records
-            .iter()
-            .rev()
-            .filter(|r| function.is_none_or(|f| r.function == f))
-            .take(limit)
-            .cloned()
-            .collect()
+        let inner = self.lock();
+        match function {
+            Some(function) => inner
+                .by_function
+                .get(function)
+                .map(|records| {
+                    records
+                        .iter()
+                        .rev()
+                        .take(limit)
+                        .map(|(_, r)| r.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => {
+                let mut all: Vec<&(u64, InvocationRecord)> =
+                    inner.by_function.values().flatten().collect();
+                all.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+                all.into_iter()
+                    .take(limit)
+                    .map(|(_, r)| r.clone())
+                    .collect()
+            }
+        }
     }
 }
 
@@ -114,13 +156,25 @@ mod tests {
 
     #[test]
     fn keeps_the_newest_first_and_bounded() {
-        let log = InvocationLog::new(3);
+        let log = InvocationLog::new(2);
         for n in 0..5 {
             log.push(record(if n % 2 == 0 { "a" } else { "b" }, n));
         }
-        let ids: Vec<_> = log.recent(None, 10).into_iter().map(|r| r.request_id).collect();
-        assert_eq!(ids, ["4", "3", "2"]);
-        let a: Vec<_> = log.recent(Some("a"), 10).into_iter().map(|r| r.request_id).collect();
+        let ids: Vec<_> = log
+            .recent(None, 10)
+            .into_iter()
+            .map(|r| r.request_id)
+            .collect();
+        assert_eq!(
+            ids,
+            ["4", "3", "2", "1"],
+            "two per function, newest first across functions"
+        );
+        let a: Vec<_> = log
+            .recent(Some("a"), 10)
+            .into_iter()
+            .map(|r| r.request_id)
+            .collect();
         assert_eq!(a, ["4", "2"]);
         assert_eq!(log.recent(None, 1).len(), 1);
     }

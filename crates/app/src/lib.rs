@@ -49,7 +49,11 @@ impl std::fmt::Display for InvokeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             InvokeError::Unknown { name, known } => {
-                write!(f, "no function named `{name}`; known functions: {}", known.join(", "))
+                write!(
+                    f,
+                    "no function named `{name}`; known functions: {}",
+                    known.join(", ")
+                )
             }
             InvokeError::NotLoaded { name, reason } => {
                 write!(f, "function `{name}` is not loaded: {reason}")

@@ -10,17 +10,31 @@ use sandbox_triggers::Triggers;
 pub struct TriggersControl(pub Arc<Triggers>);
 
 impl ControlPlane for TriggersControl {
-    fn handle(&self, method: &Method, path: &str, query: Option<&str>, body: Bytes) -> ControlFuture<'_> {
+    fn handle(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        body: Bytes,
+    ) -> ControlFuture<'_> {
         let method = method.as_str().to_string();
         let path = path.to_string();
         let query = query.map(str::to_string);
         Box::pin(async move {
-            let (status, value) = sandbox_triggers::control::route(&self.0, &method, &path, query.as_deref(), &body).await?;
-            Some((StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), value))
+            let (status, value) =
+                sandbox_triggers::control::route(&self.0, &method, &path, query.as_deref(), &body)
+                    .await?;
+            Some((
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                value,
+            ))
         })
     }
 
     fn endpoints(&self) -> Vec<String> {
-        sandbox_triggers::control::ENDPOINTS.iter().map(|e| e.to_string()).collect()
+        sandbox_triggers::control::ENDPOINTS
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
     }
 }

@@ -13,12 +13,18 @@ pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     let app = project::load(&args.dir, &args.load).await?;
     let Some(function) = app.resolve(&args.function).map(str::to_string) else {
         let known: Vec<_> = app.functions().keys().cloned().collect();
-        bail!("no function named `{}`; known functions: {}", args.function, known.join(", "));
+        bail!(
+            "no function named `{}`; known functions: {}",
+            args.function,
+            known.join(", ")
+        );
     };
     let event = match &args.event {
         Some(path) if path.as_os_str() == "-" => {
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).context("reading the event from stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("reading the event from stdin")?;
             buf
         }
         Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
@@ -29,11 +35,17 @@ pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     match invoked.output {
         Ok(output) => {
             println!("{}", String::from_utf8_lossy(&output));
-            eprintln!("{function}: ok in {:.1?} (request {})", invoked.duration, invoked.request_id);
+            eprintln!(
+                "{function}: ok in {:.1?} (request {})",
+                invoked.duration, invoked.request_id
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(failure) => {
-            eprintln!("{function}: failed: {failure} (request {})", invoked.request_id);
+            eprintln!(
+                "{function}: failed: {failure} (request {})",
+                invoked.request_id
+            );
             Ok(ExitCode::FAILURE)
         }
     }
@@ -44,9 +56,15 @@ fn default_event(app: &sandbox_app::App, function: &str) -> Vec<u8> {
     let id = uuid::Uuid::new_v4().to_string();
     let now = chrono::Utc::now();
     if let Some(schedule) = function.strip_prefix("scheduled/") {
-        return sandbox_services::scheduled_event_json(schedule, now, &id, REGION, ACCOUNT).into_bytes();
+        return sandbox_services::scheduled_event_json(schedule, now, &id, REGION, ACCOUNT)
+            .into_bytes();
     }
-    match app.manifest().routes.iter().find(|r| r.function == function) {
+    match app
+        .manifest()
+        .routes
+        .iter()
+        .find(|r| r.function == function)
+    {
         Some(route) => sample_http_event(route, &id, now).to_string().into_bytes(),
         None => b"{}".to_vec(),
     }
@@ -54,7 +72,11 @@ fn default_event(app: &sandbox_app::App, function: &str) -> Vec<u8> {
 
 /// An API Gateway HTTP API (2.0) request for the route, as a plain `GET` of its path
 /// with every parameter set to `example`.
-fn sample_http_event(route: &sandbox_manifest::Route, id: &str, now: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+fn sample_http_event(
+    route: &sandbox_manifest::Route,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
     let method = match route.method {
         sandbox_manifest::Method::Any => "GET",
         other => other.as_str(),

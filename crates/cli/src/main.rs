@@ -19,7 +19,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "sandbox", version, about = "Run a serverless app (Architect .arc) locally, every handler in WebAssembly")]
+#[command(
+    name = "sandbox",
+    version,
+    about = "Run a serverless app (Architect .arc) locally, every handler in WebAssembly"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -88,7 +92,10 @@ enum ClockKind {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

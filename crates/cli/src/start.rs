@@ -29,7 +29,10 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
     };
     let triggers = Triggers::start(cell.clone(), clock).map_err(|e| anyhow::anyhow!("{e}"))?;
     let control = Arc::new(TriggersControl(triggers));
-    println!("listening on http://{addr} (ready in {:.0?})", started.elapsed());
+    println!(
+        "listening on http://{addr} (ready in {:.0?})",
+        started.elapsed()
+    );
     server.serve(cell, control, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -47,13 +50,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

@@ -15,32 +15,56 @@ pub fn print(app: &App) {
     };
     let mut rows: Vec<(&str, String, String)> = Vec::new();
     for r in &m.routes {
-        rows.push(("http", format!("{} {}", r.method.as_str(), r.path), r.function.clone()));
+        rows.push((
+            "http",
+            format!("{} {}", r.method.as_str(), r.path),
+            r.function.clone(),
+        ));
     }
     for q in &m.queues {
         let f = q.function.clone().unwrap_or_else(|| "(no consumer)".into());
         rows.push(("queue", q.name.clone(), f));
     }
     for t in &m.topics {
-        let subs: Vec<String> = t.subscriptions.iter().map(|s| format!("{:?}", s.target)).collect();
+        let subs: Vec<String> = t
+            .subscriptions
+            .iter()
+            .map(|s| format!("{:?}", s.target))
+            .collect();
         rows.push(("topic", t.name.clone(), subs.join(", ")));
     }
     for s in &m.schedules {
-        rows.push(("schedule", format!("{} {}", s.name, s.expression), s.function.clone()));
+        rows.push((
+            "schedule",
+            format!("{} {}", s.name, s.expression),
+            s.function.clone(),
+        ));
     }
     for s in &m.streams {
         for c in &s.consumers {
-            rows.push(("stream", format!("{} ({} shards)", s.name, s.shards), c.function.clone()));
+            rows.push((
+                "stream",
+                format!("{} ({} shards)", s.name, s.shards),
+                c.function.clone(),
+            ));
         }
     }
     for b in &m.buses {
         for r in &b.rules {
-            rows.push(("bus", format!("{}/{}", b.name, r.name), format!("{} targets", r.targets.len())));
+            rows.push((
+                "bus",
+                format!("{}/{}", b.name, r.name),
+                format!("{} targets", r.targets.len()),
+            ));
         }
     }
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     for (kind, what, function) in &rows {
-        let status = if app.functions().contains_key(function) { state(function) } else { "" };
+        let status = if app.functions().contains_key(function) {
+            state(function)
+        } else {
+            ""
+        };
         println!("  {kind:<8} {what:<width$}  → {function} {status}");
     }
     if let Some(dir) = &m.static_dir {
@@ -48,7 +72,12 @@ pub fn print(app: &App) {
     }
     for slot in app.functions().values() {
         if let Some(reason) = slot.state.reason() {
-            println!("\n  {} {}:\n    {}", slot.state.name(), slot.function.name, reason.replace('\n', "\n    "));
+            println!(
+                "\n  {} {}:\n    {}",
+                slot.state.name(),
+                slot.function.name,
+                reason.replace('\n', "\n    ")
+            );
         }
     }
 }

@@ -379,7 +379,11 @@ async fn latency_smoke() {
             samples.clear();
             for i in 0..3000 {
                 let started = std::time::Instant::now();
-                write!(stream, "GET {path} HTTP/1.1\r\nhost: x\r\nuser-agent: bench\r\n\r\n").unwrap();
+                write!(
+                    stream,
+                    "GET {path} HTTP/1.1\r\nhost: x\r\nuser-agent: bench\r\n\r\n"
+                )
+                .unwrap();
                 let n = stream.read(&mut buffer).unwrap();
                 assert!(n > 0);
                 if i >= 200 {

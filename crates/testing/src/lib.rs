@@ -72,7 +72,12 @@ impl Builder {
 
     pub fn start(self) -> anyhow::Result<Sandbox> {
         let bin = self.bin.unwrap_or_else(process::default_binary);
-        let mut args = vec!["start".to_string(), self.dir.display().to_string(), "--port".into(), "0".into()];
+        let mut args = vec![
+            "start".to_string(),
+            self.dir.display().to_string(),
+            "--port".into(),
+            "0".into(),
+        ];
         args.extend(self.args);
         let (process, addr) = process::Child::spawn(&bin, &args, &self.envs, self.ready_timeout)?;
         let agent = ureq::Agent::new_with_config(
@@ -133,18 +138,31 @@ impl Sandbox {
         Response::from_ureq(self.agent.get(&self.url(path)).call())
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> anyhow::Result<Response> {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> anyhow::Result<Response> {
         let mut request = http::Request::builder().method(method).uri(self.url(path));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request.body(body.to_vec()).context("building the request")?;
+        let request = request
+            .body(body.to_vec())
+            .context("building the request")?;
         Response::from_ureq(self.agent.run(request))
     }
 
     pub fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Response> {
         let bytes = serde_json::to_vec(body)?;
-        self.request("POST", path, &[("content-type", "application/json")], &bytes)
+        self.request(
+            "POST",
+            path,
+            &[("content-type", "application/json")],
+            &bytes,
+        )
     }
 
     /// `GET /_sandbox/status`: the loaded app.
@@ -163,5 +181,54 @@ impl Sandbox {
             Value::Array(records) => Ok(records),
             other => anyhow::bail!("expected a JSON array of invocations, got {other}"),
         }
+    }
+
+    /// `GET /_sandbox/clock`: `{"now": ..., "mode": "manual" | "system"}`.
+    pub fn clock(&self) -> anyhow::Result<Value> {
+        self.get("/_sandbox/clock")?.ok_json()
+    }
+
+    /// Moves the clock forward (`"1h"`, `"1d"`, `"90s"`); everything that becomes due fires.
+    pub fn advance(&self, by: &str) -> anyhow::Result<Value> {
+        self.post_json("/_sandbox/clock", &serde_json::json!({ "advance": by }))?
+            .ok_json()
+    }
+
+    /// Sets the clock to an RFC 3339 time (never backwards).
+    pub fn set_clock(&self, to: &str) -> anyhow::Result<Value> {
+        self.post_json("/_sandbox/clock", &serde_json::json!({ "set": to }))?
+            .ok_json()
+    }
+
+    /// Waits until nothing runs and nothing is due; an error (with the pending report)
+    /// if that takes longer than `timeout`.
+    pub fn drain(&self, timeout: Duration) -> anyhow::Result<Value> {
+        let path = format!("/_sandbox/drain?timeout={}ms", timeout.as_millis());
+        let response = self.request("POST", &path, &[], b"")?;
+        if response.status == 200 {
+            response.json()
+        } else {
+            anyhow::bail!(
+                "drain did not settle within {timeout:?}: {}",
+                response.text()
+            )
+        }
+    }
+
+    /// `GET /_sandbox/schedules`: every schedule with its next fire times.
+    pub fn schedules(&self) -> anyhow::Result<Vec<Value>> {
+        let body = self.get("/_sandbox/schedules")?.ok_json()?;
+        Ok(body["schedules"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Fires a schedule's handler once, now.
+    pub fn invoke_schedule(&self, name: &str) -> anyhow::Result<Value> {
+        self.request(
+            "POST",
+            &format!("/_sandbox/schedules/{name}/invoke"),
+            &[],
+            b"",
+        )?
+        .ok_json()
     }
 }

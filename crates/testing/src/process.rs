@@ -61,7 +61,10 @@ impl Child {
     }
 
     pub(crate) fn output(&self) -> String {
-        self.output.lock().unwrap_or_else(|e| e.into_inner()).join("\n")
+        self.output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
     }
 
     pub(crate) fn is_running(&mut self) -> bool {
@@ -76,13 +79,18 @@ impl Drop for Child {
     }
 }
 
-fn collect(stream: impl Read + Send + 'static, output: Arc<Mutex<Vec<String>>>, ready: Option<mpsc::Sender<SocketAddr>>) {
+fn collect(
+    stream: impl Read + Send + 'static,
+    output: Arc<Mutex<Vec<String>>>,
+    ready: Option<mpsc::Sender<SocketAddr>>,
+) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
             if let Some(ready) = &ready {
                 if let Some(rest) = line.strip_prefix(READY_PREFIX) {
-                    if let Some(addr) = rest.split_whitespace().next().and_then(|a| a.parse().ok()) {
+                    if let Some(addr) = rest.split_whitespace().next().and_then(|a| a.parse().ok())
+                    {
                         let _ = ready.send(addr);
                     }
                 }

@@ -11,13 +11,20 @@ pub struct Response {
 }
 
 impl Response {
-    pub(crate) fn from_ureq(result: Result<http::Response<ureq::Body>, ureq::Error>) -> anyhow::Result<Response> {
+    pub(crate) fn from_ureq(
+        result: Result<http::Response<ureq::Body>, ureq::Error>,
+    ) -> anyhow::Result<Response> {
         let mut response = result.context("HTTP request to the sandbox failed")?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let body = response
             .body_mut()
@@ -25,7 +32,11 @@ impl Response {
             .limit(64 * 1024 * 1024)
             .read_to_vec()
             .context("reading the response body")?;
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// The first value of a header (names are case-insensitive).
@@ -50,7 +61,8 @@ impl Response {
     }
 
     pub fn json(&self) -> anyhow::Result<Value> {
-        serde_json::from_slice(&self.body).with_context(|| format!("response is not JSON: {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .with_context(|| format!("response is not JSON: {}", self.text()))
     }
 
     /// The JSON body of a 2xx response; anything else is an error showing the body.

@@ -26,7 +26,13 @@ pub const ENDPOINTS: [&str; 5] = [
 const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Answers a control request, or `None` when the path is not one of ours.
-pub async fn route(triggers: &Triggers, method: &str, path: &str, query: Option<&str>, body: &[u8]) -> Option<(u16, Value)> {
+pub async fn route(
+    triggers: &Triggers,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Option<(u16, Value)> {
     let path = path.trim_end_matches('/');
     let result = match (method, path) {
         ("GET", "/_sandbox/clock") => Ok(json!(triggers.clock())),
@@ -38,9 +44,14 @@ pub async fn route(triggers: &Triggers, method: &str, path: &str, query: Option<
             message: format!("{method} is not allowed on {path}"),
         }),
         _ => {
-            let name = path.strip_prefix("/_sandbox/schedules/")?.strip_suffix("/invoke")?;
+            let name = path
+                .strip_prefix("/_sandbox/schedules/")?
+                .strip_suffix("/invoke")?;
             if method != "POST" {
-                Err(ControlError { status: 405, message: format!("{method} is not allowed on {path}; use POST") })
+                Err(ControlError {
+                    status: 405,
+                    message: format!("{method} is not allowed on {path}; use POST"),
+                })
             } else {
                 triggers.schedules().invoke(name).await
             }
@@ -54,13 +65,21 @@ pub async fn route(triggers: &Triggers, method: &str, path: &str, query: Option<
 
 fn move_clock(triggers: &Triggers, body: &[u8]) -> Result<Value, ControlError> {
     let usage = "send {\"advance\": \"1h\"} or {\"set\": \"2030-01-01T00:00:00Z\"}";
-    let body: Value =
-        serde_json::from_slice(body).map_err(|e| ControlError::bad_request(format!("body is not JSON ({e}); {usage}")))?;
-    let field = |name: &str| body.get(name).map(|v| v.as_str().ok_or_else(|| ControlError::bad_request(format!("`{name}` must be a string; {usage}"))));
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|e| ControlError::bad_request(format!("body is not JSON ({e}); {usage}")))?;
+    let field = |name: &str| {
+        body.get(name).map(|v| {
+            v.as_str().ok_or_else(|| {
+                ControlError::bad_request(format!("`{name}` must be a string; {usage}"))
+            })
+        })
+    };
     match (field("advance"), field("set")) {
         (Some(by), None) => Ok(json!(triggers.advance(by?)?)),
         (None, Some(to)) => Ok(json!(triggers.set(to?)?)),
-        (Some(_), Some(_)) => Err(ControlError::bad_request(format!("give `advance` or `set`, not both; {usage}"))),
+        (Some(_), Some(_)) => Err(ControlError::bad_request(format!(
+            "give `advance` or `set`, not both; {usage}"
+        ))),
         (None, None) => Err(ControlError::bad_request(usage)),
     }
 }
@@ -68,9 +87,17 @@ fn move_clock(triggers: &Triggers, body: &[u8]) -> Result<Value, ControlError> {
 async fn drain(triggers: &Triggers, query: Option<&str>) -> (u16, Value) {
     let timeout = match query_param(query, "timeout") {
         None => DEFAULT_DRAIN_TIMEOUT,
-        Some(text) => match sandbox_services::parse_duration(&text).ok().and_then(|d| d.to_std().ok()) {
+        Some(text) => match sandbox_services::parse_duration(&text)
+            .ok()
+            .and_then(|d| d.to_std().ok())
+        {
             Some(timeout) => timeout,
-            None => return (400, json!({ "error": format!("timeout `{text}` is not a duration such as 10s or 500ms") })),
+            None => {
+                return (
+                    400,
+                    json!({ "error": format!("timeout `{text}` is not a duration such as 10s or 500ms") }),
+                )
+            }
         },
     };
     let report = triggers.drain(timeout).await;
@@ -92,7 +119,10 @@ mod tests {
 
     #[test]
     fn reads_query_parameters() {
-        assert_eq!(query_param(Some("timeout=5s&x=1"), "timeout").as_deref(), Some("5s"));
+        assert_eq!(
+            query_param(Some("timeout=5s&x=1"), "timeout").as_deref(),
+            Some("5s")
+        );
         assert_eq!(query_param(Some("x=1"), "timeout"), None);
         assert_eq!(query_param(None, "timeout"), None);
     }

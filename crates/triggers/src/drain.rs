@@ -47,13 +47,15 @@ pub(crate) async fn drain(triggers: &Triggers, timeout: Duration) -> DrainReport
 
 fn snapshot(triggers: &Triggers) -> DrainReport {
     let now = triggers.clock.now();
-    let in_flight = triggers.app().in_flight() + triggers.activity.busy();
+    // Pending before busy: a driver counts work as busy before it stops being pending
+    // (both under the service's lock), so this order can never see it as neither.
     let (pending, later): (Vec<_>, Vec<_>) = triggers
         .schedules
         .pending(now)
         .into_iter()
         .filter(|w| w.due_now > 0 || w.scheduled_later > 0)
         .partition(|w| w.due_now > 0);
+    let in_flight = triggers.activity.busy() + triggers.app().in_flight();
     DrainReport {
         drained: in_flight == 0 && pending.is_empty(),
         waited_ms: 0.0,

@@ -40,11 +40,17 @@ pub struct ControlError {
 
 impl ControlError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ControlError { status: 400, message: message.into() }
+        ControlError {
+            status: 400,
+            message: message.into(),
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        ControlError { status: 404, message: message.into() }
+        ControlError {
+            status: 404,
+            message: message.into(),
+        }
     }
 }
 
@@ -69,13 +75,22 @@ impl Triggers {
     pub fn start(app: AppCell, clock: Clock) -> Result<Arc<Triggers>, String> {
         let activity = Arc::new(Activity::default());
         let schedules = Schedules::start(app.clone(), clock.clone(), activity.clone())?;
-        Ok(Arc::new(Triggers { app, clock, activity, schedules }))
+        Ok(Arc::new(Triggers {
+            app,
+            clock,
+            activity,
+            schedules,
+        }))
     }
 
     pub fn clock(&self) -> ClockView {
         ClockView {
             now: self.clock.now(),
-            mode: if self.clock.is_manual() { "manual" } else { "system" },
+            mode: if self.clock.is_manual() {
+                "manual"
+            } else {
+                "system"
+            },
         }
     }
 
@@ -83,7 +98,9 @@ impl Triggers {
     /// becomes due fires, in time order.
     pub fn advance(&self, by: &str) -> Result<ClockView, ControlError> {
         let by = parse_duration(by).map_err(|e| ControlError::bad_request(e.to_string()))?;
-        self.clock.advance(by).map_err(|e| ControlError::bad_request(e.to_string()))?;
+        self.clock
+            .advance(by)
+            .map_err(|e| ControlError::bad_request(e.to_string()))?;
         self.activity.clock_moved();
         Ok(self.clock())
     }
@@ -92,10 +109,14 @@ impl Triggers {
     pub fn set(&self, to: &str) -> Result<ClockView, ControlError> {
         let to = DateTime::parse_from_rfc3339(to)
             .map_err(|e| {
-                ControlError::bad_request(format!("`{to}` is not an RFC 3339 time ({e}); e.g. 2030-01-01T00:00:00Z"))
+                ControlError::bad_request(format!(
+                    "`{to}` is not an RFC 3339 time ({e}); e.g. 2030-01-01T00:00:00Z"
+                ))
             })?
             .with_timezone(&Utc);
-        self.clock.set(to).map_err(|e| ControlError::bad_request(e.to_string()))?;
+        self.clock
+            .set(to)
+            .map_err(|e| ControlError::bad_request(e.to_string()))?;
         self.activity.clock_moved();
         Ok(self.clock())
     }

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
-use sandbox_services::{scheduled_event_json, CatchUp, Clock, Fire, Pending, PendingWork, ScheduleSpec, Scheduler};
+use sandbox_services::{
+    scheduled_event_json, CatchUp, Clock, Fire, Pending, PendingWork, ScheduleSpec, Scheduler,
+};
 
 use crate::{Activity, AppCell, ControlError};
 
@@ -49,7 +51,11 @@ struct Inner {
 }
 
 impl Schedules {
-    pub(crate) fn start(app: AppCell, clock: Clock, activity: Arc<Activity>) -> Result<Schedules, String> {
+    pub(crate) fn start(
+        app: AppCell,
+        clock: Clock,
+        activity: Arc<Activity>,
+    ) -> Result<Schedules, String> {
         let specs = specs(&app);
         let scheduler = Scheduler::new(specs, clock.now()).map_err(|e| e.to_string())?;
         let inner = Arc::new(Inner {
@@ -84,7 +90,11 @@ impl Schedules {
             let known: Vec<_> = functions.keys().cloned().collect();
             return Err(ControlError::not_found(format!(
                 "no schedule named `{name}`; known schedules: {}",
-                if known.is_empty() { "(none)".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    known.join(", ")
+                }
             )));
         };
         let fire = Fire {
@@ -96,9 +106,14 @@ impl Schedules {
         let invoked = app
             .invoke(function, Trigger::Schedule, None, event(&fire))
             .await
-            .map_err(|e| ControlError { status: 409, message: e.to_string() })?;
+            .map_err(|e| ControlError {
+                status: 409,
+                message: e.to_string(),
+            })?;
         let output = invoked.output.as_ref().ok().map(|bytes| {
-            serde_json::from_slice(bytes).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into()))
+            serde_json::from_slice(bytes).unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(bytes).into())
+            })
         });
         Ok(serde_json::json!({
             "schedule": name,
@@ -132,7 +147,11 @@ async fn drive(inner: Arc<Inner>) {
         woken.as_mut().enable();
 
         let now = inner.clock.now();
-        let catch_up = if inner.clock.is_manual() { CatchUp::EveryTick } else { CatchUp::Coalesce };
+        let catch_up = if inner.clock.is_manual() {
+            CatchUp::EveryTick
+        } else {
+            CatchUp::Coalesce
+        };
         let (due, next) = {
             let mut scheduler = inner.scheduler();
             let due = scheduler.due(now, catch_up);
@@ -187,7 +206,10 @@ async fn fire_one(inner: &Inner, fire: &Fire) {
     else {
         return;
     };
-    match app.invoke(&function, Trigger::Schedule, None, event(fire)).await {
+    match app
+        .invoke(&function, Trigger::Schedule, None, event(fire))
+        .await
+    {
         Ok(invoked) => match &invoked.output {
             Ok(_) => tracing::info!(
                 "schedule {} fired for {} → {function} ok in {:.1?}",
