@@ -231,4 +231,54 @@ impl Sandbox {
         )?
         .ok_json()
     }
+
+    /// `POST /_sandbox/queues/{queue}/messages` with a plain body; answers the receipt
+    /// (`messageId`, `md5OfMessageBody`, `sequenceNumber`, ...).
+    pub fn send(&self, queue: &str, body: &str) -> anyhow::Result<Value> {
+        self.send_message(queue, &serde_json::json!({ "body": body }))
+    }
+
+    /// Sends with every option: `{"body", "delaySeconds", "groupId", "deduplicationId", "attributes"}`.
+    pub fn send_message(&self, queue: &str, message: &Value) -> anyhow::Result<Value> {
+        self.post_json(&format!("/_sandbox/queues/{queue}/messages"), message)?
+            .ok_json()
+    }
+
+    /// `GET /_sandbox/queues`: depth, in flight, delayed, oldest age, DLQ per queue.
+    pub fn queues(&self) -> anyhow::Result<Vec<Value>> {
+        let body = self.get("/_sandbox/queues")?.ok_json()?;
+        Ok(body["queues"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// One queue's entry from [`Sandbox::queues`].
+    pub fn queue(&self, name: &str) -> anyhow::Result<Value> {
+        self.queues()?
+            .into_iter()
+            .find(|q| q["name"] == name)
+            .ok_or_else(|| anyhow::anyhow!("no queue named {name}"))
+    }
+
+    /// Every message in a queue with its state, without receiving it.
+    pub fn peek(&self, queue: &str) -> anyhow::Result<Vec<Value>> {
+        let body = self
+            .get(&format!("/_sandbox/queues/{queue}/messages"))?
+            .ok_json()?;
+        Ok(body["messages"].as_array().cloned().unwrap_or_default())
+    }
+
+    pub fn purge(&self, queue: &str) -> anyhow::Result<Value> {
+        self.request(
+            "DELETE",
+            &format!("/_sandbox/queues/{queue}/messages"),
+            &[],
+            b"",
+        )?
+        .ok_json()
+    }
+
+    /// Moves a dead-letter queue's messages back to their source queues.
+    pub fn redrive(&self, dlq: &str) -> anyhow::Result<Value> {
+        self.request("POST", &format!("/_sandbox/queues/{dlq}/redrive"), &[], b"")?
+            .ok_json()
+    }
 }

@@ -8,6 +8,11 @@
 //! | POST | `/_sandbox/drain` | `?timeout=10s` (default 10 s) |
 //! | GET  | `/_sandbox/schedules` | |
 //! | POST | `/_sandbox/schedules/{name}/invoke` | |
+//! | GET  | `/_sandbox/queues` | |
+//! | POST | `/_sandbox/queues/{name}/messages` | `{"body", "delaySeconds"?, "groupId"?, "deduplicationId"?, "attributes"?}` |
+//! | GET  | `/_sandbox/queues/{name}/messages` | (peek: changes nothing) |
+//! | DELETE | `/_sandbox/queues/{name}/messages` | (purge) |
+//! | POST | `/_sandbox/queues/{name}/redrive` | (dead-letter queue back to its sources) |
 
 use std::time::Duration;
 
@@ -15,12 +20,17 @@ use serde_json::{json, Value};
 
 use crate::{ControlError, Triggers};
 
-pub const ENDPOINTS: [&str; 5] = [
+pub const ENDPOINTS: [&str; 10] = [
     "GET /_sandbox/clock",
     "POST /_sandbox/clock {\"advance\":\"1h\"} | {\"set\":\"2030-01-01T00:00:00Z\"}",
     "POST /_sandbox/drain?timeout=10s",
     "GET /_sandbox/schedules",
     "POST /_sandbox/schedules/{name}/invoke",
+    "GET /_sandbox/queues",
+    "POST /_sandbox/queues/{name}/messages {\"body\":\"...\"}",
+    "GET /_sandbox/queues/{name}/messages",
+    "DELETE /_sandbox/queues/{name}/messages",
+    "POST /_sandbox/queues/{name}/redrive",
 ];
 
 const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,10 +49,14 @@ pub async fn route(
         ("POST", "/_sandbox/clock") => move_clock(triggers, body),
         ("POST", "/_sandbox/drain") => return Some(drain(triggers, query).await),
         ("GET", "/_sandbox/schedules") => Ok(json!({ "schedules": triggers.schedules().list() })),
-        (_, "/_sandbox/clock" | "/_sandbox/drain" | "/_sandbox/schedules") => Err(ControlError {
-            status: 405,
-            message: format!("{method} is not allowed on {path}"),
-        }),
+        ("GET", "/_sandbox/queues") => Ok(triggers.queues().list()),
+        (_, "/_sandbox/clock" | "/_sandbox/drain" | "/_sandbox/schedules" | "/_sandbox/queues") => {
+            Err(ControlError {
+                status: 405,
+                message: format!("{method} is not allowed on {path}"),
+            })
+        }
+        _ if path.starts_with("/_sandbox/queues/") => queues(triggers, method, path, body)?,
         _ => {
             let name = path
                 .strip_prefix("/_sandbox/schedules/")?
@@ -60,6 +74,37 @@ pub async fn route(
     Some(match result {
         Ok(value) => (200, value),
         Err(e) => (e.status, json!({ "error": e.message })),
+    })
+}
+
+/// `/_sandbox/queues/{name}/messages` and `/_sandbox/queues/{name}/redrive`.
+fn queues(
+    triggers: &Triggers,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Option<Result<Value, ControlError>> {
+    let rest = path.strip_prefix("/_sandbox/queues/")?;
+    let (name, action) = rest.split_once('/')?;
+    let service = triggers.queues();
+    Some(match (method, action) {
+        ("POST", "messages") => serde_json::from_slice::<Value>(body)
+            .map_err(|e| {
+                ControlError::bad_request(format!(
+                    "body is not JSON ({e}); send {{\"body\": \"...\"}}"
+                ))
+            })
+            .and_then(|request| crate::queues::parse_send(&request, "sandbox-control-api"))
+            .and_then(|request| service.send(name, request))
+            .map(|receipt| crate::queues::receipt_json(&receipt)),
+        ("GET", "messages") => service.peek(name),
+        ("DELETE", "messages") => service.purge(name),
+        ("POST", "redrive") => service.redrive(name),
+        (_, "messages" | "redrive") => Err(ControlError {
+            status: 405,
+            message: format!("{method} is not allowed on {path}"),
+        }),
+        _ => return None,
     })
 }
 

@@ -6,6 +6,7 @@
 //! place where tokio meets the services.
 //!
 //! - [`schedules`]: `@scheduled` rate and cron expressions firing on the clock;
+//! - [`queues`]: SQS queues and the consumer that plays Lambda's event source mapping;
 //! - [`drain`]: waiting until nothing is running and nothing is due anywhere;
 //! - [`Triggers`]: owns the clock and the drivers, and offers the typed operations the
 //!   control API (`/_sandbox/clock`, `/drain`, `/schedules`) exposes.
@@ -13,6 +14,7 @@
 mod activity;
 pub mod control;
 pub mod drain;
+pub mod queues;
 pub mod schedules;
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use sandbox_services::{parse_duration, Clock};
 
 pub use activity::Activity;
 pub use drain::DrainReport;
+pub use queues::QueueService;
 pub use schedules::{ScheduleView, Schedules};
 
 /// The app being served; swapped whole on reload. Drivers read it per delivery so new
@@ -68,6 +71,7 @@ pub struct Triggers {
     clock: Clock,
     activity: Arc<Activity>,
     schedules: Schedules,
+    queues: QueueService,
 }
 
 impl Triggers {
@@ -75,11 +79,13 @@ impl Triggers {
     pub fn start(app: AppCell, clock: Clock) -> Result<Arc<Triggers>, String> {
         let activity = Arc::new(Activity::default());
         let schedules = Schedules::start(app.clone(), clock.clone(), activity.clone())?;
+        let queues = QueueService::start(app.clone(), clock.clone(), activity.clone())?;
         Ok(Arc::new(Triggers {
             app,
             clock,
             activity,
             schedules,
+            queues,
         }))
     }
 
@@ -123,6 +129,10 @@ impl Triggers {
 
     pub fn schedules(&self) -> &Schedules {
         &self.schedules
+    }
+
+    pub fn queues(&self) -> &QueueService {
+        &self.queues
     }
 
     /// Waits until no invocation runs and nothing is due anywhere, or `timeout`.

@@ -1,0 +1,501 @@
+//! `@queues`: the SQS state machines of every queue, and the consumer that plays
+//! Lambda's event source mapping for each queue with a handler.
+//!
+//! The consumer receives batches of up to `batchSize` visible messages (waiting up to
+//! the batching window for a full one), invokes the handler with the SQS event, and
+//! settles the outcome: success deletes, failure leaves the messages to reappear after
+//! the visibility timeout with a higher receive count, and `batchItemFailures` retries
+//! only the listed ones. Redrive to the dead-letter queue happens inside the state
+//! machine on receive. Everything runs on the sandbox clock.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sandbox_app::Trigger;
+use sandbox_manifest::Queue as QueueDef;
+use sandbox_services::queue::{
+    batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, Delivery, MessageAttribute,
+    MessageAttributes, QueueConfig, Queues, SendReceipt, SendRequest,
+};
+use sandbox_services::{Clock, PendingWork};
+use serde_json::{json, Value};
+
+use crate::schedules::{ACCOUNT, REGION};
+use crate::{Activity, AppCell, ControlError};
+
+/// Lambda starts five pollers per SQS event source mapping; without a `maxConcurrency`
+/// this many batches of one queue run at once.
+const DEFAULT_CONCURRENCY: u32 = 5;
+
+/// See the schedules driver: bounds how late a system-clock driver notices time passing.
+const MAX_NAP: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
+pub struct QueueService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    app: AppCell,
+    clock: Clock,
+    activity: Arc<Activity>,
+    broker: Mutex<Queues>,
+    /// Batches running per queue, against its concurrency limit.
+    running: Mutex<HashMap<String, u32>>,
+}
+
+impl QueueService {
+    pub(crate) fn start(
+        app: AppCell,
+        clock: Clock,
+        activity: Arc<Activity>,
+    ) -> Result<QueueService, String> {
+        let configs = app.load().manifest().queues.iter().map(config).collect();
+        let broker = Queues::new(configs).map_err(|e| e.to_string())?;
+        let inner = Arc::new(Inner {
+            app,
+            clock,
+            activity,
+            broker: Mutex::new(broker),
+            running: Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(drive(inner.clone()));
+        Ok(QueueService { inner })
+    }
+
+    /// Sends one message (from the control API or a handler) and wakes the consumer.
+    pub fn send(&self, queue: &str, request: SendRequest) -> Result<SendReceipt, ControlError> {
+        let now = self.inner.clock.now();
+        let receipt = self
+            .inner
+            .broker()
+            .send(queue, request, now)
+            .map_err(queue_error)?;
+        self.inner.activity.clock_moved();
+        Ok(receipt)
+    }
+
+    /// `GET /_sandbox/queues`.
+    pub fn list(&self) -> Value {
+        let now = self.inner.clock.now();
+        let app = self.inner.app.load();
+        let broker = self.inner.broker();
+        let queues: Vec<Value> = app
+            .manifest()
+            .queues
+            .iter()
+            .filter_map(|def| {
+                let stats = broker.stats(&def.name, now).ok()?;
+                let dead_letter = def.dead_letter.as_ref().map(|dl| {
+                    let depth = broker.stats(&dl.queue, now).map(|s| s.visible + s.in_flight + s.delayed).unwrap_or(0);
+                    json!({ "name": dl.queue, "maxReceiveCount": dl.max_receive_count, "depth": depth })
+                });
+                Some(json!({
+                    "name": def.name,
+                    "fifo": def.fifo,
+                    "consumer": def.function,
+                    "visible": stats.visible,
+                    "inFlight": stats.in_flight,
+                    "delayed": stats.delayed,
+                    "oldestAgeSeconds": stats.oldest_age_seconds,
+                    "expiredTotal": stats.expired_total,
+                    "deadLetteredTotal": stats.dead_lettered_total,
+                    "deadLetterQueue": dead_letter,
+                }))
+            })
+            .collect();
+        json!({ "queues": queues })
+    }
+
+    /// `GET /_sandbox/queues/{name}/messages`: every message and its state, changing nothing.
+    pub fn peek(&self, queue: &str) -> Result<Value, ControlError> {
+        let now = self.inner.clock.now();
+        let views = self.inner.broker().peek(queue, now).map_err(queue_error)?;
+        let messages: Vec<Value> = views
+            .iter()
+            .map(|view| {
+                let m = &view.message;
+                let mut entry = json!({
+                    "messageId": m.id,
+                    "body": m.body,
+                    "receiveCount": m.receive_count,
+                    "sentAt": m.sent_at,
+                    "firstReceivedAt": m.first_received_at,
+                    "senderId": m.sender_id,
+                    "groupId": m.group_id,
+                    "deduplicationId": m.dedup_id,
+                    "sequenceNumber": m.sequence_number,
+                    "deadLetterSource": m.dead_letter_source,
+                    "md5OfBody": m.md5_of_body,
+                    "md5OfMessageAttributes": m.md5_of_message_attributes,
+                    "attributes": m.attributes,
+                });
+                // `state` and, for delayed and in-flight messages, `until`.
+                if let Ok(Value::Object(state)) = serde_json::to_value(view.state) {
+                    entry
+                        .as_object_mut()
+                        .into_iter()
+                        .for_each(|e| e.extend(state.clone()));
+                }
+                entry
+            })
+            .collect();
+        Ok(json!({ "messages": messages }))
+    }
+
+    pub fn purge(&self, queue: &str) -> Result<Value, ControlError> {
+        let purged = self.inner.broker().purge(queue).map_err(queue_error)?;
+        tracing::info!("queue {queue}: purged {purged} message(s)");
+        Ok(json!({ "purged": purged }))
+    }
+
+    /// Moves a dead-letter queue's messages back to the queues they came from.
+    pub fn redrive(&self, dlq: &str) -> Result<Value, ControlError> {
+        let now = self.inner.clock.now();
+        let moved = self.inner.broker().redrive(dlq, now).map_err(queue_error)?;
+        tracing::info!("queue {dlq}: redrove {moved} message(s) to their source queues");
+        self.inner.activity.clock_moved();
+        Ok(json!({ "moved": moved }))
+    }
+
+    /// Messages a consumer could take now count as due; delayed and in-flight ones,
+    /// and anything in a queue nobody consumes (a DLQ), only as later.
+    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        let app = self.inner.app.load();
+        let broker = self.inner.broker();
+        app.manifest()
+            .queues
+            .iter()
+            .filter_map(|def| {
+                let stats = broker.stats(&def.name, now).ok()?;
+                let consumed = def.function.is_some();
+                let due = if consumed { stats.visible } else { 0 };
+                Some(PendingWork {
+                    service: "queue".into(),
+                    resource: def.name.clone(),
+                    due_now: due as u64,
+                    scheduled_later: (stats.visible - due + stats.delayed + stats.in_flight) as u64,
+                    next_due: None,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Inner {
+    fn broker(&self) -> MutexGuard<'_, Queues> {
+        self.broker.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn running(&self) -> MutexGuard<'_, HashMap<String, u32>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn config(def: &QueueDef) -> QueueConfig {
+    QueueConfig {
+        name: def.name.clone(),
+        fifo: def.fifo,
+        content_based_deduplication: def.content_based_deduplication,
+        visibility_timeout: def.visibility_timeout,
+        delay: def.delay,
+        retention: def.retention,
+        max_message_size: def.max_message_size,
+        dead_letter: def
+            .dead_letter
+            .as_ref()
+            .map(|d| (d.queue.clone(), d.max_receive_count)),
+    }
+}
+
+fn queue_error(e: sandbox_services::queue::Error) -> ControlError {
+    use sandbox_services::queue::Error;
+    match e {
+        Error::UnknownQueue { .. } => ControlError::not_found(e.to_string()),
+        other => ControlError::bad_request(other.to_string()),
+    }
+}
+
+/// The consumer loop: expire, hand out batches while there is concurrency to spare,
+/// then wait for the next change (a delay or visibility timeout ending, a message
+/// arriving, the clock moving).
+async fn drive(inner: Arc<Inner>) {
+    loop {
+        let woken = inner.activity.wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+
+        let now = inner.clock.now();
+        let app = inner.app.load_full();
+        let next = {
+            let mut broker = inner.broker();
+            for (queue, id) in broker.tick(now).expired {
+                tracing::warn!("queue {queue}: message {id} expired after the retention period and was removed");
+            }
+            for def in &app.manifest().queues {
+                if let Some(function) = &def.function {
+                    start_batches(&inner, &mut broker, def, function, now);
+                }
+            }
+            broker.next_change(now)
+        };
+        match next {
+            Some(next) if !inner.clock.is_manual() => {
+                let wait = (next - now).to_std().unwrap_or_default().min(MAX_NAP);
+                tokio::select! {
+                    _ = &mut woken => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            _ => woken.await,
+        }
+    }
+}
+
+fn start_batches(
+    inner: &Arc<Inner>,
+    broker: &mut Queues,
+    def: &QueueDef,
+    function: &str,
+    now: DateTime<Utc>,
+) {
+    let limit = def.max_concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+    loop {
+        if inner.running().get(&def.name).copied().unwrap_or(0) >= limit {
+            return;
+        }
+        if !window_elapsed(broker, def, now) {
+            return;
+        }
+        let received = match broker.receive(&def.name, def.batch_size as usize, now) {
+            Ok(received) => received,
+            Err(e) => {
+                tracing::error!("queue {}: {e}", def.name);
+                return;
+            }
+        };
+        for (id, dlq) in &received.moved_to_dlq {
+            tracing::warn!(
+                "queue {}: message {id} moved to dead-letter queue {dlq} after {} receives",
+                def.name,
+                def.dead_letter
+                    .as_ref()
+                    .map(|d| d.max_receive_count)
+                    .unwrap_or_default()
+            );
+        }
+        if received.messages.is_empty() {
+            return;
+        }
+        let batches = if def.fifo {
+            by_group(received.messages)
+        } else {
+            vec![received.messages]
+        };
+        for batch in batches {
+            *inner.running().entry(def.name.clone()).or_default() += 1;
+            inner.activity.begin(batch.len() as u64);
+            tokio::spawn(deliver(
+                inner.clone(),
+                def.clone(),
+                function.to_string(),
+                batch,
+            ));
+        }
+    }
+}
+
+/// Lambda waits up to the batching window for a full batch.
+fn window_elapsed(broker: &Queues, def: &QueueDef, now: DateTime<Utc>) -> bool {
+    if def.batching_window.is_zero() {
+        return true;
+    }
+    let Ok(stats) = broker.stats(&def.name, now) else {
+        return false;
+    };
+    if stats.visible >= def.batch_size as usize {
+        return true;
+    }
+    let window = chrono::Duration::from_std(def.batching_window).unwrap_or_default();
+    stats
+        .oldest_age_seconds
+        .is_some_and(|age| chrono::Duration::seconds(age as i64) >= window)
+}
+
+async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, batch: Vec<Delivery>) {
+    let started = Instant::now();
+    let arn = queue_arn(&def.name, REGION, ACCOUNT);
+    let event = sqs_event(&batch, &arn, REGION);
+    let app = inner.app.load_full();
+    let (output, failure) = match app.invoke(&function, Trigger::Queue, None, event).await {
+        Ok(invoked) => match invoked.output {
+            Ok(output) => (Some(output), None),
+            Err(failure) => (
+                None,
+                Some(format!("{failure} (request {})", invoked.request_id)),
+            ),
+        },
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let report = def.report_batch_item_failures;
+    let outcome = if def.fifo {
+        batch_outcome_fifo(output.as_deref(), &batch, report)
+    } else {
+        let ids: Vec<String> = batch.iter().map(|d| d.message.id.clone()).collect();
+        batch_outcome(output.as_deref(), &ids, report)
+    };
+    if let Some(warning) = &outcome.warning {
+        tracing::warn!("queue {}: {warning}", def.name);
+    }
+    let settled = inner.broker().settle(&def.name, &batch, &outcome);
+    let elapsed = started.elapsed();
+    match (&failure, settled) {
+        (Some(failure), _) => tracing::warn!(
+            "queue {}: batch of {} → {function} FAILED in {elapsed:.1?}: {failure}; retried after the visibility timeout ({}s)",
+            def.name,
+            batch.len(),
+            def.visibility_timeout.as_secs()
+        ),
+        (None, Ok(settled)) if settled.retried.is_empty() => tracing::info!(
+            "queue {}: batch of {} → {function} ok in {elapsed:.1?}",
+            def.name,
+            batch.len()
+        ),
+        (None, Ok(settled)) => tracing::info!(
+            "queue {}: batch of {} → {function} partial in {elapsed:.1?}: {} deleted, {} retried after the visibility timeout",
+            def.name,
+            batch.len(),
+            settled.deleted.len(),
+            settled.retried.len()
+        ),
+        (None, Err(e)) => tracing::error!("queue {}: settling a batch: {e}", def.name),
+    }
+    if let Some(count) = inner.running().get_mut(&def.name) {
+        *count = count.saturating_sub(1);
+    }
+    inner.activity.end(batch.len() as u64);
+    // A slot is free (and messages may have been retried): look again.
+    inner.activity.clock_moved();
+}
+
+/// Reads a send request in the shape the control API and the handler SDK use:
+/// `{"body": "...", "delaySeconds": 5, "groupId": "g", "deduplicationId": "d",
+///   "attributes": {"name": "value" | {"dataType": "Number", "stringValue": "1"}}}`.
+pub fn parse_send(value: &Value, sender_id: &str) -> Result<SendRequest, ControlError> {
+    let bad = |field: &str, what: &str| ControlError::bad_request(format!("`{field}` {what}"));
+    let object = value
+        .as_object()
+        .ok_or_else(|| ControlError::bad_request("the request must be a JSON object"))?;
+    let body = match object.get("body") {
+        Some(Value::String(body)) => body.clone(),
+        Some(_) => {
+            return Err(bad(
+                "body",
+                "must be a string (SQS bodies are text; serialize JSON first)",
+            ))
+        }
+        None => return Err(bad("body", "is required")),
+    };
+    let mut request = SendRequest::new(body);
+    request.sender_id = sender_id.to_string();
+    for key in object.keys() {
+        if ![
+            "body",
+            "delaySeconds",
+            "groupId",
+            "deduplicationId",
+            "attributes",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(bad(key, "is not a known field; known: body, delaySeconds, groupId, deduplicationId, attributes"));
+        }
+    }
+    if let Some(delay) = object.get("delaySeconds") {
+        let seconds = delay
+            .as_u64()
+            .filter(|s| *s <= 900)
+            .ok_or_else(|| bad("delaySeconds", "must be a whole number from 0 to 900"))?;
+        request.delay = Some(Duration::from_secs(seconds));
+    }
+    let text = |field: &str| -> Result<Option<String>, ControlError> {
+        match object.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(field, "must be a string")),
+        }
+    };
+    request.group_id = text("groupId")?;
+    request.dedup_id = text("deduplicationId")?;
+    if let Some(attributes) = object.get("attributes") {
+        request.attributes = parse_attributes(attributes)?;
+    }
+    Ok(request)
+}
+
+fn parse_attributes(value: &Value) -> Result<MessageAttributes, ControlError> {
+    let bad =
+        |name: &str, what: &str| ControlError::bad_request(format!("attribute `{name}` {what}"));
+    let object = value.as_object().ok_or_else(|| {
+        ControlError::bad_request("`attributes` must be an object of name → value")
+    })?;
+    let mut attributes = MessageAttributes::new();
+    for (name, value) in object {
+        let attribute = match value {
+            Value::String(s) => MessageAttribute::string(s.clone()),
+            Value::Number(n) => MessageAttribute::number(n.to_string()),
+            Value::Object(fields) => {
+                let field = |a: &str, b: &str| {
+                    fields
+                        .get(a)
+                        .or_else(|| fields.get(b))
+                        .and_then(Value::as_str)
+                };
+                let data_type = field("dataType", "DataType")
+                    .ok_or_else(|| bad(name, "needs a `dataType` (String, Number or Binary)"))?;
+                if data_type.starts_with("Binary") {
+                    use base64::Engine as _;
+                    let encoded = field("binaryValue", "BinaryValue")
+                        .ok_or_else(|| bad(name, "needs a base64 `binaryValue`"))?;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(encoded)
+                        .map_err(|_| bad(name, "has a `binaryValue` that is not base64"))?;
+                    MessageAttribute {
+                        data_type: data_type.to_string(),
+                        string_value: None,
+                        binary_value: Some(bytes),
+                    }
+                } else {
+                    let value = field("stringValue", "StringValue")
+                        .ok_or_else(|| bad(name, "needs a `stringValue`"))?;
+                    MessageAttribute {
+                        data_type: data_type.to_string(),
+                        string_value: Some(value.to_string()),
+                        binary_value: None,
+                    }
+                }
+            }
+            _ => {
+                return Err(bad(
+                    name,
+                    "must be a string, a number, or {dataType, stringValue | binaryValue}",
+                ))
+            }
+        };
+        attributes.insert(name.clone(), attribute);
+    }
+    Ok(attributes)
+}
+
+/// The receipt as the control API answers it (SQS's SendMessage result, camelCase).
+pub fn receipt_json(receipt: &SendReceipt) -> Value {
+    json!({
+        "messageId": receipt.message_id,
+        "md5OfMessageBody": receipt.md5_of_body,
+        "md5OfMessageAttributes": receipt.md5_of_message_attributes,
+        "sequenceNumber": receipt.sequence_number,
+        "duplicate": receipt.duplicate,
+    })
+}
