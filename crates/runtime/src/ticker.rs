@@ -14,7 +14,7 @@ use wasmtime::{Engine, EngineWeak};
 
 /// How often the epoch advances: the granularity of timeouts and of the yields that
 /// keep a busy guest from starving other tasks on its worker thread.
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 pub(crate) struct Ticker {
     state: Arc<State>,
