@@ -413,3 +413,64 @@ fn randomized_failures_lose_nothing_and_invent_nothing() {
         "the failure rate exercises both ends"
     );
 }
+
+#[test]
+fn the_seed_example_a_route_publishes_and_the_queue_handler_runs() {
+    let sandbox = common::sandbox("demo").manual_clock().start().unwrap();
+    let response = sandbox.get("/signup").unwrap();
+    assert_eq!(response.status, 201, "{}", response.text());
+    let message_id = response.json().unwrap()["queued"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sandbox.drain(DRAIN).unwrap();
+    let runs = sandbox
+        .invocations(Some("queues/account-signup"), 10)
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["outcome"], "success");
+    let log = runs[0]["logs"][0].as_str().unwrap();
+    assert!(log.contains(&message_id) && log.contains("yolo"), "{log}");
+    assert_eq!(sandbox.queue("account-signup").unwrap()["visible"], 0);
+}
+
+#[test]
+fn a_handler_sending_to_an_unknown_queue_gets_an_error_naming_the_known_ones() {
+    // A handler publishing to an unknown queue gets an error it can report; the
+    // request fails with 502 (the SDK turns the error into a non-zero exit).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.arc"),
+        "@app\nsend\n@http\nget /\n@queues\njobs\n",
+    )
+    .unwrap();
+    let index = dir.path().join("src/http/get-index");
+    std::fs::create_dir_all(&index).unwrap();
+    // WAT: call sandbox.call with a request for an unknown queue, write the answer to stdout.
+    let request = r#"{"service":"queues","action":"send","queue":"nope","body":"x"}"#;
+    let wat = format!(
+        r#"(module
+  (import "sandbox" "call" (func $call (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "{escaped}")
+  (func (export "_start")
+    (local $n i32)
+    (local.set $n (call $call (i32.const 1024) (i32.const {len}) (i32.const 4096) (i32.const 4096)))
+    (i32.store (i32.const 0) (i32.const 4096))
+    (i32.store (i32.const 4) (local.get $n))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+        escaped = request.replace('"', "\\\""),
+        len = request.len()
+    );
+    std::fs::write(index.join("handler.wat"), wat).unwrap();
+    let sandbox = sandbox_testing::Sandbox::builder(dir.path())
+        .bin(env!("CARGO_BIN_EXE_sandbox"))
+        .start()
+        .unwrap();
+    let answer = sandbox.get("/").unwrap().json().unwrap();
+    let error = answer["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(error.contains("nope") && error.contains("jobs"), "{error}");
+}

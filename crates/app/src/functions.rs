@@ -143,6 +143,11 @@ fn environment(manifest: &Manifest, function: &Function) -> Vec<(String, String)
     env.insert("ARC_APP_NAME".into(), manifest.app.clone());
     env.insert("ARC_ENV".into(), "testing".into());
     env.insert("ARC_SANDBOX".into(), "true".into());
+    // The resources a handler can reach, as SST's `bind` exposes them.
+    let queues: Vec<&str> = manifest.queues.iter().map(|q| q.name.as_str()).collect();
+    if !queues.is_empty() {
+        env.insert("SANDBOX_QUEUES".into(), queues.join(","));
+    }
     for (key, value) in &function.env {
         env.insert(key.clone(), value.clone());
     }

@@ -12,11 +12,11 @@ mod invocations;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sandbox_manifest::Manifest;
-use sandbox_runtime::{Failure, Limits, Request, Runtime};
+use sandbox_runtime::{Failure, HostHandle, Limits, Request, Runtime};
 
 pub use build::BuildOptions;
 pub use functions::{FunctionSlot, LoadState};
@@ -80,6 +80,8 @@ pub struct App {
     runtime: Runtime,
     invocations: Arc<InvocationLog>,
     in_flight: Arc<AtomicU64>,
+    /// The services handlers publish to; connected once the triggers exist.
+    host: OnceLock<HostHandle>,
 }
 
 impl App {
@@ -94,7 +96,13 @@ impl App {
             runtime,
             invocations: Arc::new(InvocationLog::new(1000)),
             in_flight: Arc::new(AtomicU64::new(0)),
+            host: OnceLock::new(),
         }
+    }
+
+    /// Gives handlers the app's services (`sandbox.call`). The first connection wins.
+    pub fn connect(&self, host: HostHandle) {
+        let _ = self.host.set(host);
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -169,6 +177,7 @@ impl App {
                         memory_bytes: slot.function.memory_mib as usize * 1024 * 1024,
                     },
                     env: slot.env.clone(),
+                    host: self.host.get().cloned(),
                 },
             )
             .await;

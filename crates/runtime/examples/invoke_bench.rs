@@ -54,6 +54,7 @@ fn main() -> anyhow::Result<()> {
         event: br#"{"rawPath":"/"}"#.to_vec(),
         limits,
         env: vec![("STAGE".into(), "bench".into())],
+        host: None,
     };
 
     let tokio = tokio::runtime::Builder::new_current_thread()

@@ -55,6 +55,9 @@ impl Shared {
             &mut state.wasi
         })
         .map_err(|e| anyhow!("adding WASI to the linker: {e:#}"))?;
+        linker
+            .func_wrap("sandbox", "call", crate::host::call)
+            .map_err(|e| anyhow!("adding the sandbox import module: {e:#}"))?;
         let ticker = Ticker::start(&engine)?;
         Ok(Shared {
             ticker,

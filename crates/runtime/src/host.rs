@@ -17,11 +17,69 @@ use std::time::Instant;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::limits::MemoryLimiter;
+use crate::HostHandle;
 
 /// The `T` of `Store<T>` for one invocation.
 pub(crate) struct HostState {
     pub(crate) wasi: WasiP1Ctx,
+    /// The calling function, for the host's authorisation and `SenderId`s.
+    pub(crate) function: String,
+    pub(crate) host: Option<HostHandle>,
     pub(crate) limiter: MemoryLimiter,
     /// When the epoch callback stops the guest (see [`crate::limits::on_epoch`]).
     pub(crate) deadline: Instant,
+}
+
+/// Largest request a guest may pass to `sandbox.call` (a message is at most 1 MiB; the
+/// JSON around it is small).
+const MAX_REQUEST: usize = 2 * 1024 * 1024;
+
+/// `sandbox.call(request_ptr, request_len, response_ptr, response_cap) -> i32`: reads the
+/// request from guest memory, asks the [`crate::Host`], writes the answer back and
+/// returns its length. An answer that does not fit is replaced by a short error, so the
+/// call never half-writes; a request outside guest memory traps, like any bad pointer.
+pub(crate) fn call(
+    mut caller: wasmtime::Caller<'_, HostState>,
+    request_ptr: i32,
+    request_len: i32,
+    response_ptr: i32,
+    response_cap: i32,
+) -> wasmtime::Result<i32> {
+    let memory = match caller.get_export("memory") {
+        Some(wasmtime::Extern::Memory(memory)) => memory,
+        _ => {
+            return Err(wasmtime::Error::msg(
+                "sandbox.call: the module exports no memory",
+            ))
+        }
+    };
+    let (start, len) = (request_ptr as u32 as usize, request_len as u32 as usize);
+    if len > MAX_REQUEST {
+        return Err(wasmtime::Error::msg(format!(
+            "sandbox.call: request of {len} bytes exceeds {MAX_REQUEST}"
+        )));
+    }
+    let request = memory
+        .data(&caller)
+        .get(start..start.saturating_add(len))
+        .ok_or_else(|| wasmtime::Error::msg("sandbox.call: request outside guest memory"))?
+        .to_vec();
+    let state = caller.data();
+    let mut answer = match &state.host {
+        Some(host) => host.0.call(&state.function, &request),
+        None => br#"{"error":"no services are available to this invocation"}"#.to_vec(),
+    };
+    let cap = response_cap as u32 as usize;
+    if answer.len() > cap {
+        answer = format!(
+            r#"{{"error":"the answer ({} bytes) does not fit the {cap}-byte buffer"}}"#,
+            answer.len()
+        )
+        .into_bytes();
+        answer.truncate(cap);
+    }
+    memory
+        .write(&mut caller, response_ptr as u32 as usize, &answer)
+        .map_err(|_| wasmtime::Error::msg("sandbox.call: response buffer outside guest memory"))?;
+    Ok(answer.len() as i32)
 }

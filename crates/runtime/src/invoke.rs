@@ -42,6 +42,7 @@ pub(crate) async fn invoke(shared: &Shared, handler: &Handler, request: Request)
         event,
         limits,
         env,
+        host,
     } = request;
     let max_output = shared.config.max_output_bytes;
     let stdout = CappedOutput::new(max_output, Overflow::Trap);
@@ -55,6 +56,8 @@ pub(crate) async fn invoke(shared: &Shared, handler: &Handler, request: Request)
         .arg(&function);
     let state = HostState {
         wasi: wasi.build_p1(),
+        function: function.clone(),
+        host,
         limiter: MemoryLimiter::new(limits.memory_bytes),
         deadline: deadline(started, limits.timeout),
     };

@@ -103,6 +103,26 @@ impl Failure {
     }
 }
 
+/// The app's services as a handler reaches them, through the `sandbox` import module's
+/// one function, `call`: a JSON request in, a JSON answer (`{"ok": …}` or
+/// `{"error": "…"}`) out. One generic call keeps the guest/host boundary stable while
+/// services are added; the host decides what each request may do.
+pub trait Host: Send + Sync {
+    /// Handles one request from the handler named `function`. Runs on the invoking
+    /// thread while the guest waits, so it must not block for long.
+    fn call(&self, function: &str, request: &[u8]) -> Vec<u8>;
+}
+
+/// A shared [`Host`], cheap to clone into every request.
+#[derive(Clone)]
+pub struct HostHandle(pub std::sync::Arc<dyn Host>);
+
+impl std::fmt::Debug for HostHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostHandle")
+    }
+}
+
 /// One invocation of a handler.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -115,6 +135,8 @@ pub struct Request {
     pub limits: Limits,
     /// The guest's complete environment; nothing is inherited from the host.
     pub env: Vec<(String, String)>,
+    /// What `sandbox.call` reaches; `None` answers every call with an error.
+    pub host: Option<HostHandle>,
 }
 
 /// What an invocation produced.

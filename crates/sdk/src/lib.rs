@@ -26,17 +26,17 @@
 //! - [`BatchResponse`]: partial batch failures for queue and stream handlers.
 //! - [`log!`] / [`log()`]: one log line on stderr.
 //!
-//! Publishing from a handler (`queues::publish("orders", &order)`, and the same for
-//! topics, streams and the event bus) goes through host functions in an import
-//! module of the sandbox; those wrappers arrive as modules of this crate in later
-//! issues.
+//! - [`queues`]: send to the app's queues (`queues::publish("orders", body)`), through
+//!   the sandbox's host import; topics, streams and the event bus will follow.
 
 mod batch;
 mod error;
 pub mod events;
 mod handler;
+mod host;
 pub mod http;
 mod log;
+pub mod queues;
 
 pub use batch::{BatchItemFailure, BatchResponse};
 pub use error::{Error, Result};

@@ -46,6 +46,21 @@ fn printing(text: &str) -> String {
     )
 }
 
+/// Spins for a while (hundreds of millions of iterations), then answers `"done"`.
+const SLOW: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "\"done\"")
+  (func (export "_start")
+    (local $i i32)
+    (local.set $i (i32.const 300000000))
+    (loop $spin
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br_if $spin (i32.ne (local.get $i) (i32.const 0))))
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
 const TRAP: &str = r#"(module (memory (export "memory") 1) (func (export "_start") unreachable))"#;
 
 fn write(root: &Path, relative: &str, contents: &str) {
@@ -58,7 +73,7 @@ fn project(dir: &Path, hello: &str) {
     write(
         dir,
         "app.arc",
-        "@app\nserve-test\n\n@http\nany /echo/*\nget /users/:id\nget /hello\nget /bad\nget /trap\n",
+        "@app\nserve-test\n\n@http\nany /echo/*\nget /users/:id\nget /hello\nget /bad\nget /trap\nget /slow\n",
     );
     write(dir, "src/http/any-echo-catchall/handler.wat", ECHO);
     write(dir, "src/http/get-users-000id/handler.wat", ECHO);
@@ -75,6 +90,7 @@ fn project(dir: &Path, hello: &str) {
         &printing("this is not json"),
     );
     write(dir, "src/http/get-trap/handler.wat", TRAP);
+    write(dir, "src/http/get-slow/handler.wat", SLOW);
     write(dir, "public/index.html", "<h1>home</h1>");
     write(dir, "public/css/site.css", "body{}");
     write(dir, "secret.txt", "top secret");
@@ -329,6 +345,38 @@ async fn serves_an_app_end_to_end() {
         .unwrap()
         .unwrap();
     assert!(TcpStream::connect(addr).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_requests_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path(), "x");
+    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+    let cell = app_cell(load(dir.path(), &runtime).await);
+    let (server, addr) = Server::bind(&ServerConfig {
+        port: 0,
+        ..ServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(cell, Arc::new(NoControlPlane), async {
+        let _ = stopped.await;
+    }));
+    let started = std::time::Instant::now();
+    let slow = tokio::task::spawn_blocking(move || get(addr, "/slow"));
+    // Let the request reach the handler, then ask for shutdown while it runs.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stop.send(()).unwrap();
+    let reply = slow.await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.head);
+    assert_eq!(reply.body, b"done");
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .expect("shutdown completes")
+        .unwrap()
+        .unwrap();
+    println!("slow request took {:?}", started.elapsed());
 }
 
 #[tokio::test]

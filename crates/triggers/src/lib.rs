@@ -14,6 +14,7 @@
 mod activity;
 pub mod control;
 pub mod drain;
+mod host;
 pub mod queues;
 pub mod schedules;
 
@@ -80,13 +81,15 @@ impl Triggers {
         let activity = Arc::new(Activity::default());
         let schedules = Schedules::start(app.clone(), clock.clone(), activity.clone())?;
         let queues = QueueService::start(app.clone(), clock.clone(), activity.clone())?;
-        Ok(Arc::new(Triggers {
+        let triggers = Arc::new(Triggers {
             app,
             clock,
             activity,
             schedules,
             queues,
-        }))
+        });
+        triggers.connect(&triggers.app.load());
+        Ok(triggers)
     }
 
     pub fn clock(&self) -> ClockView {
@@ -138,6 +141,12 @@ impl Triggers {
     /// Waits until no invocation runs and nothing is due anywhere, or `timeout`.
     pub async fn drain(&self, timeout: std::time::Duration) -> DrainReport {
         drain::drain(self, timeout).await
+    }
+
+    /// Lets `app`'s handlers publish to these services (call for every app swapped in).
+    pub fn connect(self: &Arc<Self>, app: &App) {
+        let host = host::ServiceHost(Arc::downgrade(self));
+        app.connect(sandbox_runtime::HostHandle(Arc::new(host)));
     }
 
     pub(crate) fn app(&self) -> Arc<App> {

@@ -30,6 +30,7 @@ pub fn request(event: &[u8]) -> Request {
             memory_bytes: 64 << 20,
         },
         env: Vec::new(),
+        host: None,
     }
 }
 

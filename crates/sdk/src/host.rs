@@ -1,0 +1,57 @@
+//! The one host function behind every publishing call: `sandbox.call`, JSON in and JSON
+//! out. One generic import keeps the guest/host boundary stable as services are added;
+//! the typed wrappers (`queues::publish`, ...) live beside it.
+//!
+//! ABI: `call(request_ptr, request_len, response_ptr, response_cap) -> i32` returns the
+//! number of response bytes written (always at most `response_cap`). The response is
+//! `{"ok": {...}}` or `{"error": "message"}`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Error;
+
+#[cfg(target_family = "wasm")]
+#[link(wasm_import_module = "sandbox")]
+extern "C" {
+    #[link_name = "call"]
+    fn sandbox_call(request: *const u8, request_len: usize, response: *mut u8, response_cap: usize) -> i32;
+}
+
+/// Responses are small (a message id and checksums); this leaves ample room.
+const RESPONSE_CAPACITY: usize = 64 * 1024;
+
+/// Sends one request to the sandbox and returns the `ok` part of its answer.
+pub(crate) fn call(request: &impl Serialize) -> Result<Value, Error> {
+    let request = serde_json::to_vec(request).map_err(|e| Error::with_type("Sandbox.BadRequest", e.to_string()))?;
+    let response = raw_call(&request)?;
+    let mut response: Value = serde_json::from_slice(&response)
+        .map_err(|e| Error::with_type("Sandbox.BadResponse", format!("the sandbox answered non-JSON: {e}")))?;
+    if let Some(message) = response.get("error").and_then(Value::as_str) {
+        return Err(Error::with_type("Sandbox.Error", message));
+    }
+    Ok(response.get_mut("ok").map(Value::take).unwrap_or(Value::Null))
+}
+
+#[cfg(target_family = "wasm")]
+fn raw_call(request: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut response = vec![0u8; RESPONSE_CAPACITY];
+    // SAFETY: both buffers are valid for the lengths passed; the host writes at most
+    // `response.len()` bytes and returns how many.
+    let written = unsafe { sandbox_call(request.as_ptr(), request.len(), response.as_mut_ptr(), response.len()) };
+    if written < 0 {
+        return Err(Error::with_type("Sandbox.Error", format!("the sandbox refused the call ({written})")));
+    }
+    response.truncate(written as usize);
+    Ok(response)
+}
+
+/// Off wasm (unit tests of handler logic on the host) there is no sandbox to call.
+#[cfg(not(target_family = "wasm"))]
+fn raw_call(_request: &[u8]) -> Result<Vec<u8>, Error> {
+    let _ = RESPONSE_CAPACITY;
+    Err(Error::with_type(
+        "Sandbox.Unavailable",
+        "publishing works only inside the sandbox (wasm32-wasip1)",
+    ))
+}
