@@ -19,6 +19,7 @@
 //!             event: br#"{"rawPath":"/"}"#.to_vec(),
 //!             limits: Limits { timeout: std::time::Duration::from_secs(5), memory_bytes: 256 << 20 },
 //!             env: vec![("TABLE".into(), "notes".into())],
+//!             host: None,
 //!         },
 //!     )
 //!     .await;
