@@ -16,9 +16,13 @@ pub async fn load(dir: &std::path::Path, args: &LoadArgs) -> anyhow::Result<App>
         .cache_dir
         .clone()
         .unwrap_or_else(|| root.join(".sandbox").join("cache"));
+    // Pool slots must hold the largest memory any function may use.
+    let defaults = RuntimeConfig::default();
+    let largest = manifest.functions.values().map(|f| f.memory_mib).max().unwrap_or(0);
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(cache_dir),
-        ..RuntimeConfig::default()
+        max_memory_mib: defaults.max_memory_mib.max(largest),
+        ..defaults
     })?;
     let mut build = BuildOptions::for_project(&root);
     build.skip = args.no_build;

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod drain;
+pub mod pattern;
 pub mod queue;
 pub mod schedule;
 
