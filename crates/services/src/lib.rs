@@ -5,11 +5,14 @@
 //! which is what lets a test move a manual clock a day forward and see a day of schedule
 //! fires at once.
 
+pub mod bus;
 pub mod clock;
 pub mod drain;
 pub mod pattern;
 pub mod queue;
 pub mod schedule;
+pub mod stream;
+pub mod topic;
 
 pub use clock::{parse_duration, Clock, ClockError};
 pub use drain::{Pending, PendingWork};

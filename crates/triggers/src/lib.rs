@@ -149,6 +149,11 @@ impl Triggers {
         app.connect(sandbox_runtime::HostHandle(Arc::new(host)));
     }
 
+    /// The cell holding the app being served.
+    pub fn app_cell(&self) -> &AppCell {
+        &self.app
+    }
+
     pub(crate) fn app(&self) -> Arc<App> {
         self.app.load_full()
     }

@@ -3,7 +3,7 @@
 //! A policy is read either against the message attributes (the default scope: flat keys,
 //! typed values) or against the message body parsed as JSON (nested keys, like an
 //! EventBridge pattern). The operators are the EventBridge ones SNS supports, from the
-//! shared [`leaf`](super::leaf) module. SNS also bounds a policy's size: at most five keys
+//! shared `leaf` module. SNS also bounds a policy's size: at most five keys
 //! and at most 150 combinations of values (the product of the array lengths).
 
 use std::collections::BTreeMap;

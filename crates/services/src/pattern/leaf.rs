@@ -257,13 +257,25 @@ impl AnythingBut {
 impl Range {
     fn contains(&self, n: f64) -> bool {
         let above = match self.lower {
-            Some(Bound { value, inclusive: true }) => n >= value,
-            Some(Bound { value, inclusive: false }) => n > value,
+            Some(Bound {
+                value,
+                inclusive: true,
+            }) => n >= value,
+            Some(Bound {
+                value,
+                inclusive: false,
+            }) => n > value,
             None => true,
         };
         let below = match self.upper {
-            Some(Bound { value, inclusive: true }) => n <= value,
-            Some(Bound { value, inclusive: false }) => n < value,
+            Some(Bound {
+                value,
+                inclusive: true,
+            }) => n <= value,
+            Some(Bound {
+                value,
+                inclusive: false,
+            }) => n < value,
             None => true,
         };
         above && below
@@ -354,7 +366,10 @@ fn exact(value: &Value, path: &str, dialect: Dialect) -> Result<Exact, PatternEr
 
 fn number(n: &serde_json::Number, path: &str, dialect: Dialect) -> Result<f64, PatternError> {
     let Some(value) = n.as_f64().filter(|v| v.is_finite()) else {
-        return Err(PatternError::new(path, format!("number {n} is out of range")));
+        return Err(PatternError::new(
+            path,
+            format!("number {n} is out of range"),
+        ));
     };
     if dialect == Dialect::Sns && value.abs() > SNS_NUMERIC_LIMIT {
         return Err(PatternError::new(
@@ -383,7 +398,12 @@ fn eventbridge_only(op: &str, path: &str, dialect: Dialect) -> Result<(), Patter
 }
 
 /// `prefix` / `suffix`: a string, or `{"equals-ignore-case": string}` (EventBridge).
-fn affix(operand: &Value, path: &str, op: &str, dialect: Dialect) -> Result<(String, bool), PatternError> {
+fn affix(
+    operand: &Value,
+    path: &str,
+    op: &str,
+    dialect: Dialect,
+) -> Result<(String, bool), PatternError> {
     match operand {
         Value::String(s) => Ok((s.clone(), false)),
         Value::Object(inner) if inner.len() == 1 && inner.contains_key("equals-ignore-case") => {
@@ -445,7 +465,11 @@ fn wildcard(operand: &Value, path: &str) -> Result<Wildcard, PatternError> {
     Wildcard::parse(text).map_err(|message| PatternError::new(path, message))
 }
 
-fn anything_but(operand: &Value, path: &str, dialect: Dialect) -> Result<AnythingBut, PatternError> {
+fn anything_but(
+    operand: &Value,
+    path: &str,
+    dialect: Dialect,
+) -> Result<AnythingBut, PatternError> {
     match operand {
         Value::String(_) | Value::Number(_) => {
             Ok(AnythingBut::Values(vec![exact(operand, path, dialect)?]))
@@ -505,10 +529,9 @@ fn anything_but(operand: &Value, path: &str, dialect: Dialect) -> Result<Anythin
 fn strings<'v>(value: &'v Value, path: &str, op: &str) -> Result<Vec<&'v str>, PatternError> {
     match value {
         Value::String(s) => Ok(vec![s]),
-        Value::Array(items) if !items.is_empty() => items
-            .iter()
-            .map(|item| string(item, path, op))
-            .collect(),
+        Value::Array(items) if !items.is_empty() => {
+            items.iter().map(|item| string(item, path, op)).collect()
+        }
         _ => Err(PatternError::new(
             path,
             format!("`{op}` takes a string or a non-empty list of strings, got {value}"),
@@ -529,31 +552,76 @@ fn numeric(operand: &Value, path: &str, dialect: Dialect) -> Result<Range, Patte
             "`numeric` takes one or two operator/number pairs, like [\">\", 0, \"<=\", 5]",
         ));
     }
-    let mut range = Range { lower: None, upper: None };
+    let mut range = Range {
+        lower: None,
+        upper: None,
+    };
     let mut equals = false;
     for pair in items.chunks(2) {
         let op = pair[0].as_str().ok_or_else(|| {
-            PatternError::new(path, format!("numeric operator {} must be a string", pair[0]))
+            PatternError::new(
+                path,
+                format!("numeric operator {} must be a string", pair[0]),
+            )
         })?;
         let Value::Number(n) = &pair[1] else {
             return Err(PatternError::new(
                 path,
-                format!("numeric operand for `{op}` must be a number, got {}", pair[1]),
+                format!(
+                    "numeric operand for `{op}` must be a number, got {}",
+                    pair[1]
+                ),
             ));
         };
         let value = number(n, path, dialect)?;
         let (slot, bound) = match op {
-            ">" => (&mut range.lower, Bound { value, inclusive: false }),
-            ">=" => (&mut range.lower, Bound { value, inclusive: true }),
-            "<" => (&mut range.upper, Bound { value, inclusive: false }),
-            "<=" => (&mut range.upper, Bound { value, inclusive: true }),
+            ">" => (
+                &mut range.lower,
+                Bound {
+                    value,
+                    inclusive: false,
+                },
+            ),
+            ">=" => (
+                &mut range.lower,
+                Bound {
+                    value,
+                    inclusive: true,
+                },
+            ),
+            "<" => (
+                &mut range.upper,
+                Bound {
+                    value,
+                    inclusive: false,
+                },
+            ),
+            "<=" => (
+                &mut range.upper,
+                Bound {
+                    value,
+                    inclusive: true,
+                },
+            ),
             "=" => {
                 if items.len() != 2 {
-                    return Err(PatternError::new(path, "numeric `=` cannot be combined with another operator"));
+                    return Err(PatternError::new(
+                        path,
+                        "numeric `=` cannot be combined with another operator",
+                    ));
                 }
                 equals = true;
-                range.upper = Some(Bound { value, inclusive: true });
-                (&mut range.lower, Bound { value, inclusive: true })
+                range.upper = Some(Bound {
+                    value,
+                    inclusive: true,
+                });
+                (
+                    &mut range.lower,
+                    Bound {
+                        value,
+                        inclusive: true,
+                    },
+                )
             }
             other => {
                 return Err(PatternError::new(
@@ -565,7 +633,14 @@ fn numeric(operand: &Value, path: &str, dialect: Dialect) -> Result<Range, Patte
         if slot.is_some() {
             return Err(PatternError::new(
                 path,
-                format!("numeric range has two {} bounds", if op.starts_with('>') { "lower" } else { "upper" }),
+                format!(
+                    "numeric range has two {} bounds",
+                    if op.starts_with('>') {
+                        "lower"
+                    } else {
+                        "upper"
+                    }
+                ),
             ));
         }
         *slot = Some(bound);
@@ -574,7 +649,10 @@ fn numeric(operand: &Value, path: &str, dialect: Dialect) -> Result<Range, Patte
         if lower.value >= upper.value {
             return Err(PatternError::new(
                 path,
-                format!("numeric range is empty: lower bound {} is not below upper bound {}", lower.value, upper.value),
+                format!(
+                    "numeric range is empty: lower bound {} is not below upper bound {}",
+                    lower.value, upper.value
+                ),
             ));
         }
     }

@@ -3,10 +3,10 @@
 //!
 //! Both matching languages are compiled once, when the manifest is loaded, into a small tree
 //! of typed conditions; matching an event then walks that tree and never re-reads the
-//! pattern JSON. The two languages share one leaf-condition type ([`leaf`]) because their
-//! operators (`prefix`, `anything-but`, `numeric`, ...) mean the same thing; only the front
-//! ends differ (EventBridge nests arbitrarily, SNS attribute policies are flat and read
-//! typed message attributes).
+//! pattern JSON. The two languages share one leaf-condition type (the `leaf` module)
+//! because their operators (`prefix`, `anything-but`, `numeric`, ...) mean the same thing;
+//! only the front ends differ (EventBridge nests arbitrarily, SNS attribute policies are
+//! flat and read typed message attributes).
 //!
 //! Compile errors carry the dotted path of the offending field so the manifest loader can
 //! point at the right line of the user's pattern.

@@ -282,6 +282,23 @@ pub(crate) struct Cursor {
     pub(crate) busy: Option<u64>,
     /// Failed records waiting for a retry, in shard order; all lie after `checkpoint`.
     pub(crate) retries: VecDeque<Pending>,
+    /// AT_TIMESTAMP: records that arrived before this are skipped, including ones put
+    /// after the position was set (a timestamp in the future).
+    pub(crate) skip_before: Option<DateTime<Utc>>,
+}
+
+impl Cursor {
+    /// The checkpoint once records skipped by AT_TIMESTAMP are passed over.
+    pub(crate) fn effective_checkpoint(&self, shard: &Shard) -> u64 {
+        let Some(t) = self.skip_before else {
+            return self.checkpoint;
+        };
+        shard
+            .after(self.checkpoint)
+            .take_while(|r| r.approximate_arrival < t)
+            .last()
+            .map_or(self.checkpoint, |r| r.seq)
+    }
 }
 
 /// Counts for the drain report of one consumer.
@@ -378,6 +395,9 @@ impl Consumer {
             return Some(pending);
         }
 
+        let cursor = &mut self.cursors[index];
+        cursor.checkpoint = cursor.effective_checkpoint(shard);
+
         // Fresh records: give up any that are already too old, in batch-sized chunks.
         let batch_size = self.config.batch_size as usize;
         loop {
@@ -438,7 +458,8 @@ impl Consumer {
             Outcome::ItemFailures(ids) => match lowest_failure(&pending.records, &ids) {
                 Ok(i) => Some(i),
                 Err(why) => {
-                    done.warning = Some(format!("{why}; the whole batch is retried, as Lambda does"));
+                    done.warning =
+                        Some(format!("{why}; the whole batch is retried, as Lambda does"));
                     Some(0)
                 }
             },
@@ -466,11 +487,13 @@ impl Consumer {
 
         let cursor_retries = &mut self.cursors[index].retries;
         if self.config.bisect_batch_on_function_error && !split && pending.records.len() > 1 {
-            let second = pending.records.split_off(pending.records.len() / 2);
-            let mut second_half = pending.clone();
-            second_half.records = second;
+            // Splitting is not a retry: both halves keep the retry count and history.
+            let second_half = Pending {
+                records: pending.records.split_off(pending.records.len() / 2),
+                not_before: now,
+                ..pending
+            };
             pending.not_before = now;
-            second_half.not_before = now;
             done.retrying = pending.records.len() + second_half.records.len();
             cursor_retries.push_front(second_half);
             cursor_retries.push_front(pending);
@@ -509,13 +532,14 @@ impl Consumer {
         done
     }
 
-    /// Moves the checkpoints; fails only for a sequence number no shard holds.
+    /// Moves the checkpoints and returns the shards it moved; fails only for a sequence
+    /// number no shard holds.
     pub(crate) fn set_position(
         &mut self,
         position: &Position,
         shards: &[Shard],
         last_seq: u64,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<usize>, String> {
         let target: Vec<(usize, u64)> = match position {
             Position::TrimHorizon => shards
                 .iter()
@@ -552,23 +576,29 @@ impl Consumer {
                 }
             }
         };
-        for (i, checkpoint) in target {
+        let skip_before = match position {
+            Position::AtTimestamp(t) => Some(*t),
+            _ => None,
+        };
+        for &(i, checkpoint) in &target {
             let cursor = &mut self.cursors[i];
             cursor.checkpoint = checkpoint;
             cursor.retries.clear();
+            cursor.skip_before = skip_before;
         }
-        Ok(())
+        Ok(target.into_iter().map(|(i, _)| i).collect())
     }
 
     /// Records not yet done in shard `index` (its lag).
     pub(crate) fn lag(&self, index: usize, shard: &Shard) -> usize {
-        shard.count_after(self.cursors[index].checkpoint)
+        shard.count_after(self.cursors[index].effective_checkpoint(shard))
     }
 
     pub(crate) fn pending_counts(&self, shards: &[Shard], now: DateTime<Utc>) -> PendingCounts {
         let mut counts = PendingCounts::default();
         for (cursor, shard) in self.cursors.iter().zip(shards) {
-            let unread = shard.count_after(cursor.checkpoint) as u64;
+            let checkpoint = cursor.effective_checkpoint(shard);
+            let unread = shard.count_after(checkpoint) as u64;
             if unread == 0 {
                 continue;
             }
@@ -580,7 +610,7 @@ impl Consumer {
                 Some(front) => front.not_before,
                 None => {
                     let oldest = shard
-                        .after(cursor.checkpoint)
+                        .after(checkpoint)
                         .next()
                         .map_or(now, |r| r.approximate_arrival);
                     if unread >= u64::from(self.config.batch_size) {
@@ -602,7 +632,11 @@ impl Consumer {
 
     /// The earliest moment at or after `now` at which a batch window ends or a retry
     /// backoff runs out (`now` if a batch is ready already).
-    pub(crate) fn next_change(&self, shards: &[Shard], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_change(
+        &self,
+        shards: &[Shard],
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let counts = self.pending_counts(shards, now);
         counts.next_due.map(|t| t.max(now))
     }
@@ -616,7 +650,9 @@ fn lowest_failure(records: &[Record], ids: &[String]) -> Result<usize, String> {
             .iter()
             .position(|r| r.sequence_number == *id)
             .ok_or_else(|| {
-                format!("batchItemFailures names `{id}`, which is not a sequence number of this batch")
+                format!(
+                    "batchItemFailures names `{id}`, which is not a sequence number of this batch"
+                )
             })?;
         lowest = Some(lowest.map_or(index, |l| l.min(index)));
     }

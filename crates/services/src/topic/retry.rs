@@ -69,7 +69,11 @@ pub enum Settled<T> {
     /// The handler succeeded; the delivery is done.
     Delivered { tag: T, attempts: u32 },
     /// It failed and will be handed out again at `at`.
-    Retrying { tag: T, attempts: u32, at: DateTime<Utc> },
+    Retrying {
+        tag: T,
+        attempts: u32,
+        at: DateTime<Utc>,
+    },
     /// It failed its last attempt; the owner dead-letters or records it.
     Exhausted {
         tag: T,
@@ -99,7 +103,7 @@ pub struct Invocations<T> {
     entries: BTreeMap<u64, Entry<T>>,
 }
 
-impl<T> Default for Invocations<T> {
+impl<T: Clone> Default for Invocations<T> {
     fn default() -> Self {
         Invocations::new(RetryPolicy::default())
     }
@@ -181,7 +185,10 @@ impl<T: Clone> Invocations<T> {
         success: bool,
         now: DateTime<Utc>,
     ) -> Result<Settled<T>, CompleteError> {
-        let entry = self.entries.get_mut(&id).ok_or(CompleteError::Unknown { id })?;
+        let entry = self
+            .entries
+            .get_mut(&id)
+            .ok_or(CompleteError::Unknown { id })?;
         if !entry.in_flight {
             return Err(CompleteError::NotInFlight { id });
         }
@@ -201,7 +208,10 @@ impl<T: Clone> Invocations<T> {
                 at: entry.due_at,
             });
         }
-        let e = self.entries.remove(&id).ok_or(CompleteError::Unknown { id })?;
+        let e = self
+            .entries
+            .remove(&id)
+            .ok_or(CompleteError::Unknown { id })?;
         Ok(if success {
             Settled::Delivered {
                 tag: e.tag,

@@ -1,0 +1,21 @@
+//! EventBridge buses as a pure state machine: `PutEvents`, rules with event patterns and
+//! targets, input shaping, archives with retention, and replays.
+//!
+//! - [`event`]: one `PutEvents` entry, its validation, and the event envelope it becomes.
+//! - [`buses`]: every bus of an app; routing, function retries, archives, replays, stats.
+//!
+//! Patterns and input shaping are compiled by [`crate::pattern`]; function targets use
+//! Lambda's async retry queue from [`crate::topic::retry`]. Nothing here reads a clock or
+//! sleeps: every time-dependent call takes `now`, and a driver sleeps until
+//! [`Buses::next_change`] (DESIGN.md principle 2).
+
+pub mod buses;
+pub mod event;
+
+pub use buses::{
+    bus_arn, rule_arn, ArchiveConfig, ArchiveInfo, BusConfig, BusStats, BusTarget, Buses,
+    ConfigError, DeliveryOutcome, PutEventsError, PutEventsOutcome, PutEventsResult,
+    PutEventsResultEntry, ReplayError, ReplayInfo, ReplayRequest, ReplayState, Routed, RuleConfig,
+    RuleStats, RuleTargetConfig, TargetDelivery, TargetFailure, TargetStats, UnknownBus,
+};
+pub use event::{Event, PutEntry, MAX_ENTRIES, MAX_REQUEST_BYTES};

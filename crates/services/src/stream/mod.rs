@@ -1,0 +1,40 @@
+//! Kinesis data streams as pure state machines, plus the pure half of Lambda's Kinesis
+//! trigger.
+//!
+//! - [`shard`]: hash-key ranges, MD5 routing, sequence numbers, one shard's records.
+//! - [`stream`]: one stream: PutRecord/PutRecords, retention, and its consumers' batches.
+//! - [`streams`]: every stream of the app by name.
+//! - [`consumer`]: Lambda's event source mapping per consumer (checkpoints, retries,
+//!   bisect, partial batch responses, max record age, replay).
+//! - [`lambda`]: the Kinesis event JSON, the on-failure record, the partial batch response.
+//!
+//! Nothing here reads a clock or sleeps: every time-dependent call takes `now`, and a driver
+//! sleeps until [`Stream::next_change`] (DESIGN.md principle 2).
+
+pub mod consumer;
+pub mod lambda;
+pub mod shard;
+#[allow(clippy::module_inception)]
+pub mod stream;
+pub mod streams;
+
+pub use consumer::{
+    Batch, Completion, Condition, ConsumerConfig, GivenUp, Outcome, Position, StartingPosition,
+};
+pub use lambda::{
+    invocation_outcome, kinesis_event, on_failure_record, on_failure_record_json,
+    parse_item_failures, stream_arn,
+};
+pub use shard::{hash_ranges, partition_key_hash, shard_id, Record, Shard};
+pub use stream::{
+    BatchError, ConfigError, ConsumerDescription, CursorDescription, InFlightDescription,
+    LostToRetention, PutEntry, PutError, PutResult, Ready, ShardDescription, ShardTrim, Stream,
+    StreamConfig, StreamDescription, StreamError, TrimReport, MAX_BATCH_ENTRIES,
+    MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, MAX_REQUEST_BYTES,
+};
+pub use streams::{Streams, StreamsError};
+
+#[cfg(test)]
+mod consumer_tests;
+#[cfg(test)]
+mod stream_tests;
