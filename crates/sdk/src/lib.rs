@@ -36,7 +36,10 @@ mod handler;
 mod host;
 pub mod http;
 mod log;
+pub mod bus;
 pub mod queues;
+pub mod streams;
+pub mod topics;
 
 pub use batch::{BatchItemFailure, BatchResponse};
 pub use error::{Error, Result};

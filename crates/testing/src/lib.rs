@@ -14,8 +14,11 @@
 //! The process is killed when the [`Sandbox`] is dropped. Blocking on purpose: it works
 //! from plain `#[test]` functions and from any async runtime's blocking threads.
 
+mod buses;
 mod process;
 mod response;
+mod streams;
+mod topics;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

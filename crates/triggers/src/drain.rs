@@ -49,9 +49,8 @@ fn snapshot(triggers: &Triggers) -> DrainReport {
     let now = triggers.clock.now();
     // Pending before busy: a driver counts work as busy before it stops being pending
     // (both under the service's lock), so this order can never see it as neither.
-    let mut work = triggers.schedules.pending(now);
-    work.extend(triggers.queues.pending(now));
-    let (pending, later): (Vec<_>, Vec<_>) = work
+    let (pending, later): (Vec<_>, Vec<_>) = triggers
+        .pending(now)
         .into_iter()
         .filter(|w| w.due_now > 0 || w.scheduled_later > 0)
         .partition(|w| w.due_now > 0);

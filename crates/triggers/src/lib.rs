@@ -13,10 +13,13 @@
 
 mod activity;
 pub mod control;
+pub mod buses;
 pub mod drain;
 mod host;
 pub mod queues;
 pub mod schedules;
+pub mod streams;
+pub mod topics;
 
 use std::sync::Arc;
 
@@ -27,7 +30,10 @@ use sandbox_services::{parse_duration, Clock};
 
 pub use activity::Activity;
 pub use drain::DrainReport;
+pub use buses::BusService;
 pub use queues::QueueService;
+pub use streams::StreamService;
+pub use topics::TopicService;
 pub use schedules::{ScheduleView, Schedules};
 
 /// The app being served; swapped whole on reload. Drivers read it per delivery so new
@@ -73,6 +79,9 @@ pub struct Triggers {
     activity: Arc<Activity>,
     schedules: Schedules,
     queues: QueueService,
+    topics: TopicService,
+    buses: BusService,
+    streams: StreamService,
 }
 
 impl Triggers {
@@ -81,12 +90,20 @@ impl Triggers {
         let activity = Arc::new(Activity::default());
         let schedules = Schedules::start(app.clone(), clock.clone(), activity.clone())?;
         let queues = QueueService::start(app.clone(), clock.clone(), activity.clone())?;
+        // Topics, buses and streams hand work to queues (subscribers, targets,
+        // on-failure destinations), so they start after them.
+        let topics = TopicService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
+        let buses = BusService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
+        let streams = StreamService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
         let triggers = Arc::new(Triggers {
             app,
             clock,
             activity,
             schedules,
             queues,
+            topics,
+            buses,
+            streams,
         });
         triggers.connect(&triggers.app.load());
         Ok(triggers)
@@ -136,6 +153,28 @@ impl Triggers {
 
     pub fn queues(&self) -> &QueueService {
         &self.queues
+    }
+
+    pub fn topics(&self) -> &TopicService {
+        &self.topics
+    }
+
+    pub fn buses(&self) -> &BusService {
+        &self.buses
+    }
+
+    pub fn streams(&self) -> &StreamService {
+        &self.streams
+    }
+
+    /// Everything every service holds, for drain.
+    pub fn pending(&self, now: DateTime<Utc>) -> Vec<sandbox_services::PendingWork> {
+        let mut work = self.schedules.pending(now);
+        work.extend(self.queues.pending(now));
+        work.extend(self.topics.pending(now));
+        work.extend(self.buses.pending(now));
+        work.extend(self.streams.pending(now));
+        work
     }
 
     /// Waits until no invocation runs and nothing is due anywhere, or `timeout`.

@@ -1,0 +1,1 @@
+//! Publishing to the app's streams from a handler, through `sandbox.call` (see `host`).

@@ -1,0 +1,5 @@
+//! Typed calls for `/_sandbox/buses`.
+
+use crate::Sandbox;
+
+impl Sandbox {}

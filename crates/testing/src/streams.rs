@@ -1,0 +1,5 @@
+//! Typed calls for `/_sandbox/streams`.
+
+use crate::Sandbox;
+
+impl Sandbox {}

@@ -1,0 +1,5 @@
+//! Typed calls for `/_sandbox/topics`.
+
+use crate::Sandbox;
+
+impl Sandbox {}
