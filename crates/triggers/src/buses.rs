@@ -38,6 +38,9 @@ impl BusService {
     }
 }
 
+/// The endpoints [`route`] answers, for the control API's 404 listing.
+pub const ENDPOINTS: &[&str] = &[];
+
 /// Control routes under `/_sandbox/buses`; `None` when the path is not ours.
 pub(crate) async fn route(
     _triggers: &Triggers,
