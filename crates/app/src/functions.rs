@@ -46,6 +46,9 @@ pub struct FunctionSlot {
     /// The complete environment the handler sees (nothing else of the host's).
     pub env: Vec<(String, String)>,
     pub state: LoadState,
+    /// Why the latest reload of this function failed while its previous code kept
+    /// serving; cleared by the next good reload.
+    pub reload_error: Option<String>,
 }
 
 pub async fn load_all(
@@ -89,10 +92,37 @@ pub async fn load_all(
                 function,
                 env,
                 state,
+                reload_error: None,
             },
         );
     }
     functions
+}
+
+/// Builds (if needed) and compiles one function, off the async threads.
+pub async fn load_one(manifest: &Manifest, function: &Function, runtime: &Runtime, options: &BuildOptions) -> FunctionSlot {
+    let state = match prepare(function, options).await {
+        Ok(bytes) => {
+            let runtime = runtime.clone();
+            match tokio::task::spawn_blocking(move || runtime.compile(&bytes)).await {
+                Ok(Ok(handler)) => LoadState::Ready(handler),
+                Ok(Err(e)) => LoadState::CompileFailed(e.to_string()),
+                Err(e) => LoadState::CompileFailed(format!("compilation panicked: {e}")),
+            }
+        }
+        Err(state) => state,
+    };
+    FunctionSlot {
+        function: function.clone(),
+        env: environment(manifest, function),
+        state,
+        reload_error: None,
+    }
+}
+
+/// The environment of a function under a (possibly new) manifest.
+pub fn environment_for(manifest: &Manifest, function: &Function) -> Vec<(String, String)> {
+    environment(manifest, function)
 }
 
 /// Produces the module bytes for a function, building it first when needed.

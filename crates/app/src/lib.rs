@@ -105,6 +105,71 @@ impl App {
         let _ = self.host.set(host);
     }
 
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// A new app that differs only in `slot`, sharing this one's invocation log,
+    /// in-flight count and services, so a swap loses nothing.
+    pub fn with_slot(&self, slot: FunctionSlot) -> App {
+        let mut functions = self.functions.clone();
+        functions.insert(slot.function.name.clone(), slot);
+        self.successor(self.manifest.clone(), functions)
+    }
+
+    /// Reloads one function (rebuild if it is built, recompile). When that fails and
+    /// the function had working code, the old code keeps serving and the error is kept
+    /// beside it; the returned flag says whether the new code is in.
+    pub async fn reload_function(&self, name: &str, options: &BuildOptions) -> Option<(App, Result<(), String>)> {
+        let old = self.functions.get(name)?;
+        let mut slot = functions::load_one(&self.manifest, &old.function, &self.runtime, options).await;
+        let outcome = match (&slot.state, &old.state) {
+            (LoadState::Ready(_), _) => Ok(()),
+            (failed, LoadState::Ready(_)) => {
+                let reason = failed.reason().unwrap_or_default();
+                slot = FunctionSlot {
+                    reload_error: Some(reason.clone()),
+                    ..old.clone()
+                };
+                Err(reason)
+            }
+            (failed, _) => Err(failed.reason().unwrap_or_default()),
+        };
+        Some((self.with_slot(slot), outcome))
+    }
+
+    /// A new app for a changed manifest: functions whose definition did not change keep
+    /// their compiled code (no rebuild, no recompile); the others load afresh.
+    pub async fn reload(&self, manifest: Manifest, options: &BuildOptions) -> App {
+        let mut functions = BTreeMap::new();
+        for function in manifest.functions.values() {
+            let slot = match self.functions.get(&function.name) {
+                Some(old) if old.function == *function && matches!(old.state, LoadState::Ready(_)) => FunctionSlot {
+                    env: functions::environment_for(&manifest, function),
+                    ..old.clone()
+                },
+                _ => functions::load_one(&manifest, function, &self.runtime, options).await,
+            };
+            functions.insert(function.name.clone(), slot);
+        }
+        self.successor(manifest, functions)
+    }
+
+    fn successor(&self, manifest: Manifest, functions: BTreeMap<String, FunctionSlot>) -> App {
+        let host = OnceLock::new();
+        if let Some(connected) = self.host.get() {
+            let _ = host.set(connected.clone());
+        }
+        App {
+            manifest,
+            functions,
+            runtime: self.runtime.clone(),
+            invocations: self.invocations.clone(),
+            in_flight: self.in_flight.clone(),
+            host,
+        }
+    }
+
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -210,6 +275,7 @@ impl App {
                     "handler": slot.function.handler,
                     "state": slot.state.name(),
                     "error": slot.state.reason(),
+                    "reloadError": slot.reload_error,
                     "timeoutMs": slot.function.timeout.as_millis() as u64,
                     "memoryMiB": slot.function.memory_mib,
                 })

@@ -11,6 +11,7 @@ mod logging;
 mod project;
 mod start;
 mod summary;
+mod watch;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ struct StartArgs {
     /// Where a manual clock starts (RFC 3339, e.g. 2030-01-01T00:00:00Z). Default: now.
     #[arg(long, requires = "clock")]
     clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Do not watch the project for changes (hot reload is on by default).
+    #[arg(long)]
+    no_watch: bool,
     #[command(flatten)]
     load: LoadArgs,
 }

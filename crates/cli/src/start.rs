@@ -28,6 +28,20 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         ClockKind::Manual => Clock::manual(args.clock_start.unwrap_or_else(whole_seconds_now)),
     };
     let triggers = Triggers::start(cell.clone(), clock).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _watcher = if args.no_watch {
+        None
+    } else {
+        let root = cell.load().manifest().root.clone();
+        let mut options = sandbox_app::BuildOptions::for_project(&root);
+        options.skip = args.load.no_build;
+        match crate::watch::start(root, triggers.clone(), options) {
+            Ok(watcher) => Some(watcher),
+            Err(e) => {
+                tracing::warn!("hot reload is off: cannot watch the project ({e})");
+                None
+            }
+        }
+    };
     let control = Arc::new(TriggersControl(triggers));
     println!(
         "listening on http://{addr} (ready in {:.0?})",

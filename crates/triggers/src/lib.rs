@@ -182,6 +182,21 @@ impl Triggers {
         drain::drain(self, timeout).await
     }
 
+    /// Swaps in a new app (after a reload): services are reconfigured first, so new
+    /// queues exist before code that sends to them runs; then the app is stored, and
+    /// running invocations finish on the app they started with. Returns what changed.
+    pub fn swap(self: &Arc<Self>, app: App) -> Result<Vec<String>, String> {
+        let mut changes = Vec::new();
+        if app.manifest() != self.app.load().manifest() {
+            self.schedules.reconfigure(app.manifest())?;
+            changes.extend(self.queues.reconfigure(app.manifest())?);
+        }
+        self.connect(&app);
+        self.app.store(Arc::new(app));
+        self.activity.clock_moved();
+        Ok(changes)
+    }
+
     /// Lets `app`'s handlers publish to these services (call for every app swapped in).
     pub fn connect(self: &Arc<Self>, app: &App) {
         let host = host::ServiceHost(Arc::downgrade(self));

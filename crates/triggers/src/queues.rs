@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
-use sandbox_manifest::Queue as QueueDef;
+use sandbox_manifest::{Manifest, Queue as QueueDef};
 use sandbox_services::queue::{
     batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, Delivery, MessageAttribute,
     MessageAttributes, QueueConfig, Queues, SendReceipt, SendRequest,
@@ -181,6 +181,25 @@ impl QueueService {
                 })
             })
             .collect()
+    }
+}
+
+impl QueueService {
+    /// Applies a changed manifest: new queues start, changed settings apply to new
+    /// deliveries, and a removed queue's messages are reported, never dropped silently.
+    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
+        let configs = manifest.queues.iter().map(config).collect();
+        let report = self.inner.broker().replace_configs(configs).map_err(|e| e.to_string())?;
+        let mut lines: Vec<String> = report.added.iter().map(|q| format!("queue {q} added")).collect();
+        lines.extend(report.changed.iter().map(|q| format!("queue {q} settings changed")));
+        for (queue, held) in &report.dropped {
+            let line = format!("queue {queue} removed; it held {held} message(s), which are gone with it");
+            if *held > 0 {
+                tracing::warn!("{line}");
+            }
+            lines.push(line);
+        }
+        Ok(lines)
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
+use sandbox_manifest::Manifest;
 use sandbox_services::{
     scheduled_event_json, CatchUp, Clock, Fire, Pending, PendingWork, ScheduleSpec, Scheduler,
 };
@@ -129,6 +130,14 @@ impl Schedules {
     pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
         self.inner.scheduler().pending(now)
     }
+
+    /// Applies a changed manifest: unchanged schedules keep their next tick, new and
+    /// changed ones count from now, removed ones stop.
+    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<(), String> {
+        let specs = manifest_specs(manifest);
+        let now = self.inner.clock.now();
+        self.inner.scheduler().replace(specs, now).map_err(|e| e.to_string())
+    }
 }
 
 impl Inner {
@@ -234,8 +243,11 @@ fn event(fire: &Fire) -> Vec<u8> {
 }
 
 fn specs(app: &AppCell) -> Vec<ScheduleSpec> {
-    app.load()
-        .manifest()
+    manifest_specs(app.load().manifest())
+}
+
+fn manifest_specs(manifest: &Manifest) -> Vec<ScheduleSpec> {
+    manifest
         .schedules
         .iter()
         .map(|s| ScheduleSpec {

@@ -1,0 +1,176 @@
+//! Hot reload: watch the project and swap changed code in while the sandbox runs.
+//!
+//! - the manifest changed → re-parse; a bad manifest keeps the running app (and prints
+//!   the located error); otherwise unchanged functions keep their compiled code, the rest
+//!   load, services are reconfigured, and the new app is swapped in;
+//! - a `handler.wasm`/`handler.wat` changed → recompile that function only;
+//! - a source file of a function the sandbox builds changed → rebuild that function only.
+//!
+//! Nothing restarts: the listener keeps its connections, invocations already running
+//! finish on the code they started with, and a change that fails to build or compile
+//! leaves the old code serving (the error shows in `GET /_sandbox/status`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use notify::{RecursiveMode, Watcher};
+use sandbox_app::BuildOptions;
+use sandbox_manifest::{HandlerSource, MANIFEST_FILES};
+use sandbox_triggers::Triggers;
+use tokio::sync::mpsc;
+
+/// Editors write a file in several steps; changes closer together than this are one edit.
+const QUIET: Duration = Duration::from_millis(15);
+
+/// Starts watching `root`; the watcher lives as long as the returned guard.
+pub fn start(root: PathBuf, triggers: Arc<Triggers>, options: BuildOptions) -> anyhow::Result<notify::RecommendedWatcher> {
+    let (tx, rx) = mpsc::unbounded_channel::<PathBuf>();
+    let ignored_root = root.clone();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        if matches!(event.kind, notify::EventKind::Access(_)) {
+            return;
+        }
+        for path in event.paths {
+            if !ignored(&ignored_root, &path) {
+                let _ = tx.send(path);
+            }
+        }
+    })?;
+    watcher.watch(&root, RecursiveMode::Recursive)?;
+    tokio::spawn(run(root, triggers, options, rx));
+    Ok(watcher)
+}
+
+/// Build output, caches, version control and editor scratch files never trigger a reload.
+fn ignored(root: &Path, path: &Path) -> bool {
+    let Ok(relative) = path.strip_prefix(root) else { return true };
+    let in_output = relative
+        .components()
+        .any(|c| matches!(c.as_os_str().to_str(), Some(".sandbox" | "target" | ".git" | "node_modules")));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    in_output
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        || name.starts_with(".#")
+        || name == "4913"
+}
+
+async fn run(root: PathBuf, triggers: Arc<Triggers>, options: BuildOptions, mut rx: mpsc::UnboundedReceiver<PathBuf>) {
+    while let Some(first) = rx.recv().await {
+        let mut changed = BTreeSet::from([first]);
+        while let Ok(Some(path)) = tokio::time::timeout(QUIET, rx.recv()).await {
+            changed.insert(path);
+        }
+        let started = Instant::now();
+        if changed.iter().any(|p| is_manifest(&root, p)) {
+            reload_manifest(&root, &triggers, &options, started).await;
+        } else {
+            reload_functions(&triggers, &options, &changed, started).await;
+        }
+    }
+}
+
+fn is_manifest(root: &Path, path: &Path) -> bool {
+    path.parent() == Some(root) && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| MANIFEST_FILES.contains(&n))
+}
+
+async fn reload_manifest(root: &Path, triggers: &Arc<Triggers>, options: &BuildOptions, started: Instant) {
+    let manifest = match sandbox_manifest::load(root) {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            tracing::error!("reload: the manifest has an error; the running app keeps serving\n{e}");
+            return;
+        }
+    };
+    let current = triggers.app_cell().load_full();
+    let next = current.reload(manifest, options).await;
+    let summary = describe_manifest_change(current.manifest(), next.manifest());
+    let failed: Vec<String> = next
+        .functions()
+        .values()
+        .filter_map(|slot| slot.state.reason().map(|r| format!("{}: {}", slot.function.name, first_line(&r))))
+        .collect();
+    match triggers.swap(next) {
+        Ok(services) => {
+            let mut parts = summary;
+            parts.extend(services);
+            if parts.is_empty() {
+                parts.push("no effective change".into());
+            }
+            tracing::info!("reload: manifest: {} ({:.0?})", parts.join("; "), started.elapsed());
+            for failure in failed {
+                tracing::warn!("reload: not runnable: {failure}");
+            }
+        }
+        Err(e) => tracing::error!("reload: cannot apply the new manifest ({e}); the running app keeps serving"),
+    }
+}
+
+async fn reload_functions(triggers: &Arc<Triggers>, options: &BuildOptions, changed: &BTreeSet<PathBuf>, started: Instant) {
+    let current = triggers.app_cell().load_full();
+    // The functions whose directory holds a changed file (the deepest match wins, so
+    // `streams/s/c` is not mistaken for a parent directory's function).
+    let mut affected = BTreeSet::new();
+    for path in changed {
+        let owner = current
+            .functions()
+            .values()
+            .filter(|slot| path.starts_with(&slot.function.dir))
+            .max_by_key(|slot| slot.function.dir.as_os_str().len());
+        if let Some(slot) = owner {
+            if relevant(&slot.function.handler, &slot.function.dir, path) {
+                affected.insert(slot.function.name.clone());
+            }
+        }
+    }
+    for name in affected {
+        let current = triggers.app_cell().load_full();
+        let Some((next, outcome)) = current.reload_function(&name, options).await else { continue };
+        let swapped = triggers.swap(next);
+        match (outcome, swapped) {
+            (Ok(()), Ok(_)) => tracing::info!("reload: {name} updated ({:.0?})", started.elapsed()),
+            (Err(e), _) => tracing::error!("reload: {name} kept its previous code: {e}"),
+            (_, Err(e)) => tracing::error!("reload: {name}: {e}"),
+        }
+    }
+}
+
+/// Whether a changed path is part of what the function is built from.
+fn relevant(source: &HandlerSource, dir: &Path, path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    match source {
+        HandlerSource::Wasm { path: handler } | HandlerSource::Wat { path: handler } => path == handler,
+        // Any source of a crate (its output lives under .sandbox/, which is ignored).
+        HandlerSource::Cargo { .. } => path.starts_with(dir),
+        // Any source of a scripted build, but not the output it writes itself: that
+        // would rebuild forever.
+        HandlerSource::Command { output, .. } => path != output.as_path(),
+        // A handler appearing where there was none.
+        HandlerSource::Missing { .. } => matches!(name, "handler.wasm" | "handler.wat" | "Cargo.toml"),
+    }
+}
+
+fn describe_manifest_change(old: &sandbox_manifest::Manifest, new: &sandbox_manifest::Manifest) -> Vec<String> {
+    let routes = |m: &sandbox_manifest::Manifest| -> BTreeSet<String> {
+        m.routes.iter().map(|r| format!("{} {}", r.method.as_str(), r.path)).collect()
+    };
+    let (before, after) = (routes(old), routes(new));
+    let mut parts: Vec<String> = after.difference(&before).map(|r| format!("route {r} added")).collect();
+    parts.extend(before.difference(&after).map(|r| format!("route {r} removed")));
+    let schedules = |m: &sandbox_manifest::Manifest| -> BTreeSet<String> {
+        m.schedules.iter().map(|s| format!("{} {}", s.name, s.expression)).collect()
+    };
+    let (before, after) = (schedules(old), schedules(new));
+    parts.extend(after.difference(&before).map(|s| format!("schedule {s} added")));
+    parts.extend(before.difference(&after).map(|s| format!("schedule {s} removed")));
+    parts
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
