@@ -100,7 +100,12 @@ pub async fn load_all(
 }
 
 /// Builds (if needed) and compiles one function, off the async threads.
-pub async fn load_one(manifest: &Manifest, function: &Function, runtime: &Runtime, options: &BuildOptions) -> FunctionSlot {
+pub async fn load_one(
+    manifest: &Manifest,
+    function: &Function,
+    runtime: &Runtime,
+    options: &BuildOptions,
+) -> FunctionSlot {
     let state = match prepare(function, options).await {
         Ok(bytes) => {
             let runtime = runtime.clone();

@@ -120,9 +120,14 @@ impl App {
     /// Reloads one function (rebuild if it is built, recompile). When that fails and
     /// the function had working code, the old code keeps serving and the error is kept
     /// beside it; the returned flag says whether the new code is in.
-    pub async fn reload_function(&self, name: &str, options: &BuildOptions) -> Option<(App, Result<(), String>)> {
+    pub async fn reload_function(
+        &self,
+        name: &str,
+        options: &BuildOptions,
+    ) -> Option<(App, Result<(), String>)> {
         let old = self.functions.get(name)?;
-        let mut slot = functions::load_one(&self.manifest, &old.function, &self.runtime, options).await;
+        let mut slot =
+            functions::load_one(&self.manifest, &old.function, &self.runtime, options).await;
         let outcome = match (&slot.state, &old.state) {
             (LoadState::Ready(_), _) => Ok(()),
             (failed, LoadState::Ready(_)) => {
@@ -144,10 +149,14 @@ impl App {
         let mut functions = BTreeMap::new();
         for function in manifest.functions.values() {
             let slot = match self.functions.get(&function.name) {
-                Some(old) if old.function == *function && matches!(old.state, LoadState::Ready(_)) => FunctionSlot {
-                    env: functions::environment_for(&manifest, function),
-                    ..old.clone()
-                },
+                Some(old)
+                    if old.function == *function && matches!(old.state, LoadState::Ready(_)) =>
+                {
+                    FunctionSlot {
+                        env: functions::environment_for(&manifest, function),
+                        ..old.clone()
+                    }
+                }
                 _ => functions::load_one(&manifest, function, &self.runtime, options).await,
             };
             functions.insert(function.name.clone(), slot);

@@ -18,7 +18,12 @@ pub async fn load(dir: &std::path::Path, args: &LoadArgs) -> anyhow::Result<App>
         .unwrap_or_else(|| root.join(".sandbox").join("cache"));
     // Pool slots must hold the largest memory any function may use.
     let defaults = RuntimeConfig::default();
-    let largest = manifest.functions.values().map(|f| f.memory_mib).max().unwrap_or(0);
+    let largest = manifest
+        .functions
+        .values()
+        .map(|f| f.memory_mib)
+        .max()
+        .unwrap_or(0);
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(cache_dir),
         max_memory_mib: defaults.max_memory_mib.max(largest),

@@ -1,0 +1,312 @@
+//! End to end: hot reload of handlers and the manifest while the sandbox serves, with
+//! nothing dropped.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sandbox_testing::Sandbox;
+
+/// A handler that answers `{"statusCode":200,"body":"<text>"}`.
+fn answering(text: &str) -> String {
+    let body = format!(r#"{{"statusCode":200,"body":"{text}"}}"#);
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "{escaped}")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 64))
+    (i32.store (i32.const 4) (i32.const {len}))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+        escaped = body.replace('"', "\\\""),
+        len = body.len()
+    )
+}
+
+/// Replaces a file the way editors do: write a temporary file, then rename over.
+fn replace(path: &Path, contents: &str) {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, contents).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
+}
+
+fn app(dir: &Path, manifest: &str) {
+    std::fs::write(dir.join("app.arc"), manifest).unwrap();
+    let index = dir.join("src/http/get-index");
+    std::fs::create_dir_all(&index).unwrap();
+    std::fs::write(index.join("handler.wat"), answering("v0")).unwrap();
+}
+
+fn start(dir: &Path) -> Sandbox {
+    Sandbox::builder(dir)
+        .bin(env!("CARGO_BIN_EXE_sandbox"))
+        .manual_clock()
+        .start()
+        .unwrap()
+}
+
+/// Polls until `path` answers `expected` (a condition, not a sleep), or panics.
+fn await_body(sandbox: &Sandbox, path: &str, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let response = sandbox.get(path).unwrap();
+        if response.status == 200 && response.text() == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never answered {expected}; last: {} {}\n{}",
+            response.status,
+            response.text(),
+            sandbox.output()
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn replacing_a_handler_twenty_times_under_load_drops_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path(), "@app\nreload\n@http\nget /\n");
+    let sandbox = start(dir.path());
+    await_body(&sandbox, "/", "v0");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(Vec::<(u16, String)>::new()));
+    let loaders: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, seen, url) = (stop.clone(), seen.clone(), sandbox.url("/"));
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                while !stop.load(Ordering::Relaxed) {
+                    let outcome = match agent.get(&url).call() {
+                        Ok(mut r) => (
+                            r.status().as_u16(),
+                            r.body_mut().read_to_string().unwrap_or_default(),
+                        ),
+                        Err(e) => (0, e.to_string()),
+                    };
+                    seen.lock().unwrap().push(outcome);
+                }
+            })
+        })
+        .collect();
+    let handler = dir.path().join("src/http/get-index/handler.wat");
+    for version in 1..=20 {
+        replace(&handler, &answering(&format!("v{version}")));
+        await_body(&sandbox, "/", &format!("v{version}"));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for loader in loaders {
+        loader.join().unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.len() > 40,
+        "the load kept running: {} requests",
+        seen.len()
+    );
+    let versions: BTreeSet<String> = (0..=20).map(|v| format!("v{v}")).collect();
+    for (status, body) in seen.iter() {
+        assert_eq!(*status, 200, "a request failed during reloads: {body}");
+        assert!(
+            versions.contains(body),
+            "a response from neither version: {body}"
+        );
+    }
+    assert!(
+        sandbox.output().contains("reload: http/get-index updated"),
+        "{}",
+        sandbox.output()
+    );
+}
+
+#[test]
+fn routes_added_and_removed_in_the_manifest_take_effect_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path(), "@app\nreload\n@http\nget /\n");
+    let about = dir.path().join("src/http/get-about");
+    std::fs::create_dir_all(&about).unwrap();
+    std::fs::write(about.join("handler.wat"), answering("about")).unwrap();
+    let sandbox = start(dir.path());
+    assert_eq!(sandbox.get("/about").unwrap().status, 404);
+
+    replace(
+        &dir.path().join("app.arc"),
+        "@app\nreload\n@http\nget /\nget /about\n",
+    );
+    await_body(&sandbox, "/about", "about");
+    assert_eq!(
+        sandbox.get("/").unwrap().text(),
+        "v0",
+        "the other route is untouched"
+    );
+
+    replace(
+        &dir.path().join("app.arc"),
+        "@app\nreload\n@http\nget /about\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sandbox.get("/").unwrap().status != 404 {
+        assert!(Instant::now() < deadline, "the removed route still answers");
+        std::thread::yield_now();
+    }
+    assert_eq!(sandbox.get("/about").unwrap().text(), "about");
+    assert!(
+        sandbox.output().contains("route GET / removed"),
+        "{}",
+        sandbox.output()
+    );
+}
+
+#[test]
+fn a_compile_error_and_a_manifest_error_keep_the_old_code_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path(), "@app\nreload\n@http\nget /\n");
+    let sandbox = start(dir.path());
+    let handler = dir.path().join("src/http/get-index/handler.wat");
+
+    replace(&handler, "(module this is not wat");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let status = sandbox.status().unwrap();
+        if !status["functions"][0]["reloadError"].is_null() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the compile error never showed in status"
+        );
+        std::thread::yield_now();
+    };
+    assert!(
+        status["functions"][0]["reloadError"]
+            .as_str()
+            .unwrap()
+            .contains("<anon>:1"),
+        "{status}"
+    );
+    assert_eq!(
+        sandbox.get("/").unwrap().text(),
+        "v0",
+        "old code still serves"
+    );
+
+    replace(&dir.path().join("app.arc"), "@app\nreload\n@htp\nget /\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sandbox.output().contains("the running app keeps serving") {
+        assert!(
+            Instant::now() < deadline,
+            "no manifest error reported:\n{}",
+            sandbox.output()
+        );
+        std::thread::yield_now();
+    }
+    assert!(
+        sandbox.output().contains("app.arc:3:1"),
+        "{}",
+        sandbox.output()
+    );
+    assert_eq!(sandbox.get("/").unwrap().text(), "v0");
+
+    // Fixing both brings the new code in.
+    replace(&handler, &answering("fixed"));
+    replace(&dir.path().join("app.arc"), "@app\nreload\n@http\nget /\n");
+    await_body(&sandbox, "/", "fixed");
+}
+
+#[test]
+fn messages_queued_during_a_reload_are_all_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path(), "@app\nreload\n@http\nget /\n@queues\njobs\n");
+    let consumer = dir.path().join("src/queues/jobs");
+    std::fs::create_dir_all(&consumer).unwrap();
+    let logger = std::fs::read_to_string(
+        common::fixture("schedules").join("src/scheduled/hourly/handler.wat"),
+    )
+    .unwrap();
+    std::fs::write(consumer.join("handler.wat"), &logger).unwrap();
+    let sandbox = start(dir.path());
+
+    let mut sent = BTreeSet::new();
+    for round in 0..5 {
+        for n in 0..20 {
+            let body = format!("r{round}-m{n}");
+            sandbox.send("jobs", &body).unwrap();
+            sent.insert(body);
+        }
+        // Swap the consumer (same behaviour, new module) and the manifest mid-stream.
+        replace(
+            &consumer.join("handler.wat"),
+            &format!("{logger}\n;; version {round}\n"),
+        );
+        replace(
+            &dir.path().join("app.arc"),
+            &format!(
+                "@app\nreload\n@http\nget /\n@queues\njobs\n  batchSize {}\n",
+                5 + round
+            ),
+        );
+    }
+    sandbox.drain(Duration::from_secs(60)).unwrap();
+    let mut delivered = BTreeSet::new();
+    for record in sandbox.invocations(Some("queues/jobs"), 1000).unwrap() {
+        if record["outcome"] != "success" {
+            continue;
+        }
+        let event: serde_json::Value =
+            serde_json::from_str(record["logs"][0].as_str().unwrap()).unwrap();
+        for message in event["Records"].as_array().unwrap() {
+            delivered.insert(message["body"].as_str().unwrap().to_string());
+        }
+    }
+    // Reloads still in flight may finish after drain; everything sent must arrive.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while delivered != sent && Instant::now() < deadline {
+        sandbox.drain(Duration::from_secs(10)).unwrap();
+        for record in sandbox.invocations(Some("queues/jobs"), 1000).unwrap() {
+            if record["outcome"] == "success" {
+                let event: serde_json::Value =
+                    serde_json::from_str(record["logs"][0].as_str().unwrap()).unwrap();
+                for message in event["Records"].as_array().unwrap() {
+                    delivered.insert(message["body"].as_str().unwrap().to_string());
+                }
+            }
+        }
+    }
+    assert_eq!(delivered, sent);
+}
+
+#[test]
+fn a_source_change_rebuilds_only_that_function() {
+    let dir = tempfile::tempdir().unwrap();
+    // `build` runs in the function directory; the output is its handler.wasm (WebAssembly
+    // text is accepted there too, which keeps this test free of a compiler).
+    app(
+        dir.path(),
+        "@app\nreload\n@http\nget /\nget /built\n  build \"cp source.wat handler.wasm && echo built >> builds.log\"\n",
+    );
+    let built = dir.path().join("src/http/get-built");
+    std::fs::create_dir_all(&built).unwrap();
+    std::fs::write(built.join("source.wat"), answering("b1")).unwrap();
+    let sandbox = start(dir.path());
+    assert_eq!(sandbox.get("/built").unwrap().text(), "b1");
+
+    replace(&built.join("source.wat"), &answering("b2"));
+    await_body(&sandbox, "/built", "b2");
+    assert_eq!(sandbox.get("/").unwrap().text(), "v0");
+    let builds = std::fs::read_to_string(built.join("builds.log")).unwrap();
+    assert_eq!(
+        builds.lines().count(),
+        2,
+        "one build at start, one for the edit: {builds}"
+    );
+}
