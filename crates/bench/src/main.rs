@@ -9,15 +9,17 @@
 //! cargo run --release -p sandbox-bench -- http [--duration 10s] [--sandbox-bin target/release/sandbox]
 //! ```
 //!
-//! Planned subcommands follow the same pattern: `queues` (SQS-style send → handler
-//! invocation latency and throughput), `topics` (SNS fan-out), `streams` (table
-//! stream delivery), and `reload` (file change to first response from the new code).
+//! Also: `queues` (publish → handler-start latency and throughput against a tokio
+//! channel) and `reload` (file write → first response from the new code, against a
+//! restart).
 
 mod bare;
 mod duration;
 mod http;
 mod load;
 mod process;
+mod queues;
+mod reload;
 mod report;
 mod stats;
 
@@ -37,6 +39,11 @@ enum Benchmark {
     /// HTTP throughput, latency, start-to-first-response and idle memory of
     /// `sandbox start`, against a bare hyper server.
     Http(http::HttpArgs),
+    /// Queue publish → handler-start latency and throughput (batch 10), against a
+    /// tokio channel.
+    Queues(queues::QueueArgs),
+    /// File write → first response from the new code, against a restart.
+    Reload(reload::ReloadArgs),
     /// The bare hyper baseline server (started by `http` as a child process).
     #[command(hide = true)]
     BareServer {
@@ -49,6 +56,8 @@ enum Benchmark {
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Benchmark::Http(args) => http::run(args),
+        Benchmark::Queues(args) => queues::run(args),
+        Benchmark::Reload(args) => reload::run(args),
         Benchmark::BareServer { port } => bare::run(port),
     };
     // Child processes are already stopped here: their guards lived inside `run`.
