@@ -32,10 +32,13 @@ pub(crate) async fn drain(triggers: &Triggers, timeout: Duration) -> DrainReport
         tokio::pin!(settled);
         settled.as_mut().enable();
 
-        let mut report = snapshot(triggers);
-        report.waited_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let idle = idle(triggers);
         let elapsed = started.elapsed();
-        if report.drained || elapsed >= timeout {
+        if idle || elapsed >= timeout {
+            // The full report walks every service's state: once, at the end.
+            let mut report = report(triggers);
+            report.drained = idle;
+            report.waited_ms = elapsed.as_secs_f64() * 1000.0;
             return report;
         }
         tokio::select! {
@@ -45,20 +48,24 @@ pub(crate) async fn drain(triggers: &Triggers, timeout: Duration) -> DrainReport
     }
 }
 
-fn snapshot(triggers: &Triggers) -> DrainReport {
+/// Due work before busy: a driver counts work as busy before it stops being due (both
+/// under the service's lock), so this order can never see it as neither.
+fn idle(triggers: &Triggers) -> bool {
     let now = triggers.clock.now();
-    // Pending before busy: a driver counts work as busy before it stops being pending
-    // (both under the service's lock), so this order can never see it as neither.
+    !triggers.has_due(now) && triggers.activity.busy() == 0 && triggers.app().in_flight() == 0
+}
+
+fn report(triggers: &Triggers) -> DrainReport {
+    let now = triggers.clock.now();
     let (pending, later): (Vec<_>, Vec<_>) = triggers
         .pending(now)
         .into_iter()
         .filter(|w| w.due_now > 0 || w.scheduled_later > 0)
         .partition(|w| w.due_now > 0);
-    let in_flight = triggers.activity.busy() + triggers.app().in_flight();
     DrainReport {
-        drained: in_flight == 0 && pending.is_empty(),
+        drained: false,
         waited_ms: 0.0,
-        in_flight,
+        in_flight: triggers.activity.busy() + triggers.app().in_flight(),
         pending,
         later,
     }

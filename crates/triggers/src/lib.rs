@@ -94,7 +94,7 @@ impl Triggers {
         // on-failure destinations), so they start after them.
         let topics = TopicService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
         let buses = BusService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
-        let streams = StreamService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
+        let streams = StreamService::start(app.clone(), clock.clone(), activity.clone(), queues.clone(), topics.clone())?;
         let triggers = Arc::new(Triggers {
             app,
             clock,
@@ -167,6 +167,17 @@ impl Triggers {
         &self.streams
     }
 
+    /// Whether any service has work due now that no driver has taken yet. Cheap (drain
+    /// asks on every wake-up); services without a cheap answer use their full report.
+    pub fn has_due(&self, now: DateTime<Utc>) -> bool {
+        let due = |work: Vec<sandbox_services::PendingWork>| work.iter().any(|w| w.due_now > 0);
+        self.schedules.has_due(now)
+            || self.queues.has_due(now)
+            || due(self.topics.pending(now))
+            || due(self.buses.pending(now))
+            || due(self.streams.pending(now))
+    }
+
     /// Everything every service holds, for drain.
     pub fn pending(&self, now: DateTime<Utc>) -> Vec<sandbox_services::PendingWork> {
         let mut work = self.schedules.pending(now);
@@ -190,6 +201,7 @@ impl Triggers {
         if app.manifest() != self.app.load().manifest() {
             self.schedules.reconfigure(app.manifest())?;
             changes.extend(self.queues.reconfigure(app.manifest())?);
+            changes.extend(self.streams.reconfigure(app.manifest())?);
         }
         self.connect(&app);
         self.app.store(Arc::new(app));

@@ -44,6 +44,9 @@ struct Inner {
     broker: Mutex<Queues>,
     /// Batches running per queue, against its concurrency limit.
     running: Mutex<HashMap<String, u32>>,
+    /// Wakes only this driver (a message arrived, a batch finished); clock moves wake
+    /// every driver through the shared activity.
+    work: tokio::sync::Notify,
 }
 
 impl QueueService {
@@ -60,6 +63,7 @@ impl QueueService {
             activity,
             broker: Mutex::new(broker),
             running: Mutex::new(HashMap::new()),
+            work: tokio::sync::Notify::new(),
         });
         tokio::spawn(drive(inner.clone()));
         Ok(QueueService { inner })
@@ -156,8 +160,20 @@ impl QueueService {
         let now = self.inner.clock.now();
         let moved = self.inner.broker().redrive(dlq, now).map_err(queue_error)?;
         tracing::info!("queue {dlq}: redrove {moved} message(s) to their source queues");
-        self.inner.activity.clock_moved();
+        self.inner.work.notify_one();
         Ok(json!({ "moved": moved }))
+    }
+
+    /// Whether a consumer could take a message now: the cheap question drain asks on
+    /// every wake-up (the full [`QueueService::pending`] report walks every message).
+    pub fn has_due(&self, now: DateTime<Utc>) -> bool {
+        let app = self.inner.app.load();
+        let broker = self.inner.broker();
+        app.manifest().queues.iter().any(|def| {
+            def.function.is_some()
+                && window_elapsed(&broker, def, now)
+                && broker.visible_window(&def.name, now, 1).is_ok_and(|(visible, _)| visible > 0)
+        })
     }
 
     /// Messages a consumer could take now count as due; delayed and in-flight ones,
@@ -245,6 +261,9 @@ async fn drive(inner: Arc<Inner>) {
         let woken = inner.activity.wake.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
+        // `notify_one` stores a permit when the driver is busy, so no arrival is missed.
+        let work = inner.work.notified();
+        tokio::pin!(work);
 
         let now = inner.clock.now();
         let app = inner.app.load_full();
@@ -265,10 +284,14 @@ async fn drive(inner: Arc<Inner>) {
                 let wait = (next - now).to_std().unwrap_or_default().min(MAX_NAP);
                 tokio::select! {
                     _ = &mut woken => {}
+                    _ = &mut work => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
-            _ => woken.await,
+            _ => tokio::select! {
+                _ = &mut woken => {}
+                _ = &mut work => {}
+            },
         }
     }
 }
@@ -331,16 +354,11 @@ fn window_elapsed(broker: &Queues, def: &QueueDef, now: DateTime<Utc>) -> bool {
     if def.batching_window.is_zero() {
         return true;
     }
-    let Ok(stats) = broker.stats(&def.name, now) else {
+    let Ok((visible, since)) = broker.visible_window(&def.name, now, def.batch_size as usize) else {
         return false;
     };
-    if stats.visible >= def.batch_size as usize {
-        return true;
-    }
     let window = chrono::Duration::from_std(def.batching_window).unwrap_or_default();
-    stats
-        .oldest_age_seconds
-        .is_some_and(|age| chrono::Duration::seconds(age as i64) >= window)
+    visible >= def.batch_size as usize || since.is_some_and(|since| now - since >= window)
 }
 
 async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, batch: Vec<Delivery>) {
@@ -396,7 +414,7 @@ async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, batch: Vec<
     }
     inner.activity.end(batch.len() as u64);
     // A slot is free (and messages may have been retried): look again.
-    inner.activity.clock_moved();
+    inner.work.notify_one();
 }
 
 /// Reads a send request in the shape the control API and the handler SDK use:

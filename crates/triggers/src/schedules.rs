@@ -131,6 +131,11 @@ impl Schedules {
         self.inner.scheduler().pending(now)
     }
 
+    /// Whether a tick is due and not yet taken by the driver.
+    pub fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.inner.scheduler().next_wakeup().is_some_and(|next| next <= now)
+    }
+
     /// Applies a changed manifest: unchanged schedules keep their next tick, new and
     /// changed ones count from now, removed ones stop.
     pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<(), String> {

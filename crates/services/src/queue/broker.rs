@@ -277,6 +277,11 @@ impl Queues {
         Ok(moved)
     }
 
+    /// See [`Queue::visible_window`].
+    pub fn visible_window(&self, name: &str, now: DateTime<Utc>, want: usize) -> Result<(usize, Option<DateTime<Utc>>), Error> {
+        Ok(self.get(name)?.visible_window(now, want))
+    }
+
     pub fn stats(&self, name: &str, now: DateTime<Utc>) -> Result<QueueStats, Error> {
         Ok(self.get(name)?.stats(now))
     }
