@@ -9,9 +9,9 @@
 //! cargo run --release -p sandbox-bench -- http [--duration 10s] [--sandbox-bin target/release/sandbox]
 //! ```
 //!
-//! Also: `queues` (publish → handler-start latency and throughput against a tokio
-//! channel) and `reload` (file write → first response from the new code, against a
-//! restart).
+//! Also `queues`, `topics` and `streams` (publish → handler-start latency and
+//! throughput, in-process, against tokio channels) and `reload` (file write → first
+//! response from the new code, against a restart).
 
 mod bare;
 mod duration;
@@ -22,6 +22,8 @@ mod queues;
 mod reload;
 mod report;
 mod stats;
+mod streams;
+mod topics;
 
 use std::process::ExitCode;
 
@@ -42,6 +44,12 @@ enum Benchmark {
     /// Queue publish → handler-start latency and throughput (batch 10), against a
     /// tokio channel.
     Queues(queues::QueueArgs),
+    /// Topic fan-out to 10 handlers (publish → last handler start) and event-pattern
+    /// matching throughput on 100 rules, against tokio channels.
+    Topics(topics::TopicArgs),
+    /// Stream put → consumer-start latency and put-and-consumed throughput (batch 100),
+    /// against a tokio channel.
+    Streams(streams::StreamArgs),
     /// File write → first response from the new code, against a restart.
     Reload(reload::ReloadArgs),
     /// The bare hyper baseline server (started by `http` as a child process).
@@ -57,6 +65,8 @@ fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Benchmark::Http(args) => http::run(args),
         Benchmark::Queues(args) => queues::run(args),
+        Benchmark::Topics(args) => topics::run(args),
+        Benchmark::Streams(args) => streams::run(args),
         Benchmark::Reload(args) => reload::run(args),
         Benchmark::BareServer { port } => bare::run(port),
     };

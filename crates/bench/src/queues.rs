@@ -61,21 +61,37 @@ pub fn run(args: QueueArgs) -> anyhow::Result<()> {
             sandbox_rate.push(consumed);
             publish_rate.push(published);
         }
-        print_report(&args, &sandbox_latency, &channel_latency, &sandbox_rate, &channel_rate, median(&publish_rate));
+        print_report(
+            &args,
+            &sandbox_latency,
+            &channel_latency,
+            &sandbox_rate,
+            &channel_rate,
+            median(&publish_rate),
+        );
         Ok(())
     })
 }
 
 async fn start(app: &PathBuf) -> anyhow::Result<Arc<Triggers>> {
-    let root = app.canonicalize().with_context(|| format!("no app at {}", app.display()))?;
+    let root = app
+        .canonicalize()
+        .with_context(|| format!("no app at {}", app.display()))?;
     let manifest = sandbox_manifest::load(&root).map_err(|e| anyhow!("{e}"))?;
     let runtime = Runtime::new(RuntimeConfig {
         cache_dir: Some(root.join(".sandbox").join("cache")),
         ..RuntimeConfig::default()
     })?;
     let app = App::load(manifest, runtime, &BuildOptions::for_project(&root)).await;
-    if app.functions().get(FUNCTION).is_none_or(|f| f.state.reason().is_some()) {
-        return Err(anyhow!("{} has no ready `{FUNCTION}` handler", root.display()));
+    if app
+        .functions()
+        .get(FUNCTION)
+        .is_none_or(|f| f.state.reason().is_some())
+    {
+        return Err(anyhow!(
+            "{} has no ready `{FUNCTION}` handler",
+            root.display()
+        ));
     }
     let cell = Arc::new(ArcSwap::from_pointee(app));
     // A manual clock lets the throughput run hold messages back (a delay) until all are
@@ -85,7 +101,10 @@ async fn start(app: &PathBuf) -> anyhow::Result<Arc<Triggers>> {
 
 /// One message at a time: publish, wait until the consumer has run, read when the
 /// handler's invocation started.
-async fn sandbox_latency_run(triggers: &Triggers, samples: usize) -> anyhow::Result<LatencySummary> {
+async fn sandbox_latency_run(
+    triggers: &Triggers,
+    samples: usize,
+) -> anyhow::Result<LatencySummary> {
     let app = triggers.app_cell().load_full();
     let mut nanos = Vec::with_capacity(samples);
     for n in 0..samples {
@@ -103,7 +122,10 @@ async fn sandbox_latency_run(triggers: &Triggers, samples: usize) -> anyhow::Res
             .recent(Some(FUNCTION), 1)
             .pop()
             .ok_or_else(|| anyhow!("no invocation recorded"))?;
-        let latency = (record.started_at - published).num_nanoseconds().unwrap_or(0).max(0);
+        let latency = (record.started_at - published)
+            .num_nanoseconds()
+            .unwrap_or(0)
+            .max(0);
         nanos.push(latency as u64);
     }
     Ok(LatencySummary::from_nanos(&mut nanos))
@@ -133,12 +155,18 @@ async fn channel_latency_run(samples: usize) -> LatencySummary {
 /// Consumer throughput with full batches: publish everything with a 1 s delay, release
 /// it by advancing the clock, and time until the consumer has deleted every message.
 /// Also returns the publish rate.
-async fn sandbox_throughput_run(triggers: &Triggers, messages: usize) -> anyhow::Result<(f64, f64)> {
+async fn sandbox_throughput_run(
+    triggers: &Triggers,
+    messages: usize,
+) -> anyhow::Result<(f64, f64)> {
     let started = Instant::now();
     for n in 0..messages {
         let mut request = SendRequest::new(format!("m{n}"));
         request.delay = Some(Duration::from_secs(1));
-        triggers.queues().send(QUEUE, request).map_err(|e| anyhow!("{e}"))?;
+        triggers
+            .queues()
+            .send(QUEUE, request)
+            .map_err(|e| anyhow!("{e}"))?;
     }
     let publish_rate = messages as f64 / started.elapsed().as_secs_f64();
     let released = Instant::now();
@@ -147,7 +175,10 @@ async fn sandbox_throughput_run(triggers: &Triggers, messages: usize) -> anyhow:
     if !report.drained {
         return Err(anyhow!("the consumer did not settle: {report:?}"));
     }
-    Ok((messages as f64 / released.elapsed().as_secs_f64(), publish_rate))
+    Ok((
+        messages as f64 / released.elapsed().as_secs_f64(),
+        publish_rate,
+    ))
 }
 
 /// The floor: the same number of items through a channel, consumed ten at a time.
@@ -179,26 +210,40 @@ fn print_report(
     publish_rate: f64,
 ) {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    let p = |runs: &[LatencySummary], f: fn(&LatencySummary) -> Duration| median(&runs.iter().map(|s| us(f(s))).collect::<Vec<_>>());
+    let p = |runs: &[LatencySummary], f: fn(&LatencySummary) -> Duration| {
+        median(&runs.iter().map(|s| us(f(s))).collect::<Vec<_>>())
+    };
     let (s50, s99) = (p(sandbox_latency, |s| s.p50), p(sandbox_latency, |s| s.p99));
     let (c50, c99) = (p(channel_latency, |s| s.p50), p(channel_latency, |s| s.p99));
     let (s_rate, c_rate) = (median(sandbox_rate), median(channel_rate));
     let machine = Machine::detect();
     let met = |ok: bool| if ok { "met" } else { "MISSED" };
     println!();
-    println!("### Queues — {} (UTC)", chrono::Utc::now().format("%Y-%m-%d %H:%M"));
+    println!(
+        "### Queues — {} (UTC)",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M")
+    );
     println!();
     println!("Machine: {}. Medians of {} interleaved runs; {} latency samples and {} messages per run; batch size 10, trivial `handler.wat` consumer.", format!("{} cores, {}", machine.cpus, machine.cpu_model), args.runs, args.samples, args.messages);
     println!();
     println!("| measurement | sandbox queue | tokio channel (baseline) | ratio |");
     println!("|---|---|---|---|");
-    println!("| publish → handler start, p50 | {s50:.1} µs | {c50:.1} µs | {:.0}× |", s50 / c50.max(0.001));
-    println!("| publish → handler start, p99 | {s99:.1} µs | {c99:.1} µs | {:.0}× |", s99 / c99.max(0.001));
+    println!(
+        "| publish → handler start, p50 | {s50:.1} µs | {c50:.1} µs | {:.0}× |",
+        s50 / c50.max(0.001)
+    );
+    println!(
+        "| publish → handler start, p99 | {s99:.1} µs | {c99:.1} µs | {:.0}× |",
+        s99 / c99.max(0.001)
+    );
     println!("| consumed through the handler (batch 10) | {s_rate:.0} msg/s | {c_rate:.0} msg/s | {:.3} |", s_rate / c_rate.max(1.0));
     println!("| published (one thread, in-process) | {publish_rate:.0} msg/s | | |");
     println!();
     println!("| target | measured | |");
     println!("|---|---|---|");
     println!("| p50 < 1 ms | {s50:.1} µs | {} |", met(s50 < 1000.0));
-    println!("| ≥ 300k messages/s | {s_rate:.0} msg/s | {} |", met(s_rate >= 300_000.0));
+    println!(
+        "| ≥ 300k messages/s | {s_rate:.0} msg/s | {} |",
+        met(s_rate >= 300_000.0)
+    );
 }

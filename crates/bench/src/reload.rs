@@ -27,11 +27,19 @@ pub struct ReloadArgs {
 
 pub fn run(args: ReloadArgs) -> Result<()> {
     let bin = args.sandbox_bin.canonicalize().with_context(|| {
-        format!("no sandbox binary at {} (cargo build --release -p sandbox-cli)", args.sandbox_bin.display())
+        format!(
+            "no sandbox binary at {} (cargo build --release -p sandbox-cli)",
+            args.sandbox_bin.display()
+        )
     })?;
     let dir = tempfile::tempdir()?;
     let root = dir.path();
     write_app(root, &[])?;
+    std::fs::create_dir_all(
+        handler_path(root, "index")
+            .parent()
+            .context("handler dir")?,
+    )?;
     std::fs::write(handler_path(root, "index"), answering("v0"))?;
     let log = root.join("sandbox.log");
 
@@ -43,7 +51,10 @@ pub fn run(args: ReloadArgs) -> Result<()> {
     for edit in 1..=args.edits {
         // Handler swap: write the new module, wait for its answer.
         let started = Instant::now();
-        replace(&handler_path(root, "index"), &answering(&format!("v{edit}")))?;
+        replace(
+            &handler_path(root, "index"),
+            &answering(&format!("v{edit}")),
+        )?;
         await_body(&mut child, addr, "/", &format!("v{edit}"))?;
         swaps.push(started.elapsed());
 
@@ -66,12 +77,19 @@ pub fn run(args: ReloadArgs) -> Result<()> {
     }
     child.stop();
 
-    let (swap, route, restart) = (median_duration(&swaps), median_duration(&routes), median_duration(&restarts));
+    let (swap, route, restart) = (
+        median_duration(&swaps),
+        median_duration(&routes),
+        median_duration(&restarts),
+    );
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let met = |ok: bool| if ok { "met" } else { "MISSED" };
     let machine = Machine::detect();
     println!();
-    println!("### Hot reload — {} (UTC)", chrono::Utc::now().format("%Y-%m-%d %H:%M"));
+    println!(
+        "### Hot reload — {} (UTC)",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M")
+    );
     println!();
     println!(
         "Machine: {} cores, {}. Medians over {} edits; file write → first response from the new code (polling GET, 1 request at a time).",
@@ -80,21 +98,37 @@ pub fn run(args: ReloadArgs) -> Result<()> {
     println!();
     println!("| change | sandbox hot reload | restart (baseline) | target | |");
     println!("|---|---|---|---|---|");
-    println!("| `handler.wat` replaced | {:.1} ms | {:.1} ms | < 40 ms | {} |", ms(swap), ms(restart), met(ms(swap) < 40.0));
-    println!("| route added to `app.arc` | {:.1} ms | {:.1} ms | < 50 ms | {} |", ms(route), ms(restart), met(ms(route) < 50.0));
+    println!(
+        "| `handler.wat` replaced | {:.1} ms | {:.1} ms | < 40 ms | {} |",
+        ms(swap),
+        ms(restart),
+        met(ms(swap) < 40.0)
+    );
+    println!(
+        "| route added to `app.arc` | {:.1} ms | {:.1} ms | < 50 ms | {} |",
+        ms(route),
+        ms(restart),
+        met(ms(route) < 50.0)
+    );
     Ok(())
 }
 
 fn spawn(bin: &Path, root: &Path, log: &Path) -> Result<(ChildGuard, SocketAddr)> {
     let port = free_port()?;
     let mut command = Command::new(bin);
-    command.arg("start").arg(root).args(["--port", &port.to_string()]).env("SANDBOX_LOG", "warn");
+    command
+        .arg("start")
+        .arg(root)
+        .args(["--port", &port.to_string()])
+        .env("SANDBOX_LOG", "warn");
     let child = ChildGuard::spawn("sandbox", command, log)?;
     Ok((child, SocketAddr::from(([127, 0, 0, 1], port))))
 }
 
 fn handler_path(root: &Path, name: &str) -> PathBuf {
-    root.join("src/http").join(format!("get-{name}")).join("handler.wat")
+    root.join("src/http")
+        .join(format!("get-{name}"))
+        .join("handler.wat")
 }
 
 fn write_app(root: &Path, extra_routes: &[String]) -> Result<()> {
@@ -148,7 +182,10 @@ fn await_body(child: &mut ChildGuard, addr: SocketAddr, path: &str, expected: &s
 /// One HTTP/1.1 GET on a fresh connection; the body of a 200, else an error.
 fn get_body(addr: SocketAddr, path: &str) -> Result<String> {
     let mut stream = TcpStream::connect(addr)?;
-    write!(stream, "GET {path} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: bench\r\nconnection: close\r\n\r\n"
+    )?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     let (head, body) = response.split_once("\r\n\r\n").context("no header end")?;

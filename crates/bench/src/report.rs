@@ -206,14 +206,17 @@ impl HttpReport {
         let _ = writeln!(
             out,
             "Machine: {} CPUs (nproc), {}. Load: closed-loop keep-alive HTTP/1.1 client \
-             ({} threads) on the same machine, `GET /`, {} warm-up + {} per run, median \
-             of {} interleaved runs per row.",
+             ({} threads) on the same machine, `GET /`, {} warm-up + {} per run, {}.",
             self.machine.cpus,
             self.machine.cpu_model,
             s.client_threads,
             fmt_secs(s.warmup),
             fmt_secs(s.duration),
-            s.repeats
+            if s.repeats == 1 {
+                "one run per row".to_string()
+            } else {
+                format!("median of {} interleaved runs per row", s.repeats)
+            }
         );
         let _ = writeln!(out);
         let _ = writeln!(out, "| Target | Connections | req/s | p50 | p99 | errors |");
@@ -438,6 +441,7 @@ mod tests {
         let text = report(15_000, 40).markdown();
         assert!(text.contains("### HTTP — 2027-01-15 08:00 UTC"), "{text}");
         assert!(text.contains("2 CPUs (nproc), Test CPU"));
+        assert!(text.contains("median of 3 interleaved runs per row"));
         assert!(
             text.contains("| sandbox | 1 | 8000 | 120 µs | 360 µs | 0 |"),
             "{text}"

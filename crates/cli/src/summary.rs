@@ -29,7 +29,11 @@ pub fn print(app: &App) {
         let subs: Vec<String> = t
             .subscriptions
             .iter()
-            .map(|s| format!("{:?}", s.target))
+            .map(|s| match &s.target {
+                sandbox_manifest::Target::Function(f) => f.clone(),
+                sandbox_manifest::Target::Queue(q) => format!("queue:{q}"),
+                sandbox_manifest::Target::Topic(t) => format!("topic:{t}"),
+            })
             .collect();
         rows.push(("topic", t.name.clone(), subs.join(", ")));
     }

@@ -57,9 +57,15 @@ pub async fn route(
             })
         }
         _ if path.starts_with("/_sandbox/queues/") => queues(triggers, method, path, body)?,
-        _ if path.starts_with("/_sandbox/topics") => crate::topics::route(triggers, method, path, query, body).await?,
-        _ if path.starts_with("/_sandbox/buses") => crate::buses::route(triggers, method, path, query, body).await?,
-        _ if path.starts_with("/_sandbox/streams") => crate::streams::route(triggers, method, path, query, body).await?,
+        _ if path.starts_with("/_sandbox/topics") => {
+            crate::topics::route(triggers, method, path, query, body).await?
+        }
+        _ if path.starts_with("/_sandbox/buses") => {
+            crate::buses::route(triggers, method, path, query, body).await?
+        }
+        _ if path.starts_with("/_sandbox/streams") => {
+            crate::streams::route(triggers, method, path, query, body).await?
+        }
         _ => {
             let name = path
                 .strip_prefix("/_sandbox/schedules/")?

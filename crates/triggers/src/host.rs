@@ -50,9 +50,13 @@ fn handle(triggers: &Arc<Triggers>, function: &str, request: &[u8]) -> Result<Va
             let receipt = triggers.queues().send(&queue, message)?;
             Ok(crate::queues::receipt_json(&receipt))
         }
-        (Some("topics"), Some(action)) => crate::topics::host_call(triggers, function, action, request),
+        (Some("topics"), Some(action)) => {
+            crate::topics::host_call(triggers, function, action, request)
+        }
         (Some("bus"), Some(action)) => crate::buses::host_call(triggers, function, action, request),
-        (Some("streams"), Some(action)) => crate::streams::host_call(triggers, function, action, request),
+        (Some("streams"), Some(action)) => {
+            crate::streams::host_call(triggers, function, action, request)
+        }
         (service, action) => Err(ControlError::bad_request(format!(
             "unknown call {}.{}; services: queues, topics, bus, streams",
             service.unwrap_or("?"),

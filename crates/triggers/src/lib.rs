@@ -12,8 +12,8 @@
 //!   control API (`/_sandbox/clock`, `/drain`, `/schedules`) exposes.
 
 mod activity;
-pub mod control;
 pub mod buses;
+pub mod control;
 pub mod drain;
 mod host;
 pub mod queues;
@@ -29,12 +29,12 @@ use sandbox_app::App;
 use sandbox_services::{parse_duration, Clock};
 
 pub use activity::Activity;
-pub use drain::DrainReport;
 pub use buses::BusService;
+pub use drain::DrainReport;
 pub use queues::QueueService;
+pub use schedules::{ScheduleView, Schedules};
 pub use streams::StreamService;
 pub use topics::TopicService;
-pub use schedules::{ScheduleView, Schedules};
 
 /// The app being served; swapped whole on reload. Drivers read it per delivery so new
 /// code takes over at once while running invocations finish on the old.
@@ -92,9 +92,17 @@ impl Triggers {
         let queues = QueueService::start(app.clone(), clock.clone(), activity.clone())?;
         // Topics, buses and streams hand work to queues (subscribers, targets,
         // on-failure destinations), so they start after them.
-        let topics = TopicService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
-        let buses = BusService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
-        let streams = StreamService::start(app.clone(), clock.clone(), activity.clone(), queues.clone(), topics.clone())?;
+        let topics =
+            TopicService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
+        let buses =
+            BusService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
+        let streams = StreamService::start(
+            app.clone(),
+            clock.clone(),
+            activity.clone(),
+            queues.clone(),
+            topics.clone(),
+        )?;
         let triggers = Arc::new(Triggers {
             app,
             clock,
@@ -201,6 +209,8 @@ impl Triggers {
         if app.manifest() != self.app.load().manifest() {
             self.schedules.reconfigure(app.manifest())?;
             changes.extend(self.queues.reconfigure(app.manifest())?);
+            changes.extend(self.topics.reconfigure(app.manifest())?);
+            changes.extend(self.buses.reconfigure(app.manifest())?);
             changes.extend(self.streams.reconfigure(app.manifest())?);
         }
         self.connect(&app);

@@ -172,7 +172,9 @@ impl QueueService {
         app.manifest().queues.iter().any(|def| {
             def.function.is_some()
                 && window_elapsed(&broker, def, now)
-                && broker.visible_window(&def.name, now, 1).is_ok_and(|(visible, _)| visible > 0)
+                && broker
+                    .visible_window(&def.name, now, 1)
+                    .is_ok_and(|(visible, _)| visible > 0)
         })
     }
 
@@ -205,11 +207,25 @@ impl QueueService {
     /// deliveries, and a removed queue's messages are reported, never dropped silently.
     pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = manifest.queues.iter().map(config).collect();
-        let report = self.inner.broker().replace_configs(configs).map_err(|e| e.to_string())?;
-        let mut lines: Vec<String> = report.added.iter().map(|q| format!("queue {q} added")).collect();
-        lines.extend(report.changed.iter().map(|q| format!("queue {q} settings changed")));
+        let report = self
+            .inner
+            .broker()
+            .replace_configs(configs)
+            .map_err(|e| e.to_string())?;
+        let mut lines: Vec<String> = report
+            .added
+            .iter()
+            .map(|q| format!("queue {q} added"))
+            .collect();
+        lines.extend(
+            report
+                .changed
+                .iter()
+                .map(|q| format!("queue {q} settings changed")),
+        );
         for (queue, held) in &report.dropped {
-            let line = format!("queue {queue} removed; it held {held} message(s), which are gone with it");
+            let line =
+                format!("queue {queue} removed; it held {held} message(s), which are gone with it");
             if *held > 0 {
                 tracing::warn!("{line}");
             }
@@ -354,7 +370,8 @@ fn window_elapsed(broker: &Queues, def: &QueueDef, now: DateTime<Utc>) -> bool {
     if def.batching_window.is_zero() {
         return true;
     }
-    let Ok((visible, since)) = broker.visible_window(&def.name, now, def.batch_size as usize) else {
+    let Ok((visible, since)) = broker.visible_window(&def.name, now, def.batch_size as usize)
+    else {
         return false;
     };
     let window = chrono::Duration::from_std(def.batching_window).unwrap_or_default();

@@ -133,7 +133,10 @@ impl Schedules {
 
     /// Whether a tick is due and not yet taken by the driver.
     pub fn has_due(&self, now: DateTime<Utc>) -> bool {
-        self.inner.scheduler().next_wakeup().is_some_and(|next| next <= now)
+        self.inner
+            .scheduler()
+            .next_wakeup()
+            .is_some_and(|next| next <= now)
     }
 
     /// Applies a changed manifest: unchanged schedules keep their next tick, new and
@@ -141,7 +144,10 @@ impl Schedules {
     pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<(), String> {
         let specs = manifest_specs(manifest);
         let now = self.inner.clock.now();
-        self.inner.scheduler().replace(specs, now).map_err(|e| e.to_string())
+        self.inner
+            .scheduler()
+            .replace(specs, now)
+            .map_err(|e| e.to_string())
     }
 }
 

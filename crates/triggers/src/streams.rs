@@ -1,58 +1,638 @@
-//! `@streams`: Kinesis streams and the consumers that play Lambda's event source mapping.
+//! `@streams`: Kinesis data streams, and the consumers that play Lambda's Kinesis event
+//! source mapping for them, on the sandbox clock.
 //!
-//! Skeleton: the service's driver, control routes (`/_sandbox/streams...`) and host calls
-//! plug in here.
+//! The state machine (`sandbox_services::stream`) owns records, routing, checkpoints,
+//! retries, bisecting, partial batch responses and retention. This driver reads the
+//! clock, takes the ready batches (at most one per consumer and shard at a time, so each
+//! consumer sees a shard's records in order), invokes the consumer's function with the
+//! Kinesis event and settles the outcome.
+//!
+//! Records a consumer gives up on (`maximumRetryAttempts` or `maximumRecordAgeInSeconds`
+//! ran out) go to its `onFailure` destination, a queue or a topic, as Lambda's invocation
+//! record; without a destination they are logged as errors, and so are records retention
+//! removed before a consumer finished them: nothing is dropped silently.
+//!
+//! A failed batch is retried after a backoff on the sandbox clock: 1 s, doubling per
+//! retry up to 60 s. Lambda backs off by an unpublished amount; retrying at once would
+//! make a poison record (retried forever by default) spin a core.
 
-use std::sync::Arc;
+mod api;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use sandbox_services::{Clock, PendingWork};
-use serde_json::Value;
+use sandbox_app::Trigger;
+use sandbox_manifest::{Manifest, Stream as StreamDef, StreamConsumer, Target};
+use sandbox_services::queue::SendRequest;
+use sandbox_services::stream::{
+    invocation_outcome, kinesis_event, on_failure_record_json, stream_arn, Batch, ConsumerConfig,
+    GivenUp, Outcome, Position, PutEntry, PutError, PutResult, StartingPosition, Stream,
+    StreamConfig, Streams, StreamsError, TrimReport,
+};
+use sandbox_services::topic::PublishRequest;
+use sandbox_services::{Clock, Pending as _, PendingWork};
 
-use crate::{Activity, AppCell, ControlError, QueueService, Triggers};
+use crate::schedules::{ACCOUNT, REGION};
+use crate::{Activity, AppCell, ControlError, QueueService, TopicService};
+
+pub use api::ENDPOINTS;
+pub(crate) use api::{host_call, route};
+
+/// First wait before retrying a failed batch; the state machine doubles it per retry,
+/// up to a minute.
+pub const RETRY_BACKOFF: Duration = Duration::from_secs(1);
+
+/// See the schedules driver: bounds how late a system-clock driver notices time passing.
+const MAX_NAP: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct StreamService {
-    #[allow(dead_code)]
     inner: Arc<Inner>,
 }
 
-#[allow(dead_code)]
 struct Inner {
     app: AppCell,
     clock: Clock,
     activity: Arc<Activity>,
     queues: QueueService,
+    topics: TopicService,
+    state: Mutex<State>,
+    /// The manifest's streams, swapped whole by [`StreamService::reconfigure`].
+    defs: ArcSwap<Vec<StreamDef>>,
+}
+
+struct State {
+    streams: Streams,
+    /// Records given up or lost to retention, per `(stream, consumer)`, for `describe`.
+    totals: BTreeMap<(String, String), Totals>,
+    /// Bumped when a reload recreates or removes a stream, so a batch that was in flight
+    /// then is not settled against the new stream (whose batch ids start over).
+    generations: BTreeMap<String, u64>,
+}
+
+impl State {
+    fn generation(&self, stream: &str) -> u64 {
+        self.generations.get(stream).copied().unwrap_or(0)
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    given_up: u64,
+    lost_to_retention: u64,
 }
 
 impl StreamService {
-    pub(crate) fn start(app: AppCell, clock: Clock, activity: Arc<Activity>, queues: QueueService) -> Result<StreamService, String> {
-        Ok(StreamService {
-            inner: Arc::new(Inner { app, clock, activity, queues }),
+    pub(crate) fn start(
+        app: AppCell,
+        clock: Clock,
+        activity: Arc<Activity>,
+        queues: QueueService,
+        topics: TopicService,
+    ) -> Result<StreamService, String> {
+        let defs = app.load().manifest().streams.clone();
+        let configs = defs.iter().map(config).collect::<Result<Vec<_>, _>>()?;
+        let streams = Streams::new(configs).map_err(|e| e.to_string())?;
+        let inner = Arc::new(Inner {
+            app,
+            clock,
+            activity,
+            queues,
+            topics,
+            state: Mutex::new(State {
+                streams,
+                totals: BTreeMap::new(),
+                generations: BTreeMap::new(),
+            }),
+            defs: ArcSwap::from_pointee(defs),
+        });
+        tokio::spawn(drive(inner.clone()));
+        Ok(StreamService { inner })
+    }
+
+    /// PutRecord (from the control API or a handler); wakes the consumers.
+    pub fn put(
+        &self,
+        stream: &str,
+        partition_key: &str,
+        data: Vec<u8>,
+        explicit_hash_key: Option<String>,
+    ) -> Result<PutResult, ControlError> {
+        let now = self.inner.clock.now();
+        let result = self
+            .inner
+            .state()
+            .streams
+            .put(stream, partition_key, data, explicit_hash_key, now)
+            .map_err(|e| self.inner.error(e))?;
+        self.inner.activity.clock_moved();
+        Ok(result)
+    }
+
+    /// PutRecords: a bad entry fails alone; limits on the whole request refuse it all.
+    pub fn put_records(
+        &self,
+        stream: &str,
+        entries: Vec<PutEntry>,
+    ) -> Result<Vec<Result<PutResult, PutError>>, ControlError> {
+        let now = self.inner.clock.now();
+        let results = self
+            .inner
+            .state()
+            .streams
+            .put_records(stream, entries, now)
+            .map_err(|e| self.inner.error(e))?;
+        self.inner.activity.clock_moved();
+        Ok(results)
+    }
+
+    /// Moves a consumer's checkpoints (replay or skip); wakes the consumers.
+    pub fn set_position(
+        &self,
+        stream: &str,
+        consumer: &str,
+        position: Position,
+    ) -> Result<(), ControlError> {
+        let now = self.inner.clock.now();
+        self.inner
+            .state()
+            .streams
+            .set_position(stream, consumer, position, now)
+            .map_err(|e| self.inner.error(e))?;
+        tracing::info!("stream {stream}: consumer {consumer} moved; it reads on from there");
+        self.inner.activity.clock_moved();
+        Ok(())
+    }
+
+    /// Applies a changed manifest: new streams start empty, removed ones go, and a
+    /// stream whose settings changed is recreated empty (the state machine cannot reshard
+    /// or re-point consumers in place); whatever a dropped stream held is reported.
+    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
+        let defs = manifest.streams.clone();
+        // Build every new stream first: a bad setting changes nothing.
+        let mut built = Vec::new();
+        for def in &defs {
+            built.push(Stream::new(config(def)?).map_err(|e| e.to_string())?);
+        }
+        let old = self.inner.defs();
+        let mut lines = Vec::new();
+        // Records dropped with recreated or removed streams.
+        let mut lost = 0;
+        let mut state = self.inner.state();
+        for (def, stream) in defs.iter().zip(built) {
+            let Some(before) = old.iter().find(|d| d.name == def.name) else {
+                state.streams.insert(stream);
+                lines.push(format!("stream {} added", def.name));
+                continue;
+            };
+            if same_settings(before, def) {
+                continue;
+            }
+            let held = drop_stream(&mut state, &def.name);
+            state.streams.insert(stream);
+            lost += held;
+            lines.push(format!(
+                "stream {} settings changed; it was recreated empty, dropping {held} record(s) and its consumers' checkpoints",
+                def.name
+            ));
+        }
+        for gone in old.iter().filter(|o| defs.iter().all(|d| d.name != o.name)) {
+            let held = drop_stream(&mut state, &gone.name);
+            lost += held;
+            lines.push(format!(
+                "stream {} removed; it held {held} record(s), which are gone with it",
+                gone.name
+            ));
+        }
+        self.inner.defs.store(Arc::new(defs));
+        drop(state);
+        if lost > 0 {
+            tracing::warn!(
+                "streams: a manifest change dropped {lost} record(s): {}",
+                lines.join("; ")
+            );
+        }
+        self.inner.activity.clock_moved();
+        Ok(lines)
+    }
+
+    /// The names of the app's streams.
+    pub fn names(&self) -> Vec<String> {
+        self.inner.defs().iter().map(|d| d.name.clone()).collect()
+    }
+
+    /// Records due now and later, for drain: one entry per `<stream>/<consumer>`.
+    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        self.inner.state().streams.pending(now)
+    }
+}
+
+impl Inner {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn defs(&self) -> Arc<Vec<StreamDef>> {
+        self.defs.load_full()
+    }
+
+    fn consumer(&self, stream: &str, consumer: &str) -> Option<StreamConsumer> {
+        self.defs()
+            .iter()
+            .find(|d| d.name == stream)?
+            .consumers
+            .iter()
+            .find(|c| c.name == consumer)
+            .cloned()
+    }
+
+    /// A state-machine error as the control API answers it: unknown names are 404s that
+    /// list the known ones, everything else is the caller's mistake.
+    fn error(&self, e: StreamsError) -> ControlError {
+        use sandbox_services::stream::StreamError;
+        match &e {
+            StreamsError::UnknownStream(name) => {
+                let defs = self.defs();
+                let known: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+                let known = if known.is_empty() {
+                    "the app declares no @streams".to_string()
+                } else {
+                    format!("streams: {}", known.join(", "))
+                };
+                ControlError::not_found(format!("no stream named `{name}`; {known}"))
+            }
+            StreamsError::Stream(StreamError::UnknownConsumer { stream, consumer }) => {
+                let defs = self.defs();
+                let known: Vec<&str> = defs
+                    .iter()
+                    .find(|d| d.name == *stream)
+                    .map(|d| d.consumers.iter().map(|c| c.name.as_str()).collect())
+                    .unwrap_or_default();
+                let known = if known.is_empty() {
+                    "it has no consumers".to_string()
+                } else {
+                    format!("consumers: {}", known.join(", "))
+                };
+                ControlError::not_found(format!(
+                    "stream `{stream}` has no consumer `{consumer}`; {known}"
+                ))
+            }
+            _ => ControlError::bad_request(e.to_string()),
+        }
+    }
+
+    /// Sends a given-up batch's invocation record to the consumer's on-failure
+    /// destination, or logs it as an error when there is none.
+    fn give_up(&self, given_up: &GivenUp, now: DateTime<Utc>) {
+        let def = self.consumer(&given_up.stream, &given_up.consumer);
+        let function = def.as_ref().map_or("?", |c| c.function.as_str());
+        let record = on_failure_record_json(
+            given_up,
+            &function_arn(function),
+            &stream_arn(&given_up.stream, REGION),
+            now,
+        );
+        {
+            let mut state = self.state();
+            let totals = state
+                .totals
+                .entry((given_up.stream.clone(), given_up.consumer.clone()))
+                .or_default();
+            totals.given_up += given_up.records.len() as u64;
+        }
+        let what = format!(
+            "stream {}: consumer {} gave up {} record(s) of {} ({}..{}, {}, after {} invocation(s))",
+            given_up.stream,
+            given_up.consumer,
+            given_up.records.len(),
+            given_up.shard_id,
+            given_up.start_sequence_number(),
+            given_up.end_sequence_number(),
+            given_up.condition.as_str(),
+            given_up.approximate_invoke_count,
+        );
+        match def.as_ref().and_then(|c| c.on_failure.as_ref()) {
+            Some(Target::Queue(queue)) => {
+                match self.queues.send(queue, SendRequest::new(record.clone())) {
+                    Ok(_) => tracing::warn!("{what}; invocation record sent to queue {queue}"),
+                    Err(e) => tracing::error!(
+                        "{what}; the invocation record could NOT be sent to queue {queue} ({e}): {record}"
+                    ),
+                }
+            }
+            Some(Target::Topic(topic)) => {
+                match self.topics.publish(topic, PublishRequest::new(record.clone())) {
+                    Ok(_) => tracing::warn!("{what}; invocation record published to topic {topic}"),
+                    Err(e) => tracing::error!(
+                        "{what}; the invocation record could NOT be published to topic {topic} ({e}): {record}"
+                    ),
+                }
+            }
+            Some(Target::Function(function)) => tracing::error!(
+                "{what}; fn:{function} cannot be an on-failure destination (use queue: or topic:); invocation record: {record}"
+            ),
+            None => tracing::error!(
+                "{what}; the consumer has no onFailure destination, so the records are SKIPPED (set `onFailure queue:<name>` to keep the invocation record): {record}"
+            ),
+        }
+    }
+
+    /// Applies retention to `stream` now, so views agree with the clock even before the
+    /// driver has run.
+    fn trim(&self, state: &mut State, stream: &str, now: DateTime<Utc>) {
+        if let Ok(s) = state.streams.get_mut(stream) {
+            let report = s.trim(now);
+            record_trim(state, stream, &report);
+        }
+    }
+}
+
+/// Logs what retention removed, and loudly the records a consumer had not finished.
+fn record_trim(state: &mut State, stream: &str, report: &TrimReport) {
+    for trim in &report.removed {
+        tracing::debug!(
+            "stream {stream}: retention removed {} record(s) from {}",
+            trim.records,
+            trim.shard_id
+        );
+    }
+    for lost in &report.lost {
+        tracing::error!(
+            "stream {stream}: consumer {} LOST {} record(s) of {} ({}..{}) to retention before processing them; its checkpoint moved to the trim horizon",
+            lost.consumer,
+            lost.records,
+            lost.shard_id,
+            lost.first_sequence_number,
+            lost.last_sequence_number
+        );
+        state
+            .totals
+            .entry((stream.to_string(), lost.consumer.clone()))
+            .or_default()
+            .lost_to_retention += lost.records as u64;
+    }
+}
+
+/// Removes a stream for a reload; in-flight batches of it will be ignored. Returns how
+/// many records it held.
+fn drop_stream(state: &mut State, name: &str) -> usize {
+    *state.generations.entry(name.to_string()).or_default() += 1;
+    state.streams.remove(name).map_or(0, |s| {
+        s.shards().iter().map(|shard| shard.records().count()).sum()
+    })
+}
+
+/// Whether two definitions of a stream behave the same (source positions aside).
+fn same_settings(a: &StreamDef, b: &StreamDef) -> bool {
+    let routing = |d: &StreamDef| -> Vec<(String, Option<Target>)> {
+        d.consumers
+            .iter()
+            .map(|c| (c.function.clone(), c.on_failure.clone()))
+            .collect()
+    };
+    config(a).ok() == config(b).ok() && routing(a) == routing(b)
+}
+
+/// The Lambda function ARN an on-failure record names (Lambda names have no `/`).
+fn function_arn(function: &str) -> String {
+    format!(
+        "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
+        function.replace('/', "-")
+    )
+}
+
+fn config(def: &StreamDef) -> Result<StreamConfig, String> {
+    let consumers = def
+        .consumers
+        .iter()
+        .map(|c| consumer_config(&def.name, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(StreamConfig {
+        name: def.name.clone(),
+        shards: def.shards,
+        retention: Duration::from_secs(u64::from(def.retention_hours) * 3600),
+        consumers,
+    })
+}
+
+fn consumer_config(stream: &str, c: &StreamConsumer) -> Result<ConsumerConfig, String> {
+    use sandbox_manifest::StartingPosition as Start;
+    let starting_position = match c.starting_position {
+        Start::TrimHorizon => StartingPosition::TrimHorizon,
+        Start::Latest => StartingPosition::Latest,
+        Start::AtTimestamp => {
+            let seconds = c.starting_position_timestamp.unwrap_or(0.0);
+            StartingPosition::AtTimestamp(epoch_seconds(seconds).ok_or_else(|| {
+                format!(
+                    "stream `{stream}`: consumer `{}`: startingPositionTimestamp {seconds} is not a time",
+                    c.name
+                )
+            })?)
+        }
+    };
+    Ok(ConsumerConfig {
+        name: c.name.clone(),
+        batch_size: c.batch_size,
+        batching_window: c.batching_window,
+        starting_position,
+        maximum_retry_attempts: c.maximum_retry_attempts,
+        maximum_record_age_seconds: c.maximum_record_age_seconds,
+        bisect_batch_on_function_error: c.bisect_batch_on_function_error,
+        report_batch_item_failures: c.report_batch_item_failures,
+        has_on_failure_destination: c.on_failure.is_some(),
+        retry_backoff: RETRY_BACKOFF,
+    })
+}
+
+/// Epoch seconds (as Lambda's `StartingPositionTimestamp`) to a time, to the millisecond.
+pub(crate) fn epoch_seconds(seconds: f64) -> Option<DateTime<Utc>> {
+    if !seconds.is_finite() {
+        return None;
+    }
+    DateTime::from_timestamp_millis((seconds * 1000.0).round() as i64)
+}
+
+/// The consumer loop: trim, hand out every ready batch, then wait for the next change
+/// (a record put, a batch finishing, a window or backoff ending, the clock moving).
+async fn drive(inner: Arc<Inner>) {
+    loop {
+        let woken = inner.activity.wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+
+        let now = inner.clock.now();
+        let (ready, next) = {
+            let mut state = inner.state();
+            let mut ready = Vec::new();
+            for def in inner.defs().iter() {
+                let generation = state.generation(&def.name);
+                let Ok(stream) = state.streams.get_mut(&def.name) else {
+                    continue;
+                };
+                let stream_ready = stream.next_batches(now);
+                // Busy before the lock is released, so drain never sees the work as
+                // neither pending nor running; a given-up batch counts until its
+                // invocation record is sent.
+                let records: usize = stream_ready.batches.iter().map(|b| b.records.len()).sum();
+                inner
+                    .activity
+                    .begin((records + stream_ready.given_up.len()) as u64);
+                record_trim(&mut state, &def.name, &stream_ready.trimmed);
+                ready.push((generation, stream_ready));
+            }
+            (ready, state.streams.next_change(now))
+        };
+        for (generation, ready) in ready {
+            for given_up in &ready.given_up {
+                inner.give_up(given_up, now);
+                inner.activity.end(1);
+            }
+            for batch in ready.batches {
+                tokio::spawn(deliver(inner.clone(), batch, generation));
+            }
+        }
+        match next {
+            Some(next) if !inner.clock.is_manual() => {
+                let wait = (next - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(Duration::from_millis(1), MAX_NAP);
+                tokio::select! {
+                    _ = &mut woken => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            _ => woken.await,
+        }
+    }
+}
+
+async fn deliver(inner: Arc<Inner>, batch: Batch, generation: u64) {
+    let started = Instant::now();
+    let count = batch.records.len();
+    let label = format!(
+        "stream {}: batch of {count} from {} (attempt {})",
+        batch.stream, batch.shard_id, batch.attempt
+    );
+    let (function, report) = match inner.consumer(&batch.stream, &batch.consumer) {
+        Some(c) => (c.function.clone(), c.report_batch_item_failures),
+        None => (String::new(), false),
+    };
+    let event = kinesis_event(&batch, &stream_arn(&batch.stream, REGION), REGION);
+    let app = inner.app.load_full();
+    let (output, failure) = match app.invoke(&function, Trigger::Stream, None, event).await {
+        Ok(invoked) => match invoked.output {
+            Ok(output) => (Some(output), None),
+            Err(failure) => (
+                None,
+                Some(format!("{failure} (request {})", invoked.request_id)),
+            ),
+        },
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let (outcome, warning) = invocation_outcome(output.as_deref(), report);
+    if let Some(warning) = warning {
+        tracing::warn!("{label} → {function}: {warning}");
+    }
+    let now = inner.clock.now();
+    let completion = {
+        let mut state = inner.state();
+        (state.generation(&batch.stream) == generation).then(|| {
+            state
+                .streams
+                .complete(&batch.stream, batch.id, outcome.clone(), now)
         })
+    };
+    let elapsed = started.elapsed();
+    match completion {
+        None => tracing::info!(
+            "{label} → {function} finished in {elapsed:.1?} after a reload recreated or removed the stream; its outcome is ignored"
+        ),
+        Some(Ok(done)) => {
+            if let Some(warning) = &done.warning {
+                tracing::warn!("{label} → {function}: {warning}");
+            }
+            match (&failure, &outcome) {
+                (Some(failure), _) => tracing::warn!(
+                    "{label} → {function} FAILED in {elapsed:.1?}: {failure}; {} record(s) retried, {} given up",
+                    done.retrying,
+                    done.given_up.iter().map(|g| g.records.len()).sum::<usize>()
+                ),
+                (None, Outcome::ItemFailures(_)) => tracing::info!(
+                    "{label} → {function} partial in {elapsed:.1?}: {} processed, {} retried from the lowest failure",
+                    done.processed,
+                    done.retrying
+                ),
+                _ => tracing::info!("{label} → {function} ok in {elapsed:.1?}"),
+            }
+            for given_up in &done.given_up {
+                inner.give_up(given_up, now);
+            }
+        }
+        Some(Err(e)) => tracing::error!("{label}: settling: {e}"),
     }
-
-    /// Work due now and later, for drain.
-    pub fn pending(&self, _now: DateTime<Utc>) -> Vec<PendingWork> {
-        Vec::new()
-    }
+    inner.activity.end(count as u64);
+    // The shard is free for this consumer's next batch: look again.
+    inner.activity.clock_moved();
 }
 
-/// The endpoints [`route`] answers, for the control API's 404 listing.
-pub const ENDPOINTS: &[&str] = &[];
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
 
-/// Control routes under `/_sandbox/streams`; `None` when the path is not ours.
-pub(crate) async fn route(
-    _triggers: &Triggers,
-    _method: &str,
-    _path: &str,
-    _query: Option<&str>,
-    _body: &[u8],
-) -> Option<Result<Value, ControlError>> {
-    None
-}
+    use super::*;
 
-/// A handler's `sandbox.call` for this service (`action` and the rest of the request).
-pub(crate) fn host_call(_triggers: &Triggers, _function: &str, action: &str, _request: Value) -> Result<Value, ControlError> {
-    Err(ControlError::bad_request(format!("unknown action `{action}`")))
+    fn streams(json: &str) -> Vec<StreamDef> {
+        sandbox_manifest::parse_json(Path::new("/app"), Path::new("/app/sandbox.json"), json)
+            .unwrap()
+            .streams
+    }
+
+    #[test]
+    fn maps_the_manifest_to_the_state_machine() {
+        let defs = streams(
+            r#"{"app": "a", "streams": {"clicks": {"shards": 3, "retention": 48, "consumers": {
+                "one": {"batchSize": 7, "startingPosition": "AT_TIMESTAMP", "startingPositionTimestamp": 1893456000.25,
+                        "maximumRetryAttempts": 2, "maximumRecordAgeInSeconds": 120,
+                        "bisectBatchOnFunctionError": true, "reportBatchItemFailures": true,
+                        "onFailure": "queue:dlq"},
+                "two": {"startingPosition": "LATEST"}}}},
+               "queues": ["dlq"]}"#,
+        );
+        let config = config(&defs[0]).unwrap();
+        assert_eq!(config.name, "clicks");
+        assert_eq!(config.shards, 3);
+        assert_eq!(config.retention, Duration::from_secs(48 * 3600));
+        let one = &config.consumers[0];
+        assert_eq!(one.batch_size, 7);
+        assert_eq!(
+            one.starting_position,
+            StartingPosition::AtTimestamp(
+                DateTime::from_timestamp_millis(1_893_456_000_250).unwrap()
+            )
+        );
+        assert_eq!(one.maximum_retry_attempts, 2);
+        assert_eq!(one.maximum_record_age_seconds, 120);
+        assert!(one.bisect_batch_on_function_error && one.report_batch_item_failures);
+        assert!(one.has_on_failure_destination);
+        assert_eq!(one.retry_backoff, RETRY_BACKOFF);
+        let two = &config.consumers[1];
+        assert_eq!(two.starting_position, StartingPosition::Latest);
+        assert_eq!(two.batch_size, 100);
+        assert_eq!(two.maximum_retry_attempts, -1);
+        assert!(!two.has_on_failure_destination);
+        // The state machine accepts what the manifest allows.
+        assert!(Streams::new(vec![config]).is_ok());
+    }
+
+    #[test]
+    fn function_arns_have_no_slashes() {
+        assert_eq!(
+            function_arn("streams/clicks/one"),
+            "arn:aws:lambda:us-east-1:123456789012:function:streams-clicks-one"
+        );
+    }
 }

@@ -135,6 +135,15 @@ fn pattern(ctx: &Ctx, node: &Node, what: &str) -> DResult<serde_json::Value> {
             path.rsplit('.').next().unwrap_or(&path)
         )));
     }
+    // The same compiler the bus runs, so what loads here also runs there.
+    if let Err(e) = sandbox_services::pattern::EventPattern::compile(&value) {
+        return Err(Diag::new(
+            node.span.clone(),
+            format!("invalid event pattern: {e}"),
+            "not a valid EventBridge pattern",
+        )
+        .help("see \"Content filtering in Amazon EventBridge event patterns\" for the operators"));
+    }
     Ok(value)
 }
 
@@ -217,6 +226,8 @@ fn target(ctx: &mut Ctx, node: &Node) -> DResult<RuleTarget> {
         .transpose()?;
     let input_transformer = match props.get("inputTransformer") {
         None => None,
+        // `.arc` lines carry it as JSON text.
+        Some(node) if !matches!(node.kind, Kind::Obj(_)) => Some(transformer_json(ctx, node)?),
         Some(node) => {
             let t = Props::new(node, ctx.source, "`inputTransformer`")?;
             t.only(&["inputPathsMap", "inputTemplate"], "an input transformer")?;
@@ -240,10 +251,68 @@ fn target(ctx: &mut Ctx, node: &Node) -> DResult<RuleTarget> {
             })
         }
     };
+    let shape = sandbox_services::pattern::InputShape::compile(
+        input.as_deref(),
+        input_path.as_deref(),
+        input_transformer
+            .as_ref()
+            .map(|t| (&t.input_paths_map, t.input_template.as_str())),
+    );
+    if let Err(e) = shape {
+        let span = ["inputPath", "input", "inputTransformer"]
+            .into_iter()
+            .find_map(|k| props.get(k))
+            .map_or(node.span.clone(), |n| n.span.clone());
+        return Err(Diag::new(
+            span,
+            format!("invalid target input: {e}"),
+            "EventBridge would refuse this target",
+        ));
+    }
     Ok(RuleTarget {
         target,
         input_path,
         input,
         input_transformer,
+    })
+}
+
+/// `inputTransformer {"inputPathsMap": {…}, "inputTemplate": "…"}` written as JSON text.
+fn transformer_json(ctx: &Ctx, node: &Node) -> DResult<InputTransformer> {
+    let value = node.json(ctx.source, "inputTransformer")?;
+    let wrong = |what: &str| {
+        Diag::new(node.span.clone(), format!("`inputTransformer` {what}"), "in this transformer")
+            .help("write {\"inputPathsMap\": {\"id\": \"$.detail.id\"}, \"inputTemplate\": \"order <id>\"}")
+    };
+    let Some(fields) = value.as_object() else {
+        return Err(wrong("must be a JSON object"));
+    };
+    if let Some(key) = fields
+        .keys()
+        .find(|k| !["inputPathsMap", "inputTemplate"].contains(&k.as_str()))
+    {
+        return Err(wrong(&format!(
+            "has an unknown key `{key}` (known: inputPathsMap, inputTemplate)"
+        )));
+    }
+    let mut input_paths_map = BTreeMap::new();
+    match fields.get("inputPathsMap") {
+        None => {}
+        Some(serde_json::Value::Object(map)) => {
+            for (k, v) in map {
+                let Some(path) = v.as_str() else {
+                    return Err(wrong(&format!("path `{k}` must be a string")));
+                };
+                input_paths_map.insert(k.clone(), path.to_string());
+            }
+        }
+        Some(_) => return Err(wrong("has an `inputPathsMap` that is not an object")),
+    }
+    let Some(template) = fields.get("inputTemplate").and_then(|t| t.as_str()) else {
+        return Err(wrong("has no `inputTemplate` string"));
+    };
+    Ok(InputTransformer {
+        input_paths_map,
+        input_template: template.to_string(),
     })
 }

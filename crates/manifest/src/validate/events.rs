@@ -106,6 +106,26 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Topic>> {
                 }
             },
         };
+        if let (Some(policy), Some(node)) = (&filter_policy, props.get("filterPolicy")) {
+            use sandbox_services::pattern::{FilterPolicy, Scope};
+            let scope = match scope {
+                FilterPolicyScope::MessageAttributes => Scope::MessageAttributes,
+                FilterPolicyScope::MessageBody => Scope::MessageBody,
+            };
+            // The same compiler the topic runs, so what loads here also runs there.
+            if let Err(e) = FilterPolicy::compile(policy, scope) {
+                return Err(Diag::new(
+                    node.span.clone(),
+                    format!("invalid filter policy: {e}"),
+                    "SNS would refuse this policy",
+                )
+                .help(if scope == Scope::MessageAttributes {
+                    "attribute policies are flat: {\"attribute\": [\"value\", {\"prefix\": \"x\"}]}; for nested keys add `filterPolicyScope MessageBody`"
+                } else {
+                    "write e.g. {\"kind\": [\"big\"], \"total\": [{\"numeric\": [\">\", 100]}]}"
+                }));
+            }
+        }
         let dead_letter_queue = match props.get("deadLetterQueue") {
             Some(node) => {
                 let name = node.str(ctx.source, "deadLetterQueue")?;

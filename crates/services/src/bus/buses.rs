@@ -740,6 +740,13 @@ impl Buses {
         out
     }
 
+    /// The bus, rule and replay (if any) of an outstanding function delivery.
+    pub fn delivery_source(&self, id: u64) -> Option<(String, String, Option<String>)> {
+        self.invocations
+            .tag(id)
+            .map(|t| (t.bus.clone(), t.rule.clone(), t.replay.clone()))
+    }
+
     /// Records whether the handler succeeded for a delivery from
     /// [`Buses::due_deliveries`].
     pub fn complete(

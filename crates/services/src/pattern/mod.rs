@@ -18,6 +18,7 @@ pub mod input;
 mod leaf;
 mod node;
 mod wildcard;
+pub mod workload;
 
 #[cfg(test)]
 mod event_pattern_tests;

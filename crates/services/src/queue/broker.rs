@@ -278,7 +278,12 @@ impl Queues {
     }
 
     /// See [`Queue::visible_window`].
-    pub fn visible_window(&self, name: &str, now: DateTime<Utc>, want: usize) -> Result<(usize, Option<DateTime<Utc>>), Error> {
+    pub fn visible_window(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+        want: usize,
+    ) -> Result<(usize, Option<DateTime<Utc>>), Error> {
         Ok(self.get(name)?.visible_window(now, want))
     }
 

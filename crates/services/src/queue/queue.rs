@@ -813,11 +813,19 @@ impl Queue {
     /// Up to `want` messages visible at `now`, and when the earliest of them became
     /// visible: what a consumer needs to decide whether to receive, without walking the
     /// whole queue (this is on every driver wake-up and every drain check).
-    pub fn visible_window(&self, now: DateTime<Utc>, want: usize) -> (usize, Option<DateTime<Utc>>) {
+    pub fn visible_window(
+        &self,
+        now: DateTime<Utc>,
+        want: usize,
+    ) -> (usize, Option<DateTime<Utc>>) {
         let mut visible = self
             .by_visible
             .range(..=(now, u64::MAX))
-            .filter(|(_, key)| self.entries.get(key).is_some_and(|e| e.state(now) == MessageState::Visible));
+            .filter(|(_, key)| {
+                self.entries
+                    .get(key)
+                    .is_some_and(|e| e.state(now) == MessageState::Visible)
+            });
         let first = visible.next().map(|(at, _)| *at);
         let count = first.map_or(0, |_| 1 + visible.take(want.saturating_sub(1)).count());
         (count, first)

@@ -63,6 +63,17 @@ impl Streams {
             .ok_or_else(|| StreamsError::UnknownStream(name.to_string()))
     }
 
+    /// Adds a stream, replacing any stream of the same name (its records and
+    /// checkpoints go with it). For a changed manifest.
+    pub fn insert(&mut self, stream: Stream) {
+        self.streams.insert(stream.name().to_string(), stream);
+    }
+
+    /// Removes a stream, returning it (to report what it held).
+    pub fn remove(&mut self, name: &str) -> Option<Stream> {
+        self.streams.remove(name)
+    }
+
     /// PutRecord on stream `name`.
     pub fn put(
         &mut self,

@@ -227,6 +227,11 @@ impl<T: Clone> Invocations<T> {
         })
     }
 
+    /// The tag of an outstanding delivery (for the caller's log lines).
+    pub fn tag(&self, id: u64) -> Option<&T> {
+        self.entries.get(&id).map(|e| &e.tag)
+    }
+
     /// Tags of outstanding deliveries, for per-target "retrying" counts: `(tag, attempts
     /// made, in flight)`.
     pub fn outstanding(&self) -> impl Iterator<Item = (&T, u32, bool)> {

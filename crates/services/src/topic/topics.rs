@@ -582,6 +582,13 @@ impl Topics {
             .collect()
     }
 
+    /// The topic and subscription id of an outstanding function delivery.
+    pub fn delivery_source(&self, id: u64) -> Option<(String, String)> {
+        self.invocations
+            .tag(id)
+            .map(|t| (t.topic.clone(), t.subscription.clone()))
+    }
+
     /// Records whether the handler succeeded for a delivery from
     /// [`Topics::due_deliveries`].
     pub fn complete(

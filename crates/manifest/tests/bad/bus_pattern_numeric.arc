@@ -1,0 +1,5 @@
+@app
+shop
+@bus
+default
+  rule big {"detail": {"total": [{"numeric": [">", "ten"]}]}}

@@ -1,0 +1,6 @@
+@app
+shop
+@bus
+default
+  rule big {"source": ["shop"]}
+  target big fn:bus/big inputTransformer {"inputPathsMap": {"id": "$.detail.id"}, "inputTemplate": "order <nope>"}

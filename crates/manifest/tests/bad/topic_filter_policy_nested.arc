@@ -1,0 +1,5 @@
+@app
+shop
+@events
+orders
+  filterPolicy {"customer": {"tier": ["gold"]}}

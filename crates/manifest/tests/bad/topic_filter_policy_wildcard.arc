@@ -1,0 +1,6 @@
+@app
+shop
+@events
+orders
+  filterPolicy {"kind": [{"wildcard": "a*"}], "n": [{"numeric": ["<"]}]}
+  filterPolicyScope MessageBody
