@@ -8,7 +8,7 @@
 //! Every delivery is logged, and every permanent failure gets a clear line.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sandbox_app::Trigger;
@@ -25,9 +25,6 @@ use serde_json::{json, Value};
 
 use crate::topics::{camel_case, not_allowed};
 use crate::{Activity, AppCell, ControlError, QueueService, TopicService, Triggers};
-
-/// See the schedules driver: bounds how late a system-clock driver notices time passing.
-const MAX_NAP: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct BusService {
@@ -227,21 +224,14 @@ impl BusService {
                 .collect();
             (rules, b.archives.clone())
         };
-        let mut lines = Vec::new();
-        for bus in &manifest.buses {
-            match old.manifest().buses.iter().find(|b| b.name == bus.name) {
-                None => lines.push(format!("bus {} added", bus.name)),
-                Some(before) if shape(before) != shape(bus) => {
-                    lines.push(format!("bus {} rules changed", bus.name))
-                }
-                Some(_) => {}
-            }
-        }
-        for bus in &old.manifest().buses {
-            if !manifest.buses.iter().any(|b| b.name == bus.name) {
-                lines.push(format!("bus {} removed", bus.name));
-            }
-        }
+        let mut lines = crate::activity::reload_changes(
+            "bus",
+            "rules changed",
+            &old.manifest().buses,
+            &manifest.buses,
+            |x| x.name.as_str(),
+            shape,
+        );
         if dropped > 0 {
             let line = format!(
                 "buses: {dropped} pending handler delivery(ies) of removed rule targets dropped"
@@ -385,16 +375,7 @@ async fn drive(inner: Arc<Inner>) {
         for delivery in due {
             tokio::spawn(deliver(inner.clone(), delivery));
         }
-        match next {
-            Some(next) if !inner.clock.is_manual() => {
-                let wait = (next - now).to_std().unwrap_or_default().min(MAX_NAP);
-                tokio::select! {
-                    _ = &mut woken => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-            _ => woken.await,
-        }
+        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
     }
 }
 

@@ -29,9 +29,6 @@ use crate::{Activity, AppCell, ControlError};
 /// this many batches of one queue run at once.
 const DEFAULT_CONCURRENCY: u32 = 5;
 
-/// See the schedules driver: bounds how late a system-clock driver notices time passing.
-const MAX_NAP: Duration = Duration::from_secs(1);
-
 #[derive(Clone)]
 pub struct QueueService {
     inner: Arc<Inner>,
@@ -295,20 +292,13 @@ async fn drive(inner: Arc<Inner>) {
             }
             broker.next_change(now)
         };
-        match next {
-            Some(next) if !inner.clock.is_manual() => {
-                let wait = (next - now).to_std().unwrap_or_default().min(MAX_NAP);
-                tokio::select! {
-                    _ = &mut woken => {}
-                    _ = &mut work => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-            _ => tokio::select! {
+        let woken = async {
+            tokio::select! {
                 _ = &mut woken => {}
                 _ = &mut work => {}
-            },
-        }
+            }
+        };
+        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
     }
 }
 

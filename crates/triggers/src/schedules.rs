@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
@@ -22,10 +21,6 @@ use crate::{Activity, AppCell, ControlError};
 /// AWS account and region the sandbox pretends to be, as in every event it builds.
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
-
-/// The longest a system-clock driver sleeps before re-reading the wall clock, so a
-/// machine waking from suspend (when monotonic timers stand still) is noticed quickly.
-const MAX_NAP: Duration = Duration::from_secs(1);
 
 /// One schedule as `GET /_sandbox/schedules` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -195,16 +190,7 @@ async fn drive(inner: Arc<Inner>) {
             }
             continue;
         }
-        match next {
-            Some(next) if !inner.clock.is_manual() => {
-                let wait = (next - now).to_std().unwrap_or_default().min(MAX_NAP);
-                tokio::select! {
-                    _ = &mut woken => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-            _ => woken.await,
-        }
+        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
     }
 }
 

@@ -45,9 +45,6 @@ pub(crate) use api::{host_call, route};
 /// up to a minute.
 pub const RETRY_BACKOFF: Duration = Duration::from_secs(1);
 
-/// See the schedules driver: bounds how late a system-clock driver notices time passing.
-const MAX_NAP: Duration = Duration::from_secs(1);
-
 #[derive(Clone)]
 pub struct StreamService {
     inner: Arc<Inner>,
@@ -494,19 +491,7 @@ async fn drive(inner: Arc<Inner>) {
                 tokio::spawn(deliver(inner.clone(), batch, generation));
             }
         }
-        match next {
-            Some(next) if !inner.clock.is_manual() => {
-                let wait = (next - now)
-                    .to_std()
-                    .unwrap_or_default()
-                    .clamp(Duration::from_millis(1), MAX_NAP);
-                tokio::select! {
-                    _ = &mut woken => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-            _ => woken.await,
-        }
+        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
     }
 }
 

@@ -9,7 +9,7 @@
 //! to the subscription's dead-letter queue when it has one and is always logged.
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
@@ -22,9 +22,6 @@ use sandbox_services::{Clock, Pending, PendingWork};
 use serde_json::{json, Map, Value};
 
 use crate::{Activity, AppCell, ControlError, QueueService, Triggers};
-
-/// See the schedules driver: bounds how late a system-clock driver notices time passing.
-const MAX_NAP: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct TopicService {
@@ -152,21 +149,14 @@ impl TopicService {
                 .collect();
             (t.fifo, t.content_based_deduplication, subs)
         };
-        let mut lines = Vec::new();
-        for topic in &manifest.topics {
-            match old.manifest().topics.iter().find(|t| t.name == topic.name) {
-                None => lines.push(format!("topic {} added", topic.name)),
-                Some(before) if shape(before) != shape(topic) => {
-                    lines.push(format!("topic {} subscriptions changed", topic.name))
-                }
-                Some(_) => {}
-            }
-        }
-        for topic in &old.manifest().topics {
-            if !manifest.topics.iter().any(|t| t.name == topic.name) {
-                lines.push(format!("topic {} removed", topic.name));
-            }
-        }
+        let mut lines = crate::activity::reload_changes(
+            "topic",
+            "subscriptions changed",
+            &old.manifest().topics,
+            &manifest.topics,
+            |x| x.name.as_str(),
+            shape,
+        );
         if dropped > 0 {
             let line = format!(
                 "topics: {dropped} pending handler delivery(ies) of removed subscriptions dropped"
@@ -221,16 +211,7 @@ async fn drive(inner: Arc<Inner>) {
         for delivery in due {
             tokio::spawn(deliver(inner.clone(), delivery));
         }
-        match next {
-            Some(next) if !inner.clock.is_manual() => {
-                let wait = (next - now).to_std().unwrap_or_default().min(MAX_NAP);
-                tokio::select! {
-                    _ = &mut woken => {}
-                    _ = tokio::time::sleep(wait) => {}
-                }
-            }
-            _ => woken.await,
-        }
+        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
     }
 }
 
