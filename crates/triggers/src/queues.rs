@@ -314,37 +314,12 @@ fn start_batches(
         if inner.running().get(&def.name).copied().unwrap_or(0) >= limit {
             return;
         }
-        if !window_elapsed(broker, def, now) {
+        let batches = take(inner, broker, def, now);
+        if batches.is_empty() {
             return;
         }
-        let received = match broker.receive(&def.name, def.batch_size as usize, now) {
-            Ok(received) => received,
-            Err(e) => {
-                tracing::error!("queue {}: {e}", def.name);
-                return;
-            }
-        };
-        for (id, dlq) in &received.moved_to_dlq {
-            tracing::warn!(
-                "queue {}: message {id} moved to dead-letter queue {dlq} after {} receives",
-                def.name,
-                def.dead_letter
-                    .as_ref()
-                    .map(|d| d.max_receive_count)
-                    .unwrap_or_default()
-            );
-        }
-        if received.messages.is_empty() {
-            return;
-        }
-        let batches = if def.fifo {
-            by_group(received.messages)
-        } else {
-            vec![received.messages]
-        };
         for batch in batches {
             *inner.running().entry(def.name.clone()).or_default() += 1;
-            inner.activity.begin(batch.len() as u64);
             tokio::spawn(deliver(
                 inner.clone(),
                 def.clone(),
@@ -353,6 +328,48 @@ fn start_batches(
             ));
         }
     }
+}
+
+/// Receives the next batch for `def` (one per message group on a FIFO queue), moving
+/// dead letters on the way, and counts it busy while the broker is still locked.
+fn take(
+    inner: &Inner,
+    broker: &mut Queues,
+    def: &QueueDef,
+    now: DateTime<Utc>,
+) -> Vec<Vec<Delivery>> {
+    if !window_elapsed(broker, def, now) {
+        return Vec::new();
+    }
+    let received = match broker.receive(&def.name, def.batch_size as usize, now) {
+        Ok(received) => received,
+        Err(e) => {
+            tracing::error!("queue {}: {e}", def.name);
+            return Vec::new();
+        }
+    };
+    for (id, dlq) in &received.moved_to_dlq {
+        tracing::warn!(
+            "queue {}: message {id} moved to dead-letter queue {dlq} after {} receives",
+            def.name,
+            def.dead_letter
+                .as_ref()
+                .map(|d| d.max_receive_count)
+                .unwrap_or_default()
+        );
+    }
+    if received.messages.is_empty() {
+        return Vec::new();
+    }
+    let batches = if def.fifo {
+        by_group(received.messages)
+    } else {
+        vec![received.messages]
+    };
+    for batch in &batches {
+        inner.activity.begin(batch.len() as u64);
+    }
+    batches
 }
 
 /// Lambda waits up to the batching window for a full batch.
@@ -368,7 +385,36 @@ fn window_elapsed(broker: &Queues, def: &QueueDef, now: DateTime<Utc>) -> bool {
     visible >= def.batch_size as usize || since.is_some_and(|since| now - since >= window)
 }
 
-async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, batch: Vec<Delivery>) {
+/// One concurrency slot of the consumer: runs a batch, then, like Lambda's pollers,
+/// keeps taking the next batch itself while the queue has messages (no round trip
+/// through the driver per batch), and gives the slot back when the queue is empty.
+async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, mut batch: Vec<Delivery>) {
+    loop {
+        run_batch(&inner, &def, &function, &batch).await;
+        inner.activity.end(batch.len() as u64);
+        // FIFO batches are per group; the driver hands those out so groups interleave.
+        if def.fifo {
+            break;
+        }
+        let now = inner.clock.now();
+        let mut next = {
+            let mut broker = inner.broker();
+            take(&inner, &mut broker, &def, now)
+        };
+        match next.pop() {
+            Some(more) => batch = more,
+            None => break,
+        }
+    }
+    if let Some(count) = inner.running().get_mut(&def.name) {
+        *count = count.saturating_sub(1);
+    }
+    // A slot is free (and messages may have been retried): look again.
+    inner.work.notify_one();
+}
+
+/// Invokes the handler with one batch and settles the outcome.
+async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Delivery]) {
     let started = Instant::now();
     let arn = queue_arn(&def.name, REGION, ACCOUNT);
     let event = sqs_event(&batch, &arn, REGION);
@@ -416,12 +462,6 @@ async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, batch: Vec<
         ),
         (None, Err(e)) => tracing::error!("queue {}: settling a batch: {e}", def.name),
     }
-    if let Some(count) = inner.running().get_mut(&def.name) {
-        *count = count.saturating_sub(1);
-    }
-    inner.activity.end(batch.len() as u64);
-    // A slot is free (and messages may have been retried): look again.
-    inner.work.notify_one();
 }
 
 /// Reads a send request in the shape the control API and the handler SDK use:
