@@ -16,6 +16,7 @@
 mod bare;
 mod duration;
 mod http;
+mod inproc;
 mod load;
 mod process;
 mod queues;

@@ -6,14 +6,11 @@
 //! measures the queue and its consumer, not HTTP: publishing goes through the same
 //! `QueueService::send` a handler's `queues::publish` reaches.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context};
-use arc_swap::ArcSwap;
-use sandbox_app::{App, BuildOptions};
-use sandbox_runtime::{Runtime, RuntimeConfig};
+use anyhow::anyhow;
 use sandbox_services::queue::SendRequest;
 use sandbox_services::Clock;
 use sandbox_triggers::Triggers;
@@ -73,30 +70,15 @@ pub fn run(args: QueueArgs) -> anyhow::Result<()> {
     })
 }
 
-async fn start(app: &PathBuf) -> anyhow::Result<Arc<Triggers>> {
-    let root = app
-        .canonicalize()
-        .with_context(|| format!("no app at {}", app.display()))?;
-    let manifest = sandbox_manifest::load(&root).map_err(|e| anyhow!("{e}"))?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(root.join(".sandbox").join("cache")),
-        ..RuntimeConfig::default()
-    })?;
-    let app = App::load(manifest, runtime, &BuildOptions::for_project(&root)).await;
-    if app
-        .functions()
-        .get(FUNCTION)
-        .is_none_or(|f| f.state.reason().is_some())
-    {
-        return Err(anyhow!(
-            "{} has no ready `{FUNCTION}` handler",
-            root.display()
-        ));
-    }
-    let cell = Arc::new(ArcSwap::from_pointee(app));
+async fn start(app: &Path) -> anyhow::Result<Arc<Triggers>> {
     // A manual clock lets the throughput run hold messages back (a delay) until all are
     // published, then release them at once; undelayed messages flow as usual.
-    Triggers::start(cell, Clock::manual(chrono::Utc::now())).map_err(|e| anyhow!("{e}"))
+    crate::inproc::start(
+        app,
+        &[FUNCTION.to_string()],
+        Clock::manual(chrono::Utc::now()),
+    )
+    .await
 }
 
 /// One message at a time: publish, wait until the consumer has run, read when the
@@ -224,7 +206,10 @@ fn print_report(
         chrono::Utc::now().format("%Y-%m-%d %H:%M")
     );
     println!();
-    println!("Machine: {}. Medians of {} interleaved runs; {} latency samples and {} messages per run; batch size 10, trivial `handler.wat` consumer.", format!("{} cores, {}", machine.cpus, machine.cpu_model), args.runs, args.samples, args.messages);
+    println!(
+        "Machine: {} cores, {}. Medians of {} interleaved runs; {} latency samples and {} messages per run; batch size 10, trivial `handler.wat` consumer.",
+        machine.cpus, machine.cpu_model, args.runs, args.samples, args.messages
+    );
     println!();
     println!("| measurement | sandbox queue | tokio channel (baseline) | ratio |");
     println!("|---|---|---|---|");

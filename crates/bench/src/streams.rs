@@ -9,14 +9,11 @@
 //! `streams::put` reach. Throughput puts with PutRecords (500 records per request, the
 //! Kinesis maximum), partition keys spread over both shards.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context};
-use arc_swap::ArcSwap;
-use sandbox_app::{App, BuildOptions};
-use sandbox_runtime::{Runtime, RuntimeConfig};
+use anyhow::anyhow;
 use sandbox_services::stream::PutEntry;
 use sandbox_services::Clock;
 use sandbox_triggers::Triggers;
@@ -75,28 +72,8 @@ pub fn run(args: StreamArgs) -> anyhow::Result<()> {
     })
 }
 
-async fn start(app: &PathBuf) -> anyhow::Result<Arc<Triggers>> {
-    let root = app
-        .canonicalize()
-        .with_context(|| format!("no app at {}", app.display()))?;
-    let manifest = sandbox_manifest::load(&root).map_err(|e| anyhow!("{e}"))?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(root.join(".sandbox").join("cache")),
-        ..RuntimeConfig::default()
-    })?;
-    let app = App::load(manifest, runtime, &BuildOptions::for_project(&root)).await;
-    if app
-        .functions()
-        .get(FUNCTION)
-        .is_none_or(|f| f.state.reason().is_some())
-    {
-        return Err(anyhow!(
-            "{} has no ready `{FUNCTION}` handler",
-            root.display()
-        ));
-    }
-    let cell = Arc::new(ArcSwap::from_pointee(app));
-    Triggers::start(cell, Clock::system()).map_err(|e| anyhow!("{e}"))
+async fn start(app: &Path) -> anyhow::Result<Arc<Triggers>> {
+    crate::inproc::start(app, &[FUNCTION.to_string()], Clock::system()).await
 }
 
 /// One record at a time: put, wait until the consumer has run, read when the handler's

@@ -11,10 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context};
-use arc_swap::ArcSwap;
-use sandbox_app::{App, BuildOptions};
-use sandbox_runtime::{Runtime, RuntimeConfig};
+use anyhow::anyhow;
 use sandbox_services::pattern::workload;
 use sandbox_services::topic::PublishRequest;
 use sandbox_services::Clock;
@@ -79,36 +76,7 @@ pub fn run(args: TopicArgs) -> anyhow::Result<()> {
 }
 
 async fn start(app: &Path) -> anyhow::Result<Arc<Triggers>> {
-    let root = app
-        .canonicalize()
-        .with_context(|| format!("no app at {}", app.display()))?;
-    let manifest = sandbox_manifest::load(&root).map_err(|e| anyhow!("{e}"))?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(root.join(".sandbox").join("cache")),
-        ..RuntimeConfig::default()
-    })?;
-    let app = App::load(manifest, runtime, &BuildOptions::for_project(&root)).await;
-    for function in functions() {
-        if app
-            .functions()
-            .get(&function)
-            .is_none_or(|f| f.state.reason().is_some())
-        {
-            return Err(anyhow!(
-                "{} has no ready `{function}` handler",
-                root.display()
-            ));
-        }
-    }
-    let cell = Arc::new(ArcSwap::from_pointee(app));
-    let triggers = Triggers::start(cell, Clock::system()).map_err(|e| anyhow!("{e}"))?;
-    // Warm up: the first invocation of each handler pays for instantiation caches.
-    triggers
-        .topics()
-        .publish(TOPIC, PublishRequest::new("warm-up"))
-        .map_err(|e| anyhow!("{e}"))?;
-    triggers.drain(Duration::from_secs(10)).await;
-    Ok(triggers)
+    crate::inproc::start(app, &functions(), Clock::system()).await
 }
 
 /// One message at a time: publish, wait until every subscriber has run, and take the

@@ -417,9 +417,9 @@ async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, mut batch: 
 async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Delivery]) {
     let started = Instant::now();
     let arn = queue_arn(&def.name, REGION, ACCOUNT);
-    let event = sqs_event(&batch, &arn, REGION);
+    let event = sqs_event(batch, &arn, REGION);
     let app = inner.app.load_full();
-    let (output, failure) = match app.invoke(&function, Trigger::Queue, None, event).await {
+    let (output, failure) = match app.invoke(function, Trigger::Queue, None, event).await {
         Ok(invoked) => match invoked.output {
             Ok(output) => (Some(output), None),
             Err(failure) => (
@@ -431,7 +431,7 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
     };
     let report = def.report_batch_item_failures;
     let outcome = if def.fifo {
-        batch_outcome_fifo(output.as_deref(), &batch, report)
+        batch_outcome_fifo(output.as_deref(), batch, report)
     } else {
         let ids: Vec<String> = batch.iter().map(|d| d.message.id.clone()).collect();
         batch_outcome(output.as_deref(), &ids, report)
@@ -439,7 +439,7 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
     if let Some(warning) = &outcome.warning {
         tracing::warn!("queue {}: {warning}", def.name);
     }
-    let settled = inner.broker().settle(&def.name, &batch, &outcome);
+    let settled = inner.broker().settle(&def.name, batch, &outcome);
     let elapsed = started.elapsed();
     match (&failure, settled) {
         (Some(failure), _) => tracing::warn!(
