@@ -79,7 +79,7 @@ pub struct App {
     functions: BTreeMap<String, FunctionSlot>,
     runtime: Runtime,
     invocations: Arc<InvocationLog>,
-    in_flight: Arc<AtomicU64>,
+    in_flight: Arc<Activity>,
     /// The services handlers publish to; connected once the triggers exist.
     host: OnceLock<HostHandle>,
 }
@@ -95,7 +95,7 @@ impl App {
             functions,
             runtime,
             invocations: Arc::new(InvocationLog::new(1000)),
-            in_flight: Arc::new(AtomicU64::new(0)),
+            in_flight: Arc::new(Activity::default()),
             host: OnceLock::new(),
         }
     }
@@ -193,7 +193,12 @@ impl App {
 
     /// Invocations running right now (for drain).
     pub fn in_flight(&self) -> u64 {
-        self.in_flight.load(Ordering::Acquire)
+        self.in_flight.running.load(Ordering::Acquire)
+    }
+
+    /// Invocations finished since the sandbox started (shared by reloaded apps).
+    pub fn finished(&self) -> u64 {
+        self.in_flight.finished.load(Ordering::Acquire)
     }
 
     /// Resolves a user-typed function name: the full name (`http/get-index`) or, when
@@ -308,17 +313,27 @@ impl App {
 
 /// Counts an invocation as running for as long as it lives, even if the future is
 /// dropped half-way (a client that disconnects must not leave drain waiting forever).
-struct InFlight<'a>(&'a AtomicU64);
+struct InFlight<'a>(&'a Activity);
 
 impl<'a> InFlight<'a> {
-    fn enter(counter: &'a AtomicU64) -> Self {
-        counter.fetch_add(1, Ordering::AcqRel);
-        InFlight(counter)
+    fn enter(activity: &'a Activity) -> Self {
+        activity.running.fetch_add(1, Ordering::AcqRel);
+        InFlight(activity)
     }
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        // Finished before no longer running: drain reads them in the other order.
+        self.0.finished.fetch_add(1, Ordering::AcqRel);
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
     }
+}
+
+/// Invocations running now, and how many have ever finished (so drain can tell that
+/// something completed while it was looking).
+#[derive(Default)]
+struct Activity {
+    running: AtomicU64,
+    finished: AtomicU64,
 }

@@ -16,6 +16,9 @@ use tokio::sync::Notify;
 #[derive(Default)]
 pub struct Activity {
     busy: AtomicU64,
+    /// Deliveries ever finished; lets drain notice work that finished (and perhaps
+    /// produced more work) while it was looking.
+    ended: AtomicU64,
     /// Signalled when the clock moves or work arrives: drivers re-check what is due.
     pub(crate) wake: Notify,
     /// Signalled when a driver finishes work: drain re-checks.
@@ -25,6 +28,11 @@ pub struct Activity {
 impl Activity {
     pub fn clock_moved(&self) {
         self.wake.notify_waiters();
+    }
+
+    /// Deliveries finished since start.
+    pub fn ended(&self) -> u64 {
+        self.ended.load(Ordering::Acquire)
     }
 
     /// Deliveries taken from a service and not yet finished.
@@ -37,6 +45,7 @@ impl Activity {
     }
 
     pub(crate) fn end(&self, n: u64) {
+        self.ended.fetch_add(n, Ordering::AcqRel);
         self.busy.fetch_sub(n, Ordering::AcqRel);
         self.settled.notify_waiters();
     }

@@ -48,11 +48,20 @@ pub(crate) async fn drain(triggers: &Triggers, timeout: Duration) -> DrainReport
     }
 }
 
-/// Due work before busy: a driver counts work as busy before it stops being due (both
-/// under the service's lock), so this order can never see it as neither.
+/// Idle means nothing running and nothing due, and nothing finished while looking:
+/// work moves from due to running (a driver counts it busy before it leaves the
+/// service, under the service's lock) and from running to due (a handler publishes, then
+/// ends), so "running" is read on both sides of the due check and the completion
+/// counters catch anything that finished in between.
 fn idle(triggers: &Triggers) -> bool {
-    let now = triggers.clock.now();
-    !triggers.has_due(now) && triggers.activity.busy() == 0 && triggers.app().in_flight() == 0
+    let app = triggers.app();
+    let activity = &triggers.activity;
+    let finished_before = activity.ended() + app.finished();
+    let running_before = activity.busy() + app.in_flight();
+    let due = triggers.has_due(triggers.clock.now());
+    let running_after = activity.busy() + app.in_flight();
+    let finished_after = activity.ended() + app.finished();
+    running_before == 0 && !due && running_after == 0 && finished_before == finished_after
 }
 
 fn report(triggers: &Triggers) -> DrainReport {
@@ -65,7 +74,9 @@ fn report(triggers: &Triggers) -> DrainReport {
     DrainReport {
         drained: false,
         waited_ms: 0.0,
-        in_flight: triggers.activity.busy() + triggers.app().in_flight(),
+        // Taken from a service (and perhaps invoking) or invoking from HTTP: the larger
+        // of the two counts, since a trigger's invocation is in both.
+        in_flight: triggers.activity.busy().max(triggers.app().in_flight()),
         pending,
         later,
     }

@@ -595,60 +595,13 @@ impl Queue {
             return Received::default();
         }
 
-        // FIFO: a group with a message in flight is locked; a group whose next message is
-        // still delayed is blocked behind it, so nothing later in the group jumps the queue.
-        let mut blocked: HashSet<&str> = HashSet::new();
-        if self.config.fifo {
-            for (_, key) in self.by_visible.range((now, u64::MAX)..) {
-                let Some(entry) = self.entries.get(key) else {
-                    continue;
-                };
-                if let (MessageState::InFlight { .. }, Some(g)) =
-                    (entry.state(now), &entry.message.group_id)
-                {
-                    blocked.insert(g.as_str());
-                }
-            }
-        }
-        // FIFO walks the queue in send order; a standard queue only looks at what is
-        // visible, earliest-visible first.
-        let candidates: Box<dyn Iterator<Item = u64> + '_> = if self.config.fifo {
-            Box::new(self.entries.keys().copied())
-        } else {
-            Box::new(
-                self.by_visible
-                    .range(..=(now, u64::MAX))
-                    .map(|(_, key)| *key),
-            )
-        };
-        for key in candidates {
-            if deliver.len() >= max {
-                break;
-            }
-            let Some(entry) = self.entries.get(&key) else {
-                continue;
-            };
-            let state = entry.state(now);
-            if state == MessageState::Expired {
-                continue;
-            }
-            if self.config.fifo {
-                let group = entry.message.group_id.as_deref().unwrap_or_default();
-                if blocked.contains(group) {
-                    continue;
-                }
-                if state != MessageState::Visible {
-                    blocked.insert(group);
-                    continue;
-                }
-            } else if state != MessageState::Visible {
-                continue;
-            }
+        self.eligible(now, |key, receive_count| {
             match max_receives {
-                Some(limit) if entry.message.receive_count >= limit => dead.push(key),
+                Some(limit) if receive_count >= limit => dead.push(key),
                 _ => deliver.push(key),
             }
-        }
+            deliver.len() < max
+        });
 
         let mut received = Received::default();
         for key in dead {
@@ -810,6 +763,60 @@ impl Queue {
     }
 
     /// Work for drain: undelivered visible messages now, delayed and in-flight ones later.
+    /// Walks the messages a receive at `now` may hand out, in delivery order, calling
+    /// `visit(key, receive_count)` until it returns false. FIFO: a group with a message in
+    /// flight is locked, and a group whose next message is still delayed is blocked
+    /// behind it, so nothing later in the group jumps the queue. Standard: whatever is
+    /// visible, earliest-visible first.
+    fn eligible(&self, now: DateTime<Utc>, mut visit: impl FnMut(u64, u32) -> bool) {
+        let mut blocked: HashSet<&str> = HashSet::new();
+        if self.config.fifo {
+            for (_, key) in self.by_visible.range((now, u64::MAX)..) {
+                let Some(entry) = self.entries.get(key) else {
+                    continue;
+                };
+                if let (MessageState::InFlight { .. }, Some(g)) =
+                    (entry.state(now), &entry.message.group_id)
+                {
+                    blocked.insert(g.as_str());
+                }
+            }
+        }
+        let candidates: Box<dyn Iterator<Item = u64> + '_> = if self.config.fifo {
+            Box::new(self.entries.keys().copied())
+        } else {
+            Box::new(
+                self.by_visible
+                    .range(..=(now, u64::MAX))
+                    .map(|(_, key)| *key),
+            )
+        };
+        for key in candidates {
+            let Some(entry) = self.entries.get(&key) else {
+                continue;
+            };
+            let state = entry.state(now);
+            if state == MessageState::Expired {
+                continue;
+            }
+            if self.config.fifo {
+                let group = entry.message.group_id.as_deref().unwrap_or_default();
+                if blocked.contains(group) {
+                    continue;
+                }
+                if state != MessageState::Visible {
+                    blocked.insert(group);
+                    continue;
+                }
+            } else if state != MessageState::Visible {
+                continue;
+            }
+            if !visit(key, entry.message.receive_count) {
+                return;
+            }
+        }
+    }
+
     /// Up to `want` messages visible at `now`, and when the earliest of them became
     /// visible: what a consumer needs to decide whether to receive, without walking the
     /// whole queue (this is on every driver wake-up and every drain check).
@@ -818,16 +825,14 @@ impl Queue {
         now: DateTime<Utc>,
         want: usize,
     ) -> (usize, Option<DateTime<Utc>>) {
-        let mut visible = self
-            .by_visible
-            .range(..=(now, u64::MAX))
-            .filter(|(_, key)| {
-                self.entries
-                    .get(key)
-                    .is_some_and(|e| e.state(now) == MessageState::Visible)
-            });
-        let first = visible.next().map(|(at, _)| *at);
-        let count = first.map_or(0, |_| 1 + visible.take(want.saturating_sub(1)).count());
+        let (mut count, mut first) = (0, None::<DateTime<Utc>>);
+        self.eligible(now, |key, _| {
+            count += 1;
+            if let Some(entry) = self.entries.get(&key) {
+                first = Some(first.map_or(entry.visible_at, |f| f.min(entry.visible_at)));
+            }
+            count < want.max(1)
+        });
         (count, first)
     }
 

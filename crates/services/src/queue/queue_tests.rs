@@ -634,3 +634,28 @@ fn many_messages_stay_cheap() {
     q.check_invariants();
     assert!(q.is_empty());
 }
+
+#[test]
+fn visible_window_counts_only_what_a_receive_could_hand_out() {
+    // Standard: every visible message, up to `want`.
+    let mut q = standard();
+    for n in 0..5 {
+        send(&mut q, &format!("m{n}"), at(0));
+    }
+    assert_eq!(q.visible_window(at(1), 3), (3, Some(at(0))));
+    assert_eq!(q.visible_window(at(1), 10).0, 5);
+
+    // FIFO: a group with a message in flight is locked, so its visible successor is not
+    // deliverable — a drain must not wait for it.
+    let mut q = fifo();
+    send_group(&mut q, "a1", "a", at(0));
+    send_group(&mut q, "a2", "a", at(0));
+    assert_eq!(q.receive(1, None, at(1)).messages.len(), 1);
+    assert_eq!(q.visible_window(at(1), 10), (0, None));
+    send_group(&mut q, "b1", "b", at(2));
+    assert_eq!(
+        q.visible_window(at(2), 10).0,
+        1,
+        "another group is not locked"
+    );
+}
