@@ -310,3 +310,15 @@ fn a_source_change_rebuilds_only_that_function() {
         "one build at start, one for the edit: {builds}"
     );
 }
+
+#[test]
+fn a_handler_added_to_a_function_that_had_none_starts_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path(), "@app\nreload\n@http\nget /\nget /later\n");
+    let sandbox = start(dir.path());
+    assert_eq!(sandbox.get("/later").unwrap().status, 502, "no handler yet");
+    let later = dir.path().join("src/http/get-later");
+    std::fs::create_dir_all(&later).unwrap();
+    replace(&later.join("handler.wat"), &answering("now here"));
+    await_body(&sandbox, "/later", "now here");
+}

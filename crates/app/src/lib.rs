@@ -157,7 +157,25 @@ impl App {
                         ..old.clone()
                     }
                 }
-                _ => functions::load_one(&manifest, function, &self.runtime, options).await,
+                _ => {
+                    let fresh =
+                        functions::load_one(&manifest, function, &self.runtime, options).await;
+                    match self.functions.get(&function.name) {
+                        // A failed build or compile never replaces working code.
+                        Some(old)
+                            if fresh.state.reason().is_some()
+                                && matches!(old.state, LoadState::Ready(_)) =>
+                        {
+                            FunctionSlot {
+                                function: function.clone(),
+                                env: fresh.env,
+                                state: old.state.clone(),
+                                reload_error: fresh.state.reason(),
+                            }
+                        }
+                        _ => fresh,
+                    }
+                }
             };
             functions.insert(function.name.clone(), slot);
         }

@@ -88,9 +88,13 @@ async fn run(
             changed.into_iter().partition(|p| is_manifest(&root, p));
         // The manifest first (it decides which functions exist), then the files edited
         // in the same moment, which an unchanged function definition would not notice.
-        if !manifests.is_empty() {
+        // A handler appearing where there was none changes what the manifest resolves
+        // to (`Missing` → a source), so it takes the manifest path too.
+        if !manifests.is_empty() || handler_appeared(&triggers, &files) {
             reload_manifest(&root, &triggers, &options, started).await;
-            built.record_all(&triggers);
+            // Only functions new to the watcher: an existing one keeps the fingerprint
+            // of its last build, so a source edit saved with the manifest still counts.
+            built.record_new(&triggers);
         }
         if !files.is_empty() {
             reload_functions(&triggers, &options, &files, &mut built, started).await;
@@ -200,7 +204,6 @@ async fn reload_functions(
 
 /// Whether a changed path is part of what the function is built from.
 fn relevant(source: &HandlerSource, dir: &Path, path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     match source {
         HandlerSource::Wasm { path: handler } | HandlerSource::Wat { path: handler } => {
             path == handler
@@ -210,11 +213,26 @@ fn relevant(source: &HandlerSource, dir: &Path, path: &Path) -> bool {
         // Any source of a scripted build, but not the output it writes itself: that
         // would rebuild forever.
         HandlerSource::Command { output, .. } => path != output.as_path(),
-        // A handler appearing where there was none.
-        HandlerSource::Missing { .. } => {
-            matches!(name, "handler.wasm" | "handler.wat" | "Cargo.toml")
-        }
+        // Handled by `handler_appeared` (a manifest reload resolves the new source).
+        HandlerSource::Missing { .. } => false,
     }
+}
+
+/// Whether a function that had no handler has one now. Looks at the disk rather than
+/// at the event's file name: a directory created with its files in one go (`mkdir -p` then
+/// a copy) may report only the directory, before the watcher has seen inside it.
+fn handler_appeared(triggers: &Triggers, changed: &BTreeSet<PathBuf>) -> bool {
+    let app = triggers.app_cell().load_full();
+    app.functions().values().any(|slot| {
+        let dir = &slot.function.dir;
+        matches!(slot.function.handler, HandlerSource::Missing { .. })
+            && changed
+                .iter()
+                .any(|path| path.starts_with(dir) || dir.starts_with(path))
+            && ["handler.wasm", "handler.wat", "Cargo.toml"]
+                .iter()
+                .any(|file| dir.join(file).is_file())
+    })
 }
 
 /// The state of each built function's sources after its last build. A change event
@@ -228,6 +246,15 @@ impl Fingerprints {
         let app = triggers.app_cell().load_full();
         for slot in app.functions().values() {
             self.record(&slot.function);
+        }
+    }
+
+    fn record_new(&mut self, triggers: &Triggers) {
+        let app = triggers.app_cell().load_full();
+        for slot in app.functions().values() {
+            if !self.0.contains_key(&slot.function.name) {
+                self.record(&slot.function);
+            }
         }
     }
 

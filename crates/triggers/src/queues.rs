@@ -393,7 +393,10 @@ async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, mut batch: 
         run_batch(&inner, &def, &function, &batch).await;
         inner.activity.end(batch.len() as u64);
         // FIFO batches are per group; the driver hands those out so groups interleave.
-        if def.fifo {
+        // After a reload changed this queue (its consumer, batch size, settings), the
+        // slot ends too and the driver starts new ones with the new definition.
+        let current = inner.app.load().manifest().queues.iter().any(|q| *q == def);
+        if def.fifo || !current {
             break;
         }
         let now = inner.clock.now();
