@@ -131,7 +131,10 @@ fn missing_handler_is_reported_and_the_rest_serves() {
         .unwrap();
     assert_eq!(sandbox.get("/").unwrap().status, 200);
     let missing = sandbox.get("/missing").unwrap();
-    assert_eq!(missing.status, 502);
+    assert_eq!(
+        missing.status, 500,
+        "API Gateway answers 500 when the function cannot be invoked"
+    );
     let output = sandbox.output();
     assert!(
         output.contains("src/http/get-missing"),

@@ -316,7 +316,7 @@ fn a_handler_added_to_a_function_that_had_none_starts_serving() {
     let dir = tempfile::tempdir().unwrap();
     app(dir.path(), "@app\nreload\n@http\nget /\nget /later\n");
     let sandbox = start(dir.path());
-    assert_eq!(sandbox.get("/later").unwrap().status, 502, "no handler yet");
+    assert_eq!(sandbox.get("/later").unwrap().status, 500, "no handler yet");
     let later = dir.path().join("src/http/get-later");
     std::fs::create_dir_all(&later).unwrap();
     replace(&later.join("handler.wat"), &answering("now here"));

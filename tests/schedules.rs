@@ -231,6 +231,9 @@ fn clock_rejects_bad_moves_with_json_errors() {
         serde_json::json!({"set": "2020-01-01T00:00:00Z"}),
         serde_json::json!({"set": "tomorrow"}),
         serde_json::json!({"advance": "1h", "set": START}),
+        // Past the end of year 9999: refused, so no service's date arithmetic overflows.
+        serde_json::json!({"advance": "13000000w"}),
+        serde_json::json!({"set": "10000-01-01T00:00:00Z"}),
         serde_json::json!({}),
     ] {
         let response = sandbox.post_json("/_sandbox/clock", &body).unwrap();

@@ -54,17 +54,18 @@ pub(crate) async fn invoke(shared: &Shared, handler: &Handler, request: Request)
         .stderr(stderr.clone())
         .envs(&env)
         .arg(&function);
-    let state = HostState {
-        wasi: wasi.build_p1(),
-        function: function.clone(),
-        host,
-        limiter: MemoryLimiter::new(limits.memory_bytes),
-        deadline: deadline(started, limits.timeout),
-    };
-
     let (ended, memory_denied) = {
         // The semaphore is never closed, so this only waits, it never fails.
         let _slot = shared.slots.acquire().await;
+        // The timeout counts from here: waiting for a free instance slot under load is
+        // the sandbox's time, not the handler's.
+        let state = HostState {
+            wasi: wasi.build_p1(),
+            function: function.clone(),
+            host,
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            deadline: deadline(Instant::now(), limits.timeout),
+        };
         let _ticking = shared.ticker.enter();
         let safety_net = limits.timeout.saturating_add(SAFETY_NET_GRACE);
         match tokio::time::timeout(safety_net, run(shared, handler, state)).await {

@@ -104,21 +104,23 @@ pub(crate) async fn handle(
                     app.invocations().amend(&request_id, failure);
                 })
             })
-            .map_err(|failure| failure.to_string()),
+            // The function ran and failed, or answered garbage: API Gateway's 502.
+            .map_err(|failure| (StatusCode::BAD_GATEWAY, failure.to_string())),
+        // The function could not be invoked at all: API Gateway answers 500.
         Err(err @ (InvokeError::NotLoaded { .. } | InvokeError::Unknown { .. })) => {
-            Err(err.to_string())
+            Err((StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))
         }
     };
     let response = match mapped {
         Ok(response) => response.map(Full::new),
-        Err(failure) => {
+        Err((status, failure)) => {
             tracing::warn!(
                 target: "sandbox::http",
                 function,
                 request_id = %request_id,
                 "{function} failed ({request_id}): {failure}"
             );
-            internal_error(&request_id)
+            internal_error(status, &request_id)
         }
     };
     let response = with_request_id(response, &request_id);
@@ -205,13 +207,13 @@ fn with_request_id(mut response: HttpResponse, request_id: &str) -> HttpResponse
 }
 
 /// API Gateway's body for a failed integration, plus the request id to find the logs.
-fn internal_error(request_id: &str) -> HttpResponse {
+fn internal_error(status: StatusCode, request_id: &str) -> HttpResponse {
     let body = serde_json::to_vec(&serde_json::json!({
         "message": "Internal Server Error",
         "requestId": request_id,
     }))
     .unwrap_or_default();
-    json_response(StatusCode::BAD_GATEWAY, body)
+    json_response(status, body)
 }
 
 fn too_large() -> HttpResponse {

@@ -29,8 +29,29 @@ pub enum ClockError {
     },
     #[error("moving the clock by {by} overflows the supported date range")]
     Overflow { by: TimeDelta },
+    #[error("the sandbox clock ends at {limit}; {to} is past it")]
+    TooLate {
+        to: DateTime<Utc>,
+        limit: DateTime<Utc>,
+    },
     #[error("invalid duration `{input}`: {problem}")]
     InvalidDuration { input: String, problem: String },
+}
+
+/// The latest time the clock may show. Services add retention periods, timeouts and
+/// backoffs to "now"; stopping here leaves millennia of headroom, so that arithmetic can
+/// never overflow (chrono panics on overflow).
+pub fn latest() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    // 9999-12-31T23:59:59Z
+}
+
+fn check_limit(to: DateTime<Utc>) -> Result<(), ClockError> {
+    let limit = latest();
+    if to > limit {
+        return Err(ClockError::TooLate { to, limit });
+    }
+    Ok(())
 }
 
 /// A cheap, cloneable handle to the sandbox's notion of "now"; clones share the same time.
@@ -110,6 +131,7 @@ impl Clock {
             .now()
             .checked_add_signed(by)
             .ok_or(ClockError::Overflow { by })?;
+        check_limit(new_now)?;
         match &mut state.mode {
             Mode::System { offset } => {
                 *offset = offset.checked_add(&by).ok_or(ClockError::Overflow { by })?
@@ -127,6 +149,7 @@ impl Clock {
         if to < now {
             return Err(ClockError::Backwards { now, to });
         }
+        check_limit(to)?;
         match &mut state.mode {
             // Re-read real time after the check so `now()` lands on `to` as closely as the
             // wall clock allows; the offset only ever grows.
