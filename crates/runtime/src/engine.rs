@@ -57,6 +57,7 @@ impl Shared {
         .map_err(|e| anyhow!("adding WASI to the linker: {e:#}"))?;
         linker
             .func_wrap("sandbox", "call", crate::host::call)
+            .and_then(|l| l.func_wrap("sandbox", "answer", crate::host::answer))
             .map_err(|e| anyhow!("adding the sandbox import module: {e:#}"))?;
         let ticker = Ticker::start(&engine)?;
         Ok(Shared {

@@ -63,6 +63,7 @@ pub(crate) async fn invoke(shared: &Shared, handler: &Handler, request: Request)
             wasi: wasi.build_p1(),
             function: function.clone(),
             host,
+            pending_answer: None,
             limiter: MemoryLimiter::new(limits.memory_bytes),
             deadline: deadline(Instant::now(), limits.timeout),
         };

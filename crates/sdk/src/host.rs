@@ -3,8 +3,10 @@
 //! the typed wrappers (`queues::publish`, ...) live beside it.
 //!
 //! ABI: `call(request_ptr, request_len, response_ptr, response_cap) -> i32` returns the
-//! number of response bytes written (always at most `response_cap`). The response is
-//! `{"ok": {...}}` or `{"error": "message"}`.
+//! number of response bytes written. An answer larger than `response_cap` is kept by the
+//! host and its length returned negated; `answer(response_ptr, response_cap) -> i32`
+//! then fetches it (the request is never sent twice). The response is `{"ok": {...}}`
+//! or `{"error": "message"}`.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -16,10 +18,13 @@ use crate::Error;
 extern "C" {
     #[link_name = "call"]
     fn sandbox_call(request: *const u8, request_len: usize, response: *mut u8, response_cap: usize) -> i32;
+    #[link_name = "answer"]
+    fn sandbox_answer(response: *mut u8, response_cap: usize) -> i32;
 }
 
-/// Responses are small (a message id and checksums); this leaves ample room.
-const RESPONSE_CAPACITY: usize = 64 * 1024;
+/// Most answers are small (a message id and checksums); larger ones are fetched in a
+/// second step.
+const RESPONSE_CAPACITY: usize = 16 * 1024;
 
 /// Sends one request to the sandbox and returns the `ok` part of its answer.
 pub(crate) fn call(request: &impl Serialize) -> Result<Value, Error> {
@@ -39,8 +44,16 @@ fn raw_call(request: &[u8]) -> Result<Vec<u8>, Error> {
     // SAFETY: both buffers are valid for the lengths passed; the host writes at most
     // `response.len()` bytes and returns how many.
     let written = unsafe { sandbox_call(request.as_ptr(), request.len(), response.as_mut_ptr(), response.len()) };
+    let written = if written < 0 {
+        // The answer did not fit: fetch it whole (the call itself already happened).
+        response = vec![0u8; written.unsigned_abs() as usize];
+        // SAFETY: as above, for the larger buffer.
+        unsafe { sandbox_answer(response.as_mut_ptr(), response.len()) }
+    } else {
+        written
+    };
     if written < 0 {
-        return Err(Error::with_type("Sandbox.Error", format!("the sandbox refused the call ({written})")));
+        return Err(Error::with_type("Sandbox.Error", "the sandbox's answer could not be read"));
     }
     response.truncate(written as usize);
     Ok(response)
