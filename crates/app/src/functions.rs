@@ -179,12 +179,62 @@ fn environment(manifest: &Manifest, function: &Function) -> Vec<(String, String)
     env.insert("ARC_ENV".into(), "testing".into());
     env.insert("ARC_SANDBOX".into(), "true".into());
     // The resources a handler can reach, as SST's `bind` exposes them.
-    let queues: Vec<&str> = manifest.queues.iter().map(|q| q.name.as_str()).collect();
-    if !queues.is_empty() {
-        env.insert("SANDBOX_QUEUES".into(), queues.join(","));
+    let lists: [(&str, Vec<&str>); 4] = [
+        (
+            "SANDBOX_QUEUES",
+            manifest.queues.iter().map(|q| q.name.as_str()).collect(),
+        ),
+        (
+            "SANDBOX_TOPICS",
+            manifest.topics.iter().map(|t| t.name.as_str()).collect(),
+        ),
+        (
+            "SANDBOX_STREAMS",
+            manifest.streams.iter().map(|s| s.name.as_str()).collect(),
+        ),
+        (
+            "SANDBOX_BUSES",
+            manifest.buses.iter().map(|b| b.name.as_str()).collect(),
+        ),
+    ];
+    for (key, names) in lists {
+        if !names.is_empty() {
+            env.insert(key.into(), names.join(","));
+        }
     }
     for (key, value) in &function.env {
         env.insert(key.clone(), value.clone());
     }
     env.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handlers_see_only_the_manifest_environment_and_reachable_resources() {
+        std::env::set_var("SANDBOX_TEST_HOST_SECRET", "leak");
+        let root = std::env::temp_dir();
+        let text =
+            "@app\nenvs\n@env\nSTAGE dev\n@http\nget /\n@queues\njobs\nmail\n@events\nsignups\n";
+        let manifest = sandbox_manifest::parse_arc(&root, &root.join("app.arc"), text).unwrap();
+        let function = &manifest.functions["http/get-index"];
+        let env: BTreeMap<String, String> = environment(&manifest, function).into_iter().collect();
+        assert_eq!(env["STAGE"], "dev");
+        assert_eq!(env["SANDBOX_QUEUES"], "jobs,mail");
+        assert_eq!(env["SANDBOX_TOPICS"], "signups");
+        assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "http/get-index");
+        assert!(
+            !env.contains_key("SANDBOX_STREAMS"),
+            "no streams, no variable"
+        );
+        assert!(
+            !env.contains_key("SANDBOX_TEST_HOST_SECRET"),
+            "nothing of the host's environment"
+        );
+        assert!(!env
+            .keys()
+            .any(|k| k.starts_with("AWS_SECRET") || k == "PATH" || k == "HOME"));
+    }
 }
