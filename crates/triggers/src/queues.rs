@@ -395,7 +395,7 @@ async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, mut batch: 
         // FIFO batches are per group; the driver hands those out so groups interleave.
         // After a reload changed this queue (its consumer, batch size, settings), the
         // slot ends too and the driver starts new ones with the new definition.
-        let current = inner.app.load().manifest().queues.iter().any(|q| *q == def);
+        let current = inner.app.load().manifest().queues.contains(&def);
         if def.fifo || !current {
             break;
         }
