@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
-# The project's test command (see README). rust-toolchain.toml makes rustup install the
-# pinned toolchain and the wasm32-wasip1 target on first use; fixture handlers are built
+# The project's test command (see README). rust-toolchain.toml pins the toolchain and the
+# wasm32-wasip1 target, which rustup installs here if missing; fixture handlers are built
 # by the sandbox itself when the end-to-end tests start it.
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")"
-rustup toolchain install >/dev/null   # the pinned toolchain and wasm32-wasip1, if missing
-cargo test --workspace --no-fail-fast "$@"
+rustup toolchain install >/dev/null || exit 1
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+# The host workspace (unit, integration and end-to-end tests), then the guest SDK, which
+# is its own workspace because handlers build for wasm32-wasip1.
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee -a "$log" || status=1
+cargo test --manifest-path crates/sdk/Cargo.toml --no-fail-fast 2>&1 | tee -a "$log" || status=1
+
+# One closing line over every test binary (cargo's own last line is often a doc-test
+# binary with nothing in it).
+passed=$(grep -aE '^test result:' "$log" | sed -E 's/.* ([0-9]+) passed;.*/\1/' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -aE '^test result:' "$log" | sed -E 's/.* ([0-9]+) failed;.*/\1/' | awk '{s+=$1} END {print s+0}')
+echo
+echo "summary: $passed passed, $failed failed"
+exit $status
