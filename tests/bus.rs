@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{events, first_lines};
+
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -12,29 +14,7 @@ use serde_json::{json, Value};
 const DRAIN: Duration = Duration::from_secs(60);
 
 fn start() -> sandbox_testing::Sandbox {
-    common::sandbox("bus")
-        .manual_clock()
-        .arg("--clock-start")
-        .arg("2030-01-01T00:00:00Z")
-        .start()
-        .expect("start the bus fixture")
-}
-
-/// The first log line of each invocation of an echo handler (its event), oldest first.
-fn lines(sandbox: &sandbox_testing::Sandbox, function: &str) -> Vec<String> {
-    let mut records = sandbox.invocations(Some(function), 1000).unwrap();
-    records.reverse();
-    records
-        .iter()
-        .filter_map(|r| r["logs"][0].as_str().map(str::to_string))
-        .collect()
-}
-
-fn events(sandbox: &sandbox_testing::Sandbox, function: &str) -> Vec<Value> {
-    lines(sandbox, function)
-        .iter()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
+    common::manual("bus")
 }
 
 #[test]
@@ -53,7 +33,7 @@ fn an_sst_style_rule_delivers_the_exact_envelope_to_both_targets() {
         .to_string();
     sandbox.drain(DRAIN).unwrap();
     for function in ["bus/first", "bus/second"] {
-        let got = lines(&sandbox, function);
+        let got = first_lines(&sandbox, function);
         assert_eq!(got.len(), 1, "{function}");
         // Keys in AWS's order, the detail as written (without insignificant spaces).
         assert_eq!(
@@ -119,7 +99,7 @@ fn targets_get_their_shaped_input_and_disabled_rules_deliver_nothing() {
         [json!({"order": 7, "total": 500, "rule": "big"})]
     );
     // `off` matches every shop event but is disabled; rule1 matches none of them.
-    assert!(lines(&sandbox, "bus/first").is_empty());
+    assert!(first_lines(&sandbox, "bus/first").is_empty());
     let bus = sandbox.bus("default").unwrap();
     let off = bus["rules"]
         .as_array()
@@ -157,7 +137,7 @@ fn put_events_reports_errors_per_entry_and_unknown_buses_are_named() {
         .as_str()
         .is_some_and(|m| m.contains("default, orders")));
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/first").len(), 1);
+    assert_eq!(first_lines(&sandbox, "bus/first").len(), 1);
 
     let response = sandbox
         .post_json("/_sandbox/buses/nope/events", &json!({"entries": []}))
@@ -192,8 +172,8 @@ fn put_events_reports_errors_per_entry_and_unknown_buses_are_named() {
         .put_event("orders", "myevent", "t", &json!({"n": 2}))
         .unwrap();
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/orders-all").len(), 1);
-    assert_eq!(lines(&sandbox, "bus/first").len(), 1);
+    assert_eq!(first_lines(&sandbox, "bus/orders-all").len(), 1);
+    assert_eq!(first_lines(&sandbox, "bus/first").len(), 1);
     let names: Vec<Value> = sandbox
         .buses()
         .unwrap()
@@ -220,7 +200,7 @@ fn a_replay_redelivers_exactly_the_archived_events_of_its_range() {
         .put_event("default", "shop", "Order", &json!({"id": 1, "total": 5}))
         .unwrap();
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/first").len(), 3);
+    assert_eq!(first_lines(&sandbox, "bus/first").len(), 3);
     let archives = sandbox.archives("default").unwrap();
     let count = |name: &str| {
         archives
@@ -318,16 +298,16 @@ fn a_failing_function_target_is_retried_then_reported() {
         .put_event("default", "flaky", "t", &json!({}))
         .unwrap();
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/flaky").len(), 1);
+    assert_eq!(first_lines(&sandbox, "bus/flaky").len(), 1);
     sandbox.advance("1m").unwrap();
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/flaky").len(), 2);
+    assert_eq!(first_lines(&sandbox, "bus/flaky").len(), 2);
     sandbox.advance("2m").unwrap();
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/flaky").len(), 3);
+    assert_eq!(first_lines(&sandbox, "bus/flaky").len(), 3);
     sandbox.advance("1h").unwrap();
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/flaky").len(), 3);
+    assert_eq!(first_lines(&sandbox, "bus/flaky").len(), 3);
     let bus = sandbox.bus("default").unwrap();
     assert_eq!(bus["recentFailures"][0]["attempts"], 3);
     assert_eq!(bus["recentFailures"][0]["rule"], "fails");
@@ -381,7 +361,7 @@ fn a_manifest_reload_changes_rules_and_keeps_the_archives() {
     sandbox.put_event("default", "a", "t", &json!({})).unwrap();
     sandbox.put_event("default", "b", "t", &json!({})).unwrap();
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/h").len(), 1);
+    assert_eq!(first_lines(&sandbox, "bus/h").len(), 1);
 
     let temporary = manifest.with_extension("tmp");
     std::fs::write(
@@ -417,7 +397,7 @@ fn a_manifest_reload_changes_rules_and_keeps_the_archives() {
         .unwrap();
     assert_eq!(replay["deliveries"], 2);
     sandbox.drain(DRAIN).unwrap();
-    assert_eq!(lines(&sandbox, "bus/h").len(), 3);
+    assert_eq!(first_lines(&sandbox, "bus/h").len(), 3);
     assert!(
         sandbox.output().contains("bus default rules changed"),
         "{}",

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{logs, outcomes};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -11,32 +13,7 @@ use serde_json::{json, Value};
 const DRAIN: Duration = Duration::from_secs(60);
 
 fn start() -> sandbox_testing::Sandbox {
-    common::sandbox("queues")
-        .manual_clock()
-        .arg("--clock-start")
-        .arg("2030-01-01T00:00:00Z")
-        .start()
-        .expect("start the queues fixture")
-}
-
-/// Every log line of a function's invocations, oldest first.
-fn logs(sandbox: &sandbox_testing::Sandbox, function: &str) -> Vec<String> {
-    let mut records = sandbox.invocations(Some(function), 1000).unwrap();
-    records.reverse();
-    records
-        .iter()
-        .flat_map(|r| r["logs"].as_array().cloned().unwrap_or_default())
-        .map(|l| l.as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-fn outcomes(sandbox: &sandbox_testing::Sandbox, function: &str) -> Vec<String> {
-    let mut records = sandbox.invocations(Some(function), 1000).unwrap();
-    records.reverse();
-    records
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap().to_string())
-        .collect()
+    common::manual("queues")
 }
 
 #[test]

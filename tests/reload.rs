@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::replace;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,13 +28,6 @@ fn answering(text: &str) -> String {
         escaped = body.replace('"', "\\\""),
         len = body.len()
     )
-}
-
-/// Replaces a file the way editors do: write a temporary file, then rename over.
-fn replace(path: &Path, contents: &str) {
-    let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, contents).unwrap();
-    std::fs::rename(&temporary, path).unwrap();
 }
 
 fn app(dir: &Path, manifest: &str) {

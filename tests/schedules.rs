@@ -3,35 +3,16 @@
 
 mod common;
 
+use common::events;
+
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const START: &str = "2030-01-01T00:00:00Z";
+use common::START;
 
 fn manual() -> sandbox_testing::Sandbox {
-    common::sandbox("schedules")
-        .manual_clock()
-        .arg("--clock-start")
-        .arg(START)
-        .start()
-        .expect("start the schedules fixture")
-}
-
-/// The EventBridge events a schedule's handler received, oldest first (the fixture
-/// handlers log their event verbatim).
-fn events(sandbox: &sandbox_testing::Sandbox, function: &str) -> Vec<Value> {
-    let mut records = sandbox.invocations(Some(function), 1000).unwrap();
-    records.reverse();
-    records
-        .iter()
-        .map(|r| {
-            let line = r["logs"][0]
-                .as_str()
-                .unwrap_or_else(|| panic!("no log line: {r}"));
-            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"))
-        })
-        .collect()
+    common::manual("schedules")
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{events, logs, replace};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -14,19 +16,6 @@ use serde_json::{json, Value};
 const DRAIN: Duration = Duration::from_secs(60);
 /// 2030-01-01T00:00:00Z, where the manual clock starts.
 const START_EPOCH: u64 = 1_893_456_000;
-
-fn start_app(app: &str) -> Sandbox {
-    common::sandbox(app)
-        .manual_clock()
-        .arg("--clock-start")
-        .arg("2030-01-01T00:00:00Z")
-        .start()
-        .unwrap_or_else(|e| panic!("start the {app} fixture: {e:#}"))
-}
-
-fn start() -> Sandbox {
-    start_app("streams")
-}
 
 fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
@@ -41,30 +30,11 @@ fn unb64(text: &str) -> String {
     .unwrap()
 }
 
-/// Every log line of a function's invocations, oldest first.
-fn logs(sandbox: &Sandbox, function: &str) -> Vec<String> {
-    let mut records = sandbox.invocations(Some(function), 1000).unwrap();
-    records.reverse();
-    records
-        .iter()
-        .flat_map(|r| r["logs"].as_array().cloned().unwrap_or_default())
-        .map(|l| l.as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 /// The `batch ...` lines a handler logged, oldest first, without the prefix.
 fn batches(sandbox: &Sandbox, function: &str) -> Vec<String> {
     logs(sandbox, function)
         .into_iter()
         .filter_map(|l| l.strip_prefix("batch ").map(str::to_string))
-        .collect()
-}
-
-/// The Kinesis events an echo handler logged, oldest first.
-fn events(sandbox: &Sandbox, function: &str) -> Vec<Value> {
-    logs(sandbox, function)
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
 
@@ -144,6 +114,10 @@ fn put_all(sandbox: &Sandbox, stream: &str, records: &[(&str, &str)]) -> Vec<Val
 
 fn seq(answer: &Value) -> String {
     answer["sequenceNumber"].as_str().unwrap().to_string()
+}
+
+fn start() -> sandbox_testing::Sandbox {
+    common::manual("streams")
 }
 
 #[test]
@@ -900,7 +874,7 @@ fn a_handler_puts_records_through_the_sdk() {
 
 #[test]
 fn an_sst_style_stream_with_two_consumers() {
-    let sandbox = start_app("streams/sst");
+    let sandbox = common::manual("streams/sst");
     let keys: Vec<String> = (0..12).map(|n| format!("key-{n}")).collect();
     let records: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), k.as_str())).collect();
     put_all(&sandbox, "stream", &records);
@@ -1075,13 +1049,6 @@ fn random_failures_lose_nothing_and_keep_shard_order() {
         assert_eq!(description["lag"], 0);
         assert_eq!(description["lostToRetention"], 0);
     }
-}
-
-/// Replaces a file the way editors do: write a temporary file, then rename over.
-fn replace(path: &std::path::Path, contents: &str) {
-    let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, contents).unwrap();
-    std::fs::rename(&temporary, path).unwrap();
 }
 
 /// Polls until `GET path` answers `status` (a condition, not a sleep), or panics.

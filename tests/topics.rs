@@ -5,41 +5,14 @@
 
 mod common;
 
+use common::{events, outcomes};
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 const DRAIN: Duration = Duration::from_secs(60);
-
-fn start() -> sandbox_testing::Sandbox {
-    common::sandbox("events")
-        .manual_clock()
-        .arg("--clock-start")
-        .arg("2030-01-01T00:00:00Z")
-        .start()
-        .expect("start the events fixture")
-}
-
-/// The events an echo handler logged, oldest first (each invocation logs its event).
-fn events(sandbox: &sandbox_testing::Sandbox, function: &str) -> Vec<Value> {
-    let mut records = sandbox.invocations(Some(function), 1000).unwrap();
-    records.reverse();
-    records
-        .iter()
-        .filter_map(|r| r["logs"][0].as_str())
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
-}
-
-fn outcomes(sandbox: &sandbox_testing::Sandbox, function: &str) -> Vec<String> {
-    let mut records = sandbox.invocations(Some(function), 1000).unwrap();
-    records.reverse();
-    records
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 fn subscription<'a>(topic: &'a Value, target: &str) -> &'a Value {
     topic["subscriptions"]
@@ -48,6 +21,10 @@ fn subscription<'a>(topic: &'a Value, target: &str) -> &'a Value {
         .iter()
         .find(|s| s["target"]["name"] == target)
         .unwrap_or_else(|| panic!("no subscription to {target} in {topic}"))
+}
+
+fn start() -> sandbox_testing::Sandbox {
+    common::manual("events")
 }
 
 #[test]

@@ -3,9 +3,10 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sandbox_testing::{Builder, Sandbox};
+use serde_json::Value;
 
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -21,4 +22,64 @@ pub fn start(app: &str) -> Sandbox {
     sandbox(app)
         .start()
         .unwrap_or_else(|e| panic!("starting the {app} fixture: {e:#}"))
+}
+
+/// Where the manual clock starts in every test that uses one.
+pub const START: &str = "2030-01-01T00:00:00Z";
+
+/// A fixture app with time frozen at [`START`].
+pub fn manual(app: &str) -> Sandbox {
+    sandbox(app)
+        .manual_clock()
+        .arg("--clock-start")
+        .arg(START)
+        .start()
+        .unwrap_or_else(|e| panic!("starting the {app} fixture: {e:#}"))
+}
+
+/// A function's invocations, oldest first.
+fn records(sandbox: &Sandbox, function: &str) -> Vec<Value> {
+    let mut records = sandbox.invocations(Some(function), 1000).unwrap();
+    records.reverse();
+    records
+}
+
+/// Every log line of a function's invocations, oldest first.
+pub fn logs(sandbox: &Sandbox, function: &str) -> Vec<String> {
+    records(sandbox, function)
+        .iter()
+        .flat_map(|r| r["logs"].as_array().cloned().unwrap_or_default())
+        .map(|l| l.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The first log line of each invocation (an echo handler's event), oldest first.
+pub fn first_lines(sandbox: &Sandbox, function: &str) -> Vec<String> {
+    records(sandbox, function)
+        .iter()
+        .filter_map(|r| r["logs"][0].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The events an echo handler received (it logs each one verbatim), oldest first.
+pub fn events(sandbox: &Sandbox, function: &str) -> Vec<Value> {
+    first_lines(sandbox, function)
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// Each invocation's outcome (`success`, `trap`, ...), oldest first.
+pub fn outcomes(sandbox: &Sandbox, function: &str) -> Vec<String> {
+    records(sandbox, function)
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Replaces a file the way editors do: write a temporary file, then rename over.
+pub fn replace(path: &Path, contents: &str) {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, contents).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
 }
