@@ -5,6 +5,7 @@ mod common;
 
 use common::replace;
 
+use sandbox_testing::wat::responding;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,28 +14,11 @@ use std::time::{Duration, Instant};
 
 use sandbox_testing::Sandbox;
 
-/// A handler that answers `{"statusCode":200,"body":"<text>"}`.
-fn answering(text: &str) -> String {
-    let body = format!(r#"{{"statusCode":200,"body":"{text}"}}"#);
-    format!(
-        r#"(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 64) "{escaped}")
-  (func (export "_start")
-    (i32.store (i32.const 0) (i32.const 64))
-    (i32.store (i32.const 4) (i32.const {len}))
-    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
-        escaped = body.replace('"', "\\\""),
-        len = body.len()
-    )
-}
-
 fn app(dir: &Path, manifest: &str) {
     std::fs::write(dir.join("app.arc"), manifest).unwrap();
     let index = dir.join("src/http/get-index");
     std::fs::create_dir_all(&index).unwrap();
-    std::fs::write(index.join("handler.wat"), answering("v0")).unwrap();
+    std::fs::write(index.join("handler.wat"), responding("v0")).unwrap();
 }
 
 fn start(dir: &Path) -> Sandbox {
@@ -96,7 +80,7 @@ fn replacing_a_handler_twenty_times_under_load_drops_nothing() {
         .collect();
     let handler = dir.path().join("src/http/get-index/handler.wat");
     for version in 1..=20 {
-        replace(&handler, &answering(&format!("v{version}")));
+        replace(&handler, &responding(&format!("v{version}")));
         await_body(&sandbox, "/", &format!("v{version}"));
     }
     stop.store(true, Ordering::Relaxed);
@@ -130,7 +114,7 @@ fn routes_added_and_removed_in_the_manifest_take_effect_at_once() {
     app(dir.path(), "@app\nreload\n@http\nget /\n");
     let about = dir.path().join("src/http/get-about");
     std::fs::create_dir_all(&about).unwrap();
-    std::fs::write(about.join("handler.wat"), answering("about")).unwrap();
+    std::fs::write(about.join("handler.wat"), responding("about")).unwrap();
     let sandbox = start(dir.path());
     assert_eq!(sandbox.get("/about").unwrap().status, 404);
 
@@ -213,7 +197,7 @@ fn a_compile_error_and_a_manifest_error_keep_the_old_code_serving() {
     assert_eq!(sandbox.get("/").unwrap().text(), "v0");
 
     // Fixing both brings the new code in.
-    replace(&handler, &answering("fixed"));
+    replace(&handler, &responding("fixed"));
     replace(&dir.path().join("app.arc"), "@app\nreload\n@http\nget /\n");
     await_body(&sandbox, "/", "fixed");
 }
@@ -291,11 +275,11 @@ fn a_source_change_rebuilds_only_that_function() {
     );
     let built = dir.path().join("src/http/get-built");
     std::fs::create_dir_all(&built).unwrap();
-    std::fs::write(built.join("source.wat"), answering("b1")).unwrap();
+    std::fs::write(built.join("source.wat"), responding("b1")).unwrap();
     let sandbox = start(dir.path());
     assert_eq!(sandbox.get("/built").unwrap().text(), "b1");
 
-    replace(&built.join("source.wat"), &answering("b2"));
+    replace(&built.join("source.wat"), &responding("b2"));
     await_body(&sandbox, "/built", "b2");
     assert_eq!(sandbox.get("/").unwrap().text(), "v0");
     let builds = std::fs::read_to_string(built.join("builds.log")).unwrap();
@@ -314,6 +298,6 @@ fn a_handler_added_to_a_function_that_had_none_starts_serving() {
     assert_eq!(sandbox.get("/later").unwrap().status, 500, "no handler yet");
     let later = dir.path().join("src/http/get-later");
     std::fs::create_dir_all(&later).unwrap();
-    replace(&later.join("handler.wat"), &answering("now here"));
+    replace(&later.join("handler.wat"), &responding("now here"));
     await_body(&sandbox, "/later", "now here");
 }

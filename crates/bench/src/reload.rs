@@ -3,6 +3,7 @@
 //! manifest. The baseline, measured in the same run, is what a restart-based tool pays:
 //! stopping the sandbox, starting it again (warm compile cache) and the first response.
 
+use sandbox_testing::wat::responding;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ pub fn run(args: ReloadArgs) -> Result<()> {
             .parent()
             .context("handler dir")?,
     )?;
-    std::fs::write(handler_path(root, "index"), answering("v0"))?;
+    std::fs::write(handler_path(root, "index"), responding("v0"))?;
     let log = root.join("sandbox.log");
 
     let mut restarts = Vec::new();
@@ -53,7 +54,7 @@ pub fn run(args: ReloadArgs) -> Result<()> {
         let started = Instant::now();
         replace(
             &handler_path(root, "index"),
-            &answering(&format!("v{edit}")),
+            &responding(&format!("v{edit}")),
         )?;
         await_body(&mut child, addr, "/", &format!("v{edit}"))?;
         swaps.push(started.elapsed());
@@ -61,7 +62,7 @@ pub fn run(args: ReloadArgs) -> Result<()> {
         // Route added to the manifest (its handler is written first, untimed).
         let name = format!("r{edit}");
         std::fs::create_dir_all(handler_path(root, &name).parent().unwrap())?;
-        std::fs::write(handler_path(root, &name), answering(&name))?;
+        std::fs::write(handler_path(root, &name), responding(&name))?;
         let names: Vec<String> = (1..=edit).map(|n| format!("r{n}")).collect();
         let started = Instant::now();
         write_app(root, &names)?;
@@ -145,23 +146,6 @@ fn replace(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(&temporary, contents)?;
     std::fs::rename(&temporary, path)?;
     Ok(())
-}
-
-/// A module answering `{"statusCode":200,"body":"<text>"}`.
-fn answering(text: &str) -> String {
-    let body = format!(r#"{{"statusCode":200,"body":"{text}"}}"#);
-    format!(
-        r#"(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 64) "{escaped}")
-  (func (export "_start")
-    (i32.store (i32.const 0) (i32.const 64))
-    (i32.store (i32.const 4) (i32.const {len}))
-    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
-        escaped = body.replace('"', "\\\""),
-        len = body.len()
-    )
 }
 
 /// Polls `path` until its body is `expected`.

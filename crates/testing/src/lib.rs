@@ -19,6 +19,7 @@ mod process;
 mod response;
 mod streams;
 mod topics;
+pub mod wat;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
