@@ -301,3 +301,33 @@ fn a_handler_added_to_a_function_that_had_none_starts_serving() {
     replace(&later.join("handler.wat"), &responding("now here"));
     await_body(&sandbox, "/later", "now here");
 }
+
+#[test]
+fn a_queue_removed_with_messages_keeps_them_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path(), "@app\nreload\n@http\nget /\n@queues\nparked\n");
+    let sandbox = start(dir.path());
+    sandbox.send("parked", "one").unwrap();
+    sandbox.send("parked", "two").unwrap();
+
+    replace(&dir.path().join("app.arc"), "@app\nreload\n@http\nget /\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sandbox
+        .output()
+        .contains("queue parked removed from the manifest with 2 message(s)")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the removal was not reported:\n{}",
+            sandbox.output()
+        );
+        std::thread::yield_now();
+    }
+    let bodies: Vec<String> = sandbox
+        .peek("parked")
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(bodies, ["one", "two"], "nothing discarded");
+}

@@ -221,11 +221,22 @@ impl QueueService {
                 .map(|q| format!("queue {q} settings changed")),
         );
         for (queue, held) in &report.dropped {
-            let line =
-                format!("queue {queue} removed; it held {held} message(s), which are gone with it");
+            let line = match held {
+                0 => format!("queue {queue} removed"),
+                // Only a switch between standard and FIFO drops messages.
+                n => format!("queue {queue} changed between standard and FIFO; the {n} message(s) it held are gone"),
+            };
             if *held > 0 {
                 tracing::warn!("{line}");
             }
+            lines.push(line);
+        }
+        for (queue, held) in &report.retired {
+            let line = format!(
+                "queue {queue} removed from the manifest with {held} message(s) still in it; they are kept (no consumer): \
+                 GET /_sandbox/queues/{queue}/messages to read them, DELETE to purge, or redrive"
+            );
+            tracing::warn!("{line}");
             lines.push(line);
         }
         Ok(lines)

@@ -67,9 +67,12 @@ pub struct TickReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReloadReport {
     pub added: Vec<String>,
-    /// Queues that were removed, or changed between standard and FIFO (which cannot keep
-    /// their messages), with the messages they held: `(queue, message count)`.
+    /// Queues that were removed empty, or changed between standard and FIFO (which
+    /// cannot keep their messages), with the messages they held: `(queue, message count)`.
     pub dropped: Vec<(String, usize)>,
+    /// Queues removed from the configuration while still holding messages: kept,
+    /// without a consumer, so their messages can still be peeked, purged or redriven.
+    pub retired: Vec<(String, usize)>,
     /// Queues kept, with their messages, under a changed configuration.
     pub changed: Vec<String>,
 }
@@ -328,8 +331,9 @@ impl Queues {
     }
 
     /// Hot reload: queues whose name stays keep their messages under the new
-    /// configuration; removed queues (and queues switching between standard and FIFO)
-    /// are dropped and reported with how many messages they held. On error nothing
+    /// configuration; a removed queue that still holds messages is retired (kept, with
+    /// its messages, for the control API) and an empty one dropped; a queue switching
+    /// between standard and FIFO starts empty and reports what it held. On error nothing
     /// changes.
     pub fn replace_configs(
         &mut self,
@@ -360,8 +364,14 @@ impl Queues {
             }
         }
         for (name, old) in &self.queues {
-            if !next.contains_key(name) {
-                report.dropped.push((name.clone(), old.len()));
+            if next.contains_key(name) {
+                continue;
+            }
+            if old.is_empty() {
+                report.dropped.push((name.clone(), 0));
+            } else {
+                report.retired.push((name.clone(), old.len()));
+                next.insert(name.clone(), old.clone());
             }
         }
         self.queues = next;

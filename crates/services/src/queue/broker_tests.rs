@@ -224,10 +224,30 @@ fn replace_configs_keeps_messages_of_kept_queues() {
         .expect("reload");
     assert_eq!(report.changed, ["keep"]);
     assert_eq!(report.added, ["flip", "new"]);
-    assert_eq!(
-        report.dropped,
-        [("flip".to_string(), 1), ("drop".to_string(), 2)]
-    );
+    assert_eq!(report.dropped, [("flip".to_string(), 1)]);
+    // A removed queue still holding messages is retired, not emptied: they stay readable.
+    assert_eq!(report.retired, [("drop".to_string(), 2)]);
+    assert_eq!(q.names(), ["drop", "flip", "keep", "new"]);
+    assert_eq!(q.peek("drop", at(1)).expect("peek").len(), 2);
+    // Once empty, the next reload drops it.
+    q.purge("drop").expect("purge");
+    let report = q
+        .replace_configs(vec![
+            {
+                let mut k = config("keep", None);
+                k.visibility_timeout = Duration::from_secs(5);
+                k
+            },
+            config("new", None),
+            {
+                let mut f = config("flip", None);
+                f.fifo = true;
+                f.content_based_deduplication = true;
+                f
+            },
+        ])
+        .expect("reload");
+    assert_eq!(report.dropped, [("drop".to_string(), 0)]);
     assert_eq!(q.names(), ["flip", "keep", "new"]);
     let r = q.receive("keep", 10, at(1)).expect("receive");
     assert_eq!(r.messages[0].message.id, kept);
