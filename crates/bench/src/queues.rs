@@ -51,7 +51,7 @@ pub fn run(args: QueueArgs) -> anyhow::Result<()> {
         let mut channel_rate = Vec::new();
         for run in 0..args.runs {
             eprintln!("run {}/{}", run + 1, args.runs);
-            channel_latency.push(channel_latency_run(args.samples).await);
+            channel_latency.push(crate::inproc::channel_latency(args.samples).await);
             sandbox_latency.push(sandbox_latency_run(&triggers, args.samples).await?);
             channel_rate.push(channel_throughput_run(args.messages).await);
             let (consumed, published) = sandbox_throughput_run(&triggers, args.messages).await?;
@@ -87,7 +87,6 @@ async fn sandbox_latency_run(
     triggers: &Triggers,
     samples: usize,
 ) -> anyhow::Result<LatencySummary> {
-    let app = triggers.app_cell().load_full();
     let mut nanos = Vec::with_capacity(samples);
     for n in 0..samples {
         let published = chrono::Utc::now();
@@ -95,43 +94,11 @@ async fn sandbox_latency_run(
             .queues()
             .send(QUEUE, SendRequest::new(format!("m{n}")))
             .map_err(|e| anyhow!("{e}"))?;
-        let report = triggers.drain(Duration::from_secs(10)).await;
-        if !report.drained {
-            return Err(anyhow!("the consumer did not settle: {report:?}"));
-        }
-        let record = app
-            .invocations()
-            .recent(Some(FUNCTION), 1)
-            .pop()
-            .ok_or_else(|| anyhow!("no invocation recorded"))?;
-        let latency = (record.started_at - published)
-            .num_nanoseconds()
-            .unwrap_or(0)
-            .max(0);
-        nanos.push(latency as u64);
+        nanos.push(
+            crate::inproc::start_latency(triggers, &[FUNCTION.to_string()], published).await?,
+        );
     }
     Ok(LatencySummary::from_nanos(&mut nanos))
-}
-
-/// The floor: one item through a tokio channel to a waiting task, and back.
-async fn channel_latency_run(samples: usize) -> LatencySummary {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
-    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Duration>();
-    let consumer = tokio::spawn(async move {
-        while let Some(sent) = rx.recv().await {
-            let _ = done_tx.send(sent.elapsed());
-        }
-    });
-    let mut nanos = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        let _ = tx.send(Instant::now());
-        if let Some(latency) = done_rx.recv().await {
-            nanos.push(latency.as_nanos() as u64);
-        }
-    }
-    drop(tx);
-    let _ = consumer.await;
-    LatencySummary::from_nanos(&mut nanos)
 }
 
 /// Consumer throughput with full batches: publish everything with a 1 s delay, release

@@ -56,7 +56,7 @@ pub fn run(args: StreamArgs) -> anyhow::Result<()> {
         let mut channel_rate = Vec::new();
         for run in 0..args.runs {
             eprintln!("run {}/{}", run + 1, args.runs);
-            channel_latency.push(channel_latency_run(args.samples).await);
+            channel_latency.push(crate::inproc::channel_latency(args.samples).await);
             sandbox_latency.push(sandbox_latency_run(&triggers, args.samples).await?);
             channel_rate.push(channel_throughput_run(args.records).await);
             sandbox_rate.push(sandbox_throughput_run(&triggers, args.records).await?);
@@ -82,7 +82,6 @@ async fn sandbox_latency_run(
     triggers: &Triggers,
     samples: usize,
 ) -> anyhow::Result<LatencySummary> {
-    let app = triggers.app_cell().load_full();
     let mut nanos = Vec::with_capacity(samples);
     for n in 0..samples {
         let put = chrono::Utc::now();
@@ -95,43 +94,9 @@ async fn sandbox_latency_run(
                 None,
             )
             .map_err(|e| anyhow!("{e}"))?;
-        let report = triggers.drain(Duration::from_secs(10)).await;
-        if !report.drained {
-            return Err(anyhow!("the consumer did not settle: {report:?}"));
-        }
-        let record = app
-            .invocations()
-            .recent(Some(FUNCTION), 1)
-            .pop()
-            .ok_or_else(|| anyhow!("no invocation recorded"))?;
-        let latency = (record.started_at - put)
-            .num_nanoseconds()
-            .unwrap_or(0)
-            .max(0);
-        nanos.push(latency as u64);
+        nanos.push(crate::inproc::start_latency(triggers, &[FUNCTION.to_string()], put).await?);
     }
     Ok(LatencySummary::from_nanos(&mut nanos))
-}
-
-/// The floor: one item through a tokio channel to a waiting task, and back.
-async fn channel_latency_run(samples: usize) -> LatencySummary {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
-    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Duration>();
-    let consumer = tokio::spawn(async move {
-        while let Some(sent) = rx.recv().await {
-            let _ = done_tx.send(sent.elapsed());
-        }
-    });
-    let mut nanos = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        let _ = tx.send(Instant::now());
-        if let Some(latency) = done_rx.recv().await {
-            nanos.push(latency.as_nanos() as u64);
-        }
-    }
-    drop(tx);
-    let _ = consumer.await;
-    LatencySummary::from_nanos(&mut nanos)
 }
 
 /// Put everything with PutRecords while the consumer runs, then wait for it to finish:

@@ -85,7 +85,6 @@ async fn sandbox_fan_out_run(
     triggers: &Triggers,
     samples: usize,
 ) -> anyhow::Result<LatencySummary> {
-    let app = triggers.app_cell().load_full();
     let functions = functions();
     let mut nanos = Vec::with_capacity(samples);
     for n in 0..samples {
@@ -94,24 +93,7 @@ async fn sandbox_fan_out_run(
             .topics()
             .publish(TOPIC, PublishRequest::new(format!("m{n}")))
             .map_err(|e| anyhow!("{e}"))?;
-        let report = triggers.drain(Duration::from_secs(10)).await;
-        if !report.drained {
-            return Err(anyhow!("the subscribers did not settle: {report:?}"));
-        }
-        let mut last = published;
-        for function in &functions {
-            let record = app
-                .invocations()
-                .recent(Some(function), 1)
-                .pop()
-                .ok_or_else(|| anyhow!("no invocation of {function} recorded"))?;
-            if record.started_at < published {
-                return Err(anyhow!("{function} was not invoked for message {n}"));
-            }
-            last = last.max(record.started_at);
-        }
-        let latency = (last - published).num_nanoseconds().unwrap_or(0).max(0);
-        nanos.push(latency as u64);
+        nanos.push(crate::inproc::start_latency(triggers, &functions, published).await?);
     }
     Ok(LatencySummary::from_nanos(&mut nanos))
 }
