@@ -98,16 +98,8 @@ pub struct PutEventsResult {
 /// `PutEvents`: up to 10 entries; refused entries are reported per entry, not as an error.
 pub fn put_events(entries: &[Entry]) -> Result<PutEventsResult, Error> {
     #[derive(Serialize)]
-    struct Request<'a> {
-        service: &'static str,
-        action: &'static str,
+    struct PutEvents<'a> {
         entries: &'a [Entry],
     }
-    let answer = crate::host::call(&Request {
-        service: "bus",
-        action: "put_events",
-        entries,
-    })?;
-    serde_json::from_value(answer)
-        .map_err(|e| Error::with_type("Sandbox.BadResponse", e.to_string()))
+    crate::host::call("bus", "put_events", &PutEvents { entries })
 }

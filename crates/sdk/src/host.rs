@@ -8,6 +8,7 @@
 //! then fetches it (the request is never sent twice). The response is `{"ok": {...}}`
 //! or `{"error": "message"}`.
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -17,7 +18,12 @@ use crate::Error;
 #[link(wasm_import_module = "sandbox")]
 extern "C" {
     #[link_name = "call"]
-    fn sandbox_call(request: *const u8, request_len: usize, response: *mut u8, response_cap: usize) -> i32;
+    fn sandbox_call(
+        request: *const u8,
+        request_len: usize,
+        response: *mut u8,
+        response_cap: usize,
+    ) -> i32;
     #[link_name = "answer"]
     fn sandbox_answer(response: *mut u8, response_cap: usize) -> i32;
 }
@@ -26,16 +32,41 @@ extern "C" {
 /// second step.
 const RESPONSE_CAPACITY: usize = 16 * 1024;
 
-/// Sends one request to the sandbox and returns the `ok` part of its answer.
-pub(crate) fn call(request: &impl Serialize) -> Result<Value, Error> {
-    let request = serde_json::to_vec(request).map_err(|e| Error::with_type("Sandbox.BadRequest", e.to_string()))?;
+/// Asks the sandbox's `service` to do `action` with `payload` (whose fields join the
+/// request: `{"service", "action", ...payload}`) and decodes the `ok` part of the answer.
+pub(crate) fn call<T: DeserializeOwned>(
+    service: &str,
+    action: &str,
+    payload: &impl Serialize,
+) -> Result<T, Error> {
+    #[derive(Serialize)]
+    struct Request<'a, P> {
+        service: &'a str,
+        action: &'a str,
+        #[serde(flatten)]
+        payload: P,
+    }
+    let request = serde_json::to_vec(&Request {
+        service,
+        action,
+        payload,
+    })
+    .map_err(|e| Error::with_type("Sandbox.BadRequest", e.to_string()))?;
     let response = raw_call(&request)?;
-    let mut response: Value = serde_json::from_slice(&response)
-        .map_err(|e| Error::with_type("Sandbox.BadResponse", format!("the sandbox answered non-JSON: {e}")))?;
+    let mut response: Value = serde_json::from_slice(&response).map_err(|e| {
+        Error::with_type(
+            "Sandbox.BadResponse",
+            format!("the sandbox answered non-JSON: {e}"),
+        )
+    })?;
     if let Some(message) = response.get("error").and_then(Value::as_str) {
         return Err(Error::with_type("Sandbox.Error", message));
     }
-    Ok(response.get_mut("ok").map(Value::take).unwrap_or(Value::Null))
+    let ok = response
+        .get_mut("ok")
+        .map(Value::take)
+        .unwrap_or(Value::Null);
+    serde_json::from_value(ok).map_err(|e| Error::with_type("Sandbox.BadResponse", e.to_string()))
 }
 
 #[cfg(target_family = "wasm")]
@@ -43,7 +74,14 @@ fn raw_call(request: &[u8]) -> Result<Vec<u8>, Error> {
     let mut response = vec![0u8; RESPONSE_CAPACITY];
     // SAFETY: both buffers are valid for the lengths passed; the host writes at most
     // `response.len()` bytes and returns how many.
-    let written = unsafe { sandbox_call(request.as_ptr(), request.len(), response.as_mut_ptr(), response.len()) };
+    let written = unsafe {
+        sandbox_call(
+            request.as_ptr(),
+            request.len(),
+            response.as_mut_ptr(),
+            response.len(),
+        )
+    };
     let written = if written < 0 {
         // The answer did not fit: fetch it whole (the call itself already happened).
         response = vec![0u8; written.unsigned_abs() as usize];
@@ -53,7 +91,10 @@ fn raw_call(request: &[u8]) -> Result<Vec<u8>, Error> {
         written
     };
     if written < 0 {
-        return Err(Error::with_type("Sandbox.Error", "the sandbox's answer could not be read"));
+        return Err(Error::with_type(
+            "Sandbox.Error",
+            "the sandbox's answer could not be read",
+        ));
     }
     response.truncate(written as usize);
     Ok(response)

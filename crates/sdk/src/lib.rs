@@ -30,13 +30,13 @@
 //!   the sandbox's host import; topics, streams and the event bus will follow.
 
 mod batch;
+pub mod bus;
 mod error;
 pub mod events;
 mod handler;
 mod host;
 pub mod http;
 mod log;
-pub mod bus;
 pub mod queues;
 pub mod streams;
 pub mod topics;

@@ -90,18 +90,10 @@ pub fn publish(queue: &str, body: impl Into<String>) -> Result<Sent, Error> {
 /// Sends a message with options to `queue`.
 pub fn send(queue: &str, message: Message) -> Result<Sent, Error> {
     #[derive(Serialize)]
-    struct Request<'a> {
-        service: &'static str,
-        action: &'static str,
+    struct Send<'a> {
         queue: &'a str,
         #[serde(flatten)]
         message: Message,
     }
-    let answer = crate::host::call(&Request {
-        service: "queues",
-        action: "send",
-        queue,
-        message,
-    })?;
-    serde_json::from_value(answer).map_err(|e| Error::with_type("Sandbox.BadResponse", e.to_string()))
+    crate::host::call("queues", "send", &Send { queue, message })
 }

@@ -86,41 +86,27 @@ pub fn put(stream: &str, partition_key: &str, data: impl AsRef<[u8]>) -> Result<
 /// Puts one record with every option.
 pub fn put_record(stream: &str, record: Record) -> Result<Put, Error> {
     #[derive(Serialize)]
-    struct Request<'a> {
-        service: &'static str,
-        action: &'static str,
+    struct PutRecord<'a> {
         stream: &'a str,
         #[serde(flatten)]
         record: Record,
     }
-    let answer = crate::host::call(&Request {
-        service: "streams",
-        action: "put",
-        stream,
-        record,
-    })?;
-    serde_json::from_value(answer)
-        .map_err(|e| Error::with_type("Sandbox.BadResponse", e.to_string()))
+    crate::host::call("streams", "put", &PutRecord { stream, record })
 }
 
 /// Puts up to 500 records at once. A record the stream refuses fails alone (see
 /// [`PutRecords::failed_record_count`]); a request over the limits fails whole.
 pub fn put_records(stream: &str, records: Vec<Record>) -> Result<PutRecords, Error> {
     #[derive(Serialize)]
-    struct Request<'a> {
-        service: &'static str,
-        action: &'static str,
+    struct PutRecordsRequest<'a> {
         stream: &'a str,
         records: Vec<Record>,
     }
-    let answer = crate::host::call(&Request {
-        service: "streams",
-        action: "putRecords",
-        stream,
-        records,
-    })?;
-    serde_json::from_value(answer)
-        .map_err(|e| Error::with_type("Sandbox.BadResponse", e.to_string()))
+    crate::host::call(
+        "streams",
+        "putRecords",
+        &PutRecordsRequest { stream, records },
+    )
 }
 
 #[cfg(test)]

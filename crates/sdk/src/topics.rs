@@ -97,19 +97,10 @@ pub fn publish(topic: &str, message: impl Into<String>) -> Result<Published, Err
 /// Publishes a message with options to `topic`.
 pub fn send(topic: &str, message: Message) -> Result<Published, Error> {
     #[derive(Serialize)]
-    struct Request<'a> {
-        service: &'static str,
-        action: &'static str,
+    struct Publish<'a> {
         topic: &'a str,
         #[serde(flatten)]
         message: Message,
     }
-    let answer = crate::host::call(&Request {
-        service: "topics",
-        action: "publish",
-        topic,
-        message,
-    })?;
-    serde_json::from_value(answer)
-        .map_err(|e| Error::with_type("Sandbox.BadResponse", e.to_string()))
+    crate::host::call("topics", "publish", &Publish { topic, message })
 }
