@@ -451,3 +451,43 @@ fn a_handler_sending_to_an_unknown_queue_gets_an_error_naming_the_known_ones() {
         .unwrap_or_else(|| panic!("{answer}"));
     assert!(error.contains("nope") && error.contains("jobs"), "{error}");
 }
+
+#[test]
+fn the_batching_window_waits_for_a_full_batch_or_the_window() {
+    let sandbox = start();
+    let batch_sizes = |sandbox: &sandbox_testing::Sandbox| -> Vec<usize> {
+        common::events(sandbox, "queues/windowed")
+            .iter()
+            .map(|e| e["Records"].as_array().unwrap().len())
+            .collect()
+    };
+    // Three messages: fewer than the batch of 5, so the consumer waits for the window.
+    for n in 0..3 {
+        sandbox.send("windowed", &format!("m{n}")).unwrap();
+    }
+    sandbox.drain(DRAIN).unwrap();
+    assert!(
+        batch_sizes(&sandbox).is_empty(),
+        "delivered before the window ended"
+    );
+    sandbox.advance("9s").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert!(
+        batch_sizes(&sandbox).is_empty(),
+        "delivered before the window ended"
+    );
+    sandbox.advance("1s").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert_eq!(
+        batch_sizes(&sandbox),
+        [3],
+        "the window ended: what was there goes"
+    );
+
+    // A full batch goes at once, without waiting for the window.
+    for n in 0..5 {
+        sandbox.send("windowed", &format!("f{n}")).unwrap();
+    }
+    sandbox.drain(DRAIN).unwrap();
+    assert_eq!(batch_sizes(&sandbox), [3, 5]);
+}
