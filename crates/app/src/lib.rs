@@ -1,10 +1,11 @@
 //! A loaded app: the manifest, every function compiled (or the reason it is not), and
 //! the single [`App::invoke`] that every trigger calls.
 //!
-//! This is the "one way in" of DESIGN.md: the HTTP router, the scheduler and (later)
-//! the queue, topic, stream and bus drivers all turn their input into AWS-shaped event
-//! JSON and call `invoke`. Nothing outside this crate and `sandbox-runtime` touches
-//! wasmtime, and this crate knows nothing about HTTP or queues.
+//! This is the one way in: the HTTP router and the schedule, queue, topic, stream and bus
+//! drivers all turn their input into AWS-shaped event JSON and call `invoke`. Nothing
+//! outside this crate and `sandbox-runtime` touches wasmtime, and this crate knows
+//! nothing about HTTP or queues. The app being served sits in an [`AppCell`], swapped
+//! whole on reload.
 
 mod build;
 mod functions;
@@ -19,6 +20,10 @@ use sandbox_manifest::Manifest;
 use sandbox_runtime::{Failure, HostHandle, Limits, Request, Runtime};
 
 pub use build::BuildOptions;
+
+/// The app being served; swapped whole on reload. Requests and drivers load it per
+/// delivery, so new code takes over at once while running invocations finish on the old.
+pub type AppCell = Arc<arc_swap::ArcSwap<App>>;
 pub use functions::{FunctionSlot, LoadState};
 pub use invocations::{InvocationLog, InvocationRecord, Outcome};
 

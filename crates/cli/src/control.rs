@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
+use sandbox_ops::control::Endpoint;
 use sandbox_server::{ControlFuture, ControlPlane};
 use sandbox_triggers::Triggers;
 
@@ -31,10 +32,7 @@ impl ControlPlane for TriggersControl {
         })
     }
 
-    fn endpoints(&self) -> Vec<String> {
-        sandbox_triggers::control::ENDPOINTS
-            .iter()
-            .map(|e| e.to_string())
-            .collect()
+    fn endpoints(&self) -> Vec<Endpoint> {
+        sandbox_triggers::control::endpoints().copied().collect()
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use sandbox_app::Trigger;
-use sandbox_triggers::schedules::{ACCOUNT, REGION};
+use sandbox_ops::aws::{ACCOUNT, REGION};
 
 use crate::{project, InvokeArgs};
 
@@ -65,63 +65,7 @@ fn default_event(app: &sandbox_app::App, function: &str) -> Vec<u8> {
         .iter()
         .find(|r| r.function == function)
     {
-        Some(route) => sample_http_event(route, &id, now).to_string().into_bytes(),
+        Some(route) => sandbox_server::apigw::request::sample_event(route, &id, now),
         None => b"{}".to_vec(),
     }
-}
-
-/// An API Gateway HTTP API (2.0) request for the route, as a plain `GET` of its path
-/// with every parameter set to `example`.
-fn sample_http_event(
-    route: &sandbox_manifest::Route,
-    id: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> serde_json::Value {
-    let method = match route.method {
-        sandbox_manifest::Method::Any => "GET",
-        other => other.as_str(),
-    };
-    let mut params = serde_json::Map::new();
-    let mut key_path = Vec::new();
-    let mut raw_path = Vec::new();
-    for segment in route.path.split('/').skip(1) {
-        if let Some(name) = segment.strip_prefix(':') {
-            params.insert(name.into(), "example".into());
-            key_path.push(format!("{{{name}}}"));
-            raw_path.push("example".to_string());
-        } else if segment == "*" {
-            params.insert("proxy".into(), "example".into());
-            key_path.push("{proxy+}".into());
-            raw_path.push("example".into());
-        } else {
-            key_path.push(segment.to_string());
-            raw_path.push(segment.to_string());
-        }
-    }
-    let route_key = format!("{} /{}", route.method.as_str(), key_path.join("/"));
-    let raw_path = format!("/{}", raw_path.join("/"));
-    let mut event = serde_json::json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": raw_path,
-        "rawQueryString": "",
-        "headers": {"host": "localhost", "user-agent": "sandbox-invoke"},
-        "requestContext": {
-            "accountId": ACCOUNT,
-            "apiId": "sandbox",
-            "domainName": "localhost",
-            "domainPrefix": "localhost",
-            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "sandbox-invoke"},
-            "requestId": id,
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
-            "timeEpoch": now.timestamp_millis(),
-        },
-        "isBase64Encoded": false,
-    });
-    if !params.is_empty() {
-        event["pathParameters"] = serde_json::Value::Object(params);
-    }
-    event
 }

@@ -26,8 +26,9 @@
 //! - [`BatchResponse`]: partial batch failures for queue and stream handlers.
 //! - [`log!`] / [`log()`]: one log line on stderr.
 //!
-//! - [`queues`]: send to the app's queues (`queues::publish("orders", body)`), through
-//!   the sandbox's host import; topics, streams and the event bus will follow.
+//! - [`queues`], [`topics`], [`bus`], [`streams`]: publish to the app's services
+//!   (`queues::publish("orders", body)`) through the sandbox's host import, with the
+//!   request types of `sandbox-ops`, the same ones the host decodes.
 
 mod batch;
 pub mod bus;

@@ -21,92 +21,62 @@
 //! MD5 of its partition key, or by its explicit hash key.
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::Error;
 
-/// One record to put.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Record {
-    partition_key: String,
-    /// Base64, as the sandbox expects it.
-    data: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    explicit_hash_key: Option<String>,
-}
+/// What `PutRecord` answers.
+pub use sandbox_ops::streams::PutRecordResult as Put;
+/// What `PutRecords` answers: `failed_record_count` and, in request order, each record's
+/// shard and sequence number or its error.
+pub use sandbox_ops::streams::PutRecordsResult as PutRecords;
+/// One entry of [`PutRecords`].
+pub use sandbox_ops::streams::PutRecordsResultEntry as PutRecordsEntry;
+
+/// One record: a partition key and bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Record(sandbox_ops::streams::PutRecordsEntry);
 
 impl Record {
     pub fn new(partition_key: impl Into<String>, data: impl AsRef<[u8]>) -> Self {
-        Record {
-            partition_key: partition_key.into(),
-            data: base64::engine::general_purpose::STANDARD.encode(data.as_ref()),
-            explicit_hash_key: None,
-        }
+        Record(sandbox_ops::streams::PutRecordsEntry::new(
+            partition_key,
+            base64::engine::general_purpose::STANDARD.encode(data.as_ref()),
+        ))
     }
 
-    /// Routes by this decimal hash key (0..2^128) instead of the partition key's MD5.
+    /// Routes the record by this decimal hash key instead of the partition key's MD5.
     pub fn explicit_hash_key(mut self, key: impl Into<String>) -> Self {
-        self.explicit_hash_key = Some(key.into());
+        self.0.explicit_hash_key = Some(key.into());
         self
     }
 }
 
-/// Where a record went (PutRecord's answer).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Put {
-    pub shard_id: String,
-    pub sequence_number: String,
-}
-
-/// PutRecords' answer: one entry per record, in request order.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PutRecords {
-    pub failed_record_count: usize,
-    pub records: Vec<PutRecordsEntry>,
-}
-
-/// A written record's shard and sequence number, or why it was not written.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PutRecordsEntry {
-    pub shard_id: Option<String>,
-    pub sequence_number: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-}
-
-/// Puts `data` on `stream` under `partition_key`.
+/// Puts one record of `data` under `partition_key`.
 pub fn put(stream: &str, partition_key: &str, data: impl AsRef<[u8]>) -> Result<Put, Error> {
     put_record(stream, Record::new(partition_key, data))
 }
 
-/// Puts one record with every option.
+/// `PutRecord` with options.
 pub fn put_record(stream: &str, record: Record) -> Result<Put, Error> {
-    #[derive(Serialize)]
-    struct PutRecord<'a> {
-        stream: &'a str,
-        #[serde(flatten)]
-        record: Record,
-    }
-    crate::host::call("streams", "put", &PutRecord { stream, record })
+    let entry = record.0;
+    let request = sandbox_ops::streams::PutRecord {
+        stream_name: Some(stream.to_string()),
+        partition_key: entry.partition_key,
+        data: entry.data,
+        explicit_hash_key: entry.explicit_hash_key,
+    };
+    crate::host::call("streams", "PutRecord", &request)
 }
 
-/// Puts up to 500 records at once. A record the stream refuses fails alone (see
-/// [`PutRecords::failed_record_count`]); a request over the limits fails whole.
+/// `PutRecords`: 1 to 500 records; a record the stream refuses fails alone.
 pub fn put_records(stream: &str, records: Vec<Record>) -> Result<PutRecords, Error> {
-    #[derive(Serialize)]
-    struct PutRecordsRequest<'a> {
-        stream: &'a str,
-        records: Vec<Record>,
-    }
-    crate::host::call(
-        "streams",
-        "putRecords",
-        &PutRecordsRequest { stream, records },
-    )
+    let request = sandbox_ops::streams::PutRecords {
+        stream_name: Some(stream.to_string()),
+        records: records.into_iter().map(|r| r.0).collect(),
+    };
+    crate::host::call("streams", "PutRecords", &request)
 }
 
 #[cfg(test)]
@@ -119,11 +89,11 @@ mod tests {
         let record = Record::new("k", b"hi").explicit_hash_key("7");
         assert_eq!(
             serde_json::to_value(&record).unwrap(),
-            json!({"partitionKey": "k", "data": "aGk=", "explicitHashKey": "7"})
+            json!({"PartitionKey": "k", "Data": "aGk=", "ExplicitHashKey": "7"})
         );
         assert_eq!(
             serde_json::to_value(Record::new("k", "")).unwrap(),
-            json!({"partitionKey": "k", "data": ""})
+            json!({"PartitionKey": "k", "Data": ""})
         );
     }
 

@@ -1,6 +1,7 @@
-//! The `/_sandbox/...` control API: what the server itself knows (status, recent
-//! invocations) plus whatever a [`ControlPlane`] provided by the CLI handles (clock,
-//! drain, schedules, later queues and the rest).
+//! The `/_sandbox/...` control API: the two endpoints the server answers itself (status,
+//! recent invocations) in the same kind of table as the [`ControlPlane`]'s (clock, drain,
+//! and every service, from `sandbox-triggers`). Rows, query strings, 404 and 405 answers
+//! come from `sandbox_ops::control`, so every endpoint behaves alike.
 //!
 //! Every answer is JSON; errors are `{"error": "..."}` so a script (or the test
 //! harness) never has to parse text.
@@ -11,19 +12,19 @@ use std::pin::Pin;
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use sandbox_app::App;
+pub use sandbox_ops::control::PREFIX;
+use sandbox_ops::control::{method_not_allowed, Endpoint, Query};
 use serde_json::{json, Value};
-
-/// Where the control API lives.
-pub const PREFIX: &str = "/_sandbox";
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 1000;
 
+const STATUS: Endpoint = Endpoint::new("GET", "/_sandbox/status", "");
+const INVOCATIONS: Endpoint =
+    Endpoint::new("GET", "/_sandbox/invocations", "?function=NAME&limit=N");
+
 /// Endpoints the server answers itself.
-const OWN_ENDPOINTS: [&str; 2] = [
-    "GET /_sandbox/status",
-    "GET /_sandbox/invocations?function=NAME&limit=N",
-];
+const OWN_ENDPOINTS: [Endpoint; 2] = [STATUS, INVOCATIONS];
 
 /// The boxed future [`ControlPlane::handle`] returns.
 pub type ControlFuture<'a> = Pin<Box<dyn Future<Output = Option<(StatusCode, Value)>> + Send + 'a>>;
@@ -41,8 +42,8 @@ pub trait ControlPlane: Send + Sync {
         body: Bytes,
     ) -> ControlFuture<'_>;
 
-    /// The endpoints this plane answers, for the 404 listing (`"POST /_sandbox/clock"`).
-    fn endpoints(&self) -> Vec<String> {
+    /// The endpoints this plane answers, for the 404 listing.
+    fn endpoints(&self) -> Vec<Endpoint> {
         Vec::new()
     }
 }
@@ -67,50 +68,46 @@ pub async fn handle(
     body: Bytes,
 ) -> (StatusCode, Value) {
     let endpoint = path.trim_end_matches('/');
-    match endpoint {
-        "/_sandbox/status" => {
-            only_get(method, endpoint).unwrap_or_else(|| (StatusCode::OK, app.status()))
+    for own in OWN_ENDPOINTS {
+        if own.params(endpoint).is_some() {
+            if method.as_str() != own.method {
+                return status(method_not_allowed(method.as_str(), endpoint, &[own.method]));
+            }
+            return if own == STATUS {
+                (StatusCode::OK, app.status())
+            } else {
+                invocations(app, &Query::parse(query))
+            };
         }
-        "/_sandbox/invocations" => {
-            only_get(method, endpoint).unwrap_or_else(|| invocations(app, query))
-        }
-        _ => match control.handle(method, path, query, body).await {
-            Some(answer) => answer,
-            None => not_found(control, method, path),
+    }
+    match control.handle(method, path, query, body).await {
+        Some(answer) => answer,
+        None => not_found(control, method, path),
+    }
+}
+
+fn status((code, body): (u16, Value)) -> (StatusCode, Value) {
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        body,
+    )
+}
+
+fn invocations(app: &App, query: &Query) -> (StatusCode, Value) {
+    let function = query.get("function").filter(|f| !f.is_empty());
+    let limit = match query.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(value) => match value.parse::<usize>() {
+            Ok(n) if n >= 1 => n.min(MAX_LIMIT),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {value:?}"),
+                )
+            }
         },
-    }
-}
-
-fn only_get(method: &Method, endpoint: &str) -> Option<(StatusCode, Value)> {
-    (method != Method::GET).then(|| {
-        (
-            StatusCode::METHOD_NOT_ALLOWED,
-            json!({ "error": format!("{method} is not allowed on {endpoint}; use GET"), "allow": ["GET"] }),
-        )
-    })
-}
-
-fn invocations(app: &App, query: Option<&str>) -> (StatusCode, Value) {
-    let mut function: Option<String> = None;
-    let mut limit = DEFAULT_LIMIT;
-    for (key, value) in query_pairs(query.unwrap_or("")) {
-        match key.as_str() {
-            "function" if !value.is_empty() => function = Some(value),
-            "limit" => match value.parse::<usize>() {
-                Ok(n) if n >= 1 => limit = n.min(MAX_LIMIT),
-                _ => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        format!(
-                            "limit must be a whole number from 1 to {MAX_LIMIT}, got {value:?}"
-                        ),
-                    )
-                }
-            },
-            _ => {}
-        }
-    }
-    let resolved = match &function {
+    };
+    let resolved = match function {
         None => None,
         Some(name) => match app.resolve(name) {
             Some(full) => Some(full.to_string()),
@@ -134,31 +131,16 @@ fn invocations(app: &App, query: Option<&str>) -> (StatusCode, Value) {
 }
 
 fn not_found(control: &dyn ControlPlane, method: &Method, path: &str) -> (StatusCode, Value) {
-    let mut endpoints: Vec<String> = OWN_ENDPOINTS.iter().map(|e| e.to_string()).collect();
-    endpoints.extend(control.endpoints());
-    (
-        StatusCode::NOT_FOUND,
-        json!({ "error": format!("no such control endpoint: {method} {path}"), "endpoints": endpoints }),
-    )
+    let plane = control.endpoints();
+    status(sandbox_ops::control::not_found(
+        method.as_str(),
+        path,
+        OWN_ENDPOINTS.iter().chain(&plane),
+    ))
 }
 
 fn error(status: StatusCode, message: String) -> (StatusCode, Value) {
     (status, json!({ "error": message }))
-}
-
-/// Decoded `key=value` pairs of a query string.
-fn query_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode(key), decode(value))
-    })
-}
-
-fn decode(part: &str) -> String {
-    let spaced = part.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 #[cfg(test)]
@@ -166,24 +148,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn query_pairs_are_decoded() {
-        let pairs: Vec<_> = query_pairs("function=http%2Fget-index&limit=5&&flag").collect();
-        assert_eq!(
-            pairs,
-            [
-                ("function".to_string(), "http/get-index".to_string()),
-                ("limit".to_string(), "5".to_string()),
-                ("flag".to_string(), String::new()),
-            ]
-        );
-    }
-
-    #[test]
     fn wrong_method_is_405() {
-        let (status, body) = only_get(&Method::POST, "/_sandbox/status").unwrap();
-        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        let (code, body) = status(method_not_allowed("POST", "/_sandbox/status", &["GET"]));
+        assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED);
         assert!(body["error"].as_str().unwrap().contains("POST"));
-        assert!(only_get(&Method::GET, "/_sandbox/status").is_none());
+        assert_eq!(body["allow"], json!(["GET"]));
     }
 
     struct Clock;
@@ -207,8 +176,8 @@ mod tests {
             })
         }
 
-        fn endpoints(&self) -> Vec<String> {
-            vec!["POST /_sandbox/clock".to_string()]
+        fn endpoints(&self) -> Vec<Endpoint> {
+            vec![Endpoint::new("POST", "/_sandbox/clock", "")]
         }
     }
 

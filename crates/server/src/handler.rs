@@ -42,7 +42,10 @@ pub(crate) async fn handle(
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
-    if path == control::PREFIX || path.starts_with("/_sandbox/") {
+    if path
+        .strip_prefix(control::PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    {
         return control_request(shared, &parts, body).await;
     }
 

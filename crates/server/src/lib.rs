@@ -33,9 +33,7 @@ pub use control::{ControlFuture, ControlPlane, NoControlPlane};
 pub use handler::MAX_BODY_BYTES;
 pub use router::Router;
 
-/// The app currently served. Swappable so a hot reload can replace it atomically
-/// (requests already running keep the `Arc<App>` they started with).
-pub type AppCell = Arc<ArcSwap<App>>;
+pub use sandbox_app::AppCell;
 
 /// Wraps a freshly loaded app in a new [`AppCell`].
 pub fn app_cell(app: App) -> AppCell {

@@ -1,6 +1,6 @@
 //! The sandbox clock: the one source of "now" for every service driver.
 //!
-//! Services never read the wall clock themselves (DESIGN.md principle 2); their drivers
+//! Services never read the wall clock themselves (ARCHITECTURE.md: time is passed in); their drivers
 //! ask a [`Clock`]. The system clock follows real time but can still be pushed forward,
 //! so a user can say "pretend a day went by" on a running sandbox. The manual clock stands
 //! still until a test (or the control API) moves it, which is what lets a `rate(1 day)`
@@ -175,6 +175,16 @@ impl std::fmt::Debug for Clock {
             .field("generation", &state.generation)
             .finish()
     }
+}
+
+/// `2030-01-01T00:00:00Z`: whole seconds, as EventBridge and log lines write times.
+pub fn rfc3339_seconds(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `2030-01-01T00:00:00.000Z`: milliseconds always, as SNS and Kinesis write times.
+pub fn rfc3339_millis(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Reads a human duration: one or more `<number><unit>` parts, units `ms`, `s`, `m`, `h`,

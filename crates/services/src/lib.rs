@@ -1,10 +1,11 @@
 //! The sandbox's time and its service state machines.
 //!
-//! Services here are plain structs whose methods take `now` (DESIGN.md principle 2): no
+//! Services here are plain structs whose methods take `now` (ARCHITECTURE.md: time is passed in): no
 //! threads, no sleeping, no async. A driver elsewhere reads the [`Clock`] and calls them,
 //! which is what lets a test move a manual clock a day forward and see a day of schedule
 //! fires at once.
 
+pub mod async_retry;
 pub mod bus;
 pub mod clock;
 pub mod drain;
@@ -14,7 +15,7 @@ pub mod schedule;
 pub mod stream;
 pub mod topic;
 
-pub use clock::{parse_duration, Clock, ClockError};
+pub use clock::{parse_duration, rfc3339_millis, rfc3339_seconds, Clock, ClockError};
 pub use drain::{Pending, PendingWork};
 pub use schedule::{
     scheduled_event, scheduled_event_json, CatchUp, Due, Fire, ScheduleError, ScheduleExpr,

@@ -10,21 +10,22 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
 use sandbox_manifest::{Manifest, Target};
 use sandbox_services::bus::{
-    ArchiveConfig, BusConfig, BusTarget, Buses, DeliveryOutcome, PutEntry, PutEventsError,
-    ReplayError, ReplayRequest, Routed, RuleConfig, RuleTargetConfig, TargetDelivery, UnknownBus,
+    ArchiveConfig, ArchiveInfo, BusConfig, BusStats, BusTarget, Buses, DeliveryOutcome, PutEntry,
+    PutEventsError, PutEventsResult, ReplayError, ReplayInfo, ReplayRequest, Routed, RuleConfig,
+    RuleTargetConfig, TargetDelivery, UnknownBus,
 };
 use sandbox_services::pattern::{EventPattern, InputShape};
 use sandbox_services::queue::SendRequest;
+use sandbox_services::rfc3339_seconds;
 use sandbox_services::topic::{FunctionDelivery, PublishRequest};
 use sandbox_services::{Clock, Pending, PendingWork};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::topics::{camel_case, not_allowed};
-use crate::{Activity, AppCell, ControlError, QueueService, TopicService, Triggers};
+use crate::{Activity, AppCell, ControlError, QueueService, TopicService};
 
 #[derive(Clone)]
 pub struct BusService {
@@ -69,7 +70,7 @@ impl BusService {
         &self,
         topics: &TopicService,
         entries: Vec<PutEntry>,
-    ) -> Result<Value, ControlError> {
+    ) -> Result<PutEventsResult, ControlError> {
         let now = self.inner.clock.now();
         let outcome = self
             .inner
@@ -82,7 +83,7 @@ impl BusService {
             }
         }
         self.inner.dispatch(topics, outcome.routed);
-        Ok(json!(outcome.result))
+        Ok(outcome.result)
     }
 
     /// `StartReplay`: re-sends the archived events whose time is in `[from, to)` to the
@@ -92,7 +93,7 @@ impl BusService {
         topics: &TopicService,
         bus: &str,
         request: ReplayRequest,
-    ) -> Result<Value, ControlError> {
+    ) -> Result<ReplayInfo, ControlError> {
         let now = self.inner.clock.now();
         let (info, routed) =
             self.inner
@@ -102,10 +103,7 @@ impl BusService {
                     ReplayError::UnknownBus { .. } | ReplayError::UnknownArchive { .. } => {
                         ControlError::not_found(e.to_string())
                     }
-                    ReplayError::DuplicateName { .. } => ControlError {
-                        status: 409,
-                        message: e.to_string(),
-                    },
+                    ReplayError::DuplicateName { .. } => ControlError::conflict(e.to_string()),
                     other => ControlError::bad_request(other.to_string()),
                 })?;
         tracing::info!(
@@ -113,22 +111,22 @@ impl BusService {
             info.name,
             info.archive,
             info.events_replayed,
-            info.from.format("%Y-%m-%dT%H:%M:%SZ"),
-            info.to.format("%Y-%m-%dT%H:%M:%SZ"),
+            rfc3339_seconds(info.from),
+            rfc3339_seconds(info.to),
             info.deliveries
         );
         self.inner.dispatch(topics, routed);
-        Ok(camel_case(json!(info)))
+        Ok(info)
     }
 
     /// `DescribeReplay`.
-    pub fn replay_info(&self, bus: &str, name: &str) -> Result<Value, ControlError> {
+    pub fn replay_info(&self, bus: &str, name: &str) -> Result<ReplayInfo, ControlError> {
         let buses = self.inner.buses();
         let stats = buses
             .stats(bus, self.inner.clock.now())
             .map_err(unknown_bus)?;
         match buses.replay(bus, name) {
-            Some(info) => Ok(camel_case(json!(info))),
+            Some(info) => Ok(info),
             None => Err(ControlError::not_found(format!(
                 "bus `{bus}` has no replay named `{name}` (replays: {})",
                 list(stats.replays.iter().map(|r| r.name.clone()).collect())
@@ -136,35 +134,26 @@ impl BusService {
         }
     }
 
-    /// `GET /_sandbox/buses`: rules with counts, archives, replays and recent failures.
-    pub fn list(&self) -> Value {
+    /// Every bus: rules with counts, archives, replays and recent failures.
+    pub fn list(&self) -> Vec<BusStats> {
         let now = self.inner.clock.now();
-        let buses: Vec<Value> = self
-            .inner
-            .buses()
-            .describe(now)
-            .iter()
-            .map(|stats| camel_case(json!(stats)))
-            .collect();
-        json!({ "buses": buses })
+        self.inner.buses().describe(now)
     }
 
     /// One bus, as [`BusService::list`] shows it.
-    pub fn get(&self, bus: &str) -> Result<Value, ControlError> {
+    pub fn get(&self, bus: &str) -> Result<BusStats, ControlError> {
         let now = self.inner.clock.now();
-        let stats = self.inner.buses().stats(bus, now).map_err(unknown_bus)?;
-        Ok(camel_case(json!(stats)))
+        self.inner.buses().stats(bus, now).map_err(unknown_bus)
     }
 
-    /// `GET /_sandbox/buses/{name}/archives`: each archive's event count and size.
-    pub fn archives(&self, bus: &str) -> Result<Value, ControlError> {
+    /// Each archive of a bus with its event count and size.
+    pub fn archives(&self, bus: &str) -> Result<Vec<ArchiveInfo>, ControlError> {
         let now = self.inner.clock.now();
-        let archives = self.inner.buses().archives(bus, now).map_err(unknown_bus)?;
-        Ok(json!({ "archives": camel_case(json!(archives)) }))
+        self.inner.buses().archives(bus, now).map_err(unknown_bus)
     }
 
     /// The events one archive holds, oldest first, exactly as they were delivered.
-    pub fn archived_events(&self, bus: &str, archive: &str) -> Result<Value, ControlError> {
+    pub fn archived_events(&self, bus: &str, archive: &str) -> Result<Vec<Value>, ControlError> {
         let now = self.inner.clock.now();
         let buses = self.inner.buses();
         let archives = buses.archives(bus, now).map_err(unknown_bus)?;
@@ -180,7 +169,7 @@ impl BusService {
             .iter()
             .filter_map(|text| serde_json::from_str(text).ok())
             .collect();
-        Ok(json!({ "events": events }))
+        Ok(events)
     }
 
     /// Whether the app has a bus of this name; the 404 names the known ones.
@@ -492,312 +481,4 @@ fn configs(manifest: &Manifest) -> Result<Vec<BusConfig>, String> {
         configs.push(config);
     }
     Ok(configs)
-}
-
-/// Reads `PutEvents` entries as the API takes them (`Source`, `DetailType`, `Detail`,
-/// `Resources`, `Time`, `EventBusName`), also accepting camelCase and `detail-type`.
-/// `Detail` may be a JSON object instead of its text. Entries without a bus go to
-/// `default_bus`.
-pub fn parse_entries(value: &Value, default_bus: &str) -> Result<Vec<PutEntry>, ControlError> {
-    let entries = match value {
-        Value::Array(entries) => entries,
-        Value::Object(o) => match o.get("entries").or_else(|| o.get("Entries")) {
-            Some(Value::Array(entries)) => entries,
-            Some(_) => return Err(ControlError::bad_request("`entries` must be an array")),
-            None => {
-                return Err(ControlError::bad_request(
-                    "`entries` is required: {\"entries\": [{\"Source\": \"shop\", \"DetailType\": \"OrderPlaced\", \"Detail\": \"{}\"}]}",
-                ))
-            }
-        },
-        _ => return Err(ControlError::bad_request("the request must be a JSON object")),
-    };
-    entries
-        .iter()
-        .enumerate()
-        .map(|(i, entry)| parse_entry(i, entry, default_bus))
-        .collect()
-}
-
-fn parse_entry(index: usize, value: &Value, default_bus: &str) -> Result<PutEntry, ControlError> {
-    const KNOWN: &[(&str, &[&str])] = &[
-        ("Source", &["Source", "source"]),
-        ("DetailType", &["DetailType", "detailType", "detail-type"]),
-        ("Detail", &["Detail", "detail"]),
-        ("Resources", &["Resources", "resources"]),
-        ("Time", &["Time", "time"]),
-        ("EventBusName", &["EventBusName", "eventBusName"]),
-        ("TraceHeader", &["TraceHeader", "traceHeader"]),
-    ];
-    let bad = |what: String| ControlError::bad_request(format!("entries[{index}]: {what}"));
-    let object = value
-        .as_object()
-        .ok_or_else(|| bad("must be an object".to_string()))?;
-    if let Some(key) = object
-        .keys()
-        .find(|k| !KNOWN.iter().any(|(_, names)| names.contains(&k.as_str())))
-    {
-        let known: Vec<&str> = KNOWN.iter().map(|(name, _)| *name).collect();
-        return Err(bad(format!(
-            "`{key}` is not a PutEvents entry field; known: {}",
-            known.join(", ")
-        )));
-    }
-    let field = |name: &str| {
-        KNOWN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, names)| names.iter().find_map(|n| object.get(*n)))
-            .filter(|v| !v.is_null())
-    };
-    let text = |name: &str| -> Result<Option<String>, ControlError> {
-        match field(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(bad(format!("`{name}` must be a string"))),
-        }
-    };
-    let detail = match field("Detail") {
-        None => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        // A convenience: an object is sent as its JSON text, as an SDK would.
-        Some(v @ Value::Object(_)) => Some(v.to_string()),
-        Some(_) => {
-            return Err(bad(
-                "`Detail` must be a string of JSON (or a JSON object)".to_string()
-            ))
-        }
-    };
-    let resources = match field("Resources") {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|r| {
-                r.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| bad("`Resources` must be an array of strings".to_string()))
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err(bad("`Resources` must be an array of strings".to_string())),
-    };
-    let time = match field("Time") {
-        None => None,
-        Some(Value::String(s)) => Some(
-            DateTime::parse_from_rfc3339(s)
-                .map_err(|e| bad(format!("`Time` `{s}` is not an RFC 3339 time ({e})")))?
-                .with_timezone(&Utc),
-        ),
-        Some(Value::Number(n)) => {
-            let seconds = n
-                .as_f64()
-                .ok_or_else(|| bad("`Time` is not a number".to_string()))?;
-            let millis = (seconds * 1000.0).round() as i64;
-            Some(
-                Utc.timestamp_millis_opt(millis)
-                    .single()
-                    .ok_or_else(|| bad(format!("`Time` {seconds} is out of range")))?,
-            )
-        }
-        Some(_) => {
-            return Err(bad(
-                "`Time` must be an RFC 3339 string or epoch seconds".to_string()
-            ))
-        }
-    };
-    Ok(PutEntry {
-        source: text("Source")?,
-        detail_type: text("DetailType")?,
-        detail,
-        resources,
-        time,
-        event_bus_name: Some(text("EventBusName")?.unwrap_or_else(|| default_bus.to_string())),
-    })
-}
-
-/// Reads `{"name", "archive", "from", "to", "rules"?}` (times RFC 3339).
-pub fn parse_replay(value: &Value) -> Result<ReplayRequest, ControlError> {
-    const KNOWN: &[&str] = &["name", "archive", "from", "to", "rules"];
-    let usage = "send {\"name\": \"r1\", \"archive\": \"all\", \"from\": \"2030-01-01T00:00:00Z\", \"to\": \"2030-01-02T00:00:00Z\", \"rules\"?: [\"rule1\"]}";
-    let object = value.as_object().ok_or_else(|| {
-        ControlError::bad_request(format!("the request must be a JSON object; {usage}"))
-    })?;
-    if let Some(key) = object.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(ControlError::bad_request(format!(
-            "`{key}` is not a known field; known: {}",
-            KNOWN.join(", ")
-        )));
-    }
-    let text = |name: &str| {
-        object
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| {
-                ControlError::bad_request(format!("`{name}` is required (a string); {usage}"))
-            })
-    };
-    let time = |name: &str| -> Result<DateTime<Utc>, ControlError> {
-        let s = text(name)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| {
-                ControlError::bad_request(format!("`{name}` `{s}` is not an RFC 3339 time ({e})"))
-            })
-    };
-    let rules = match object.get("rules") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(items)) => Some(
-            items
-                .iter()
-                .map(|r| {
-                    r.as_str()
-                        .map(|r| r.rsplit('/').next().unwrap_or(r).to_string())
-                        .ok_or_else(|| {
-                            ControlError::bad_request("`rules` must be an array of rule names")
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        Some(_) => {
-            return Err(ControlError::bad_request(
-                "`rules` must be an array of rule names",
-            ))
-        }
-    };
-    Ok(ReplayRequest {
-        name: text("name")?,
-        archive: text("archive")?,
-        from: time("from")?,
-        to: time("to")?,
-        rules,
-    })
-}
-
-/// The endpoints [`route`] answers, for the control API's 404 listing.
-pub const ENDPOINTS: &[&str] = &[
-    "GET /_sandbox/buses",
-    "GET /_sandbox/buses/{name}",
-    "POST /_sandbox/buses/{name}/events {\"entries\":[{\"Source\",\"DetailType\",\"Detail\"}]}",
-    "GET /_sandbox/buses/{name}/archives",
-    "GET /_sandbox/buses/{name}/archives/{archive}/events",
-    "POST /_sandbox/buses/{name}/replays {\"name\",\"archive\",\"from\",\"to\",\"rules\"?}",
-    "GET /_sandbox/buses/{name}/replays/{replay}",
-];
-
-/// Control routes under `/_sandbox/buses`; `None` when the path is not ours.
-pub(crate) async fn route(
-    triggers: &Triggers,
-    method: &str,
-    path: &str,
-    _query: Option<&str>,
-    body: &[u8],
-) -> Option<Result<Value, ControlError>> {
-    let service = triggers.buses();
-    let rest = path.strip_prefix("/_sandbox/buses")?;
-    if rest.is_empty() {
-        return Some(match method {
-            "GET" => Ok(service.list()),
-            _ => Err(not_allowed(method, path, "GET")),
-        });
-    }
-    let parts: Vec<&str> = rest.strip_prefix('/')?.split('/').collect();
-    let json_body = || {
-        serde_json::from_slice::<Value>(body)
-            .map_err(|e| ControlError::bad_request(format!("body is not JSON ({e})")))
-    };
-    Some(match (method, parts.as_slice()) {
-        ("GET", [bus]) => service.get(bus),
-        ("POST", [bus, "events"]) => service.check_bus(bus).and_then(|()| {
-            let entries = parse_entries(&json_body()?, bus)?;
-            service.put_events(triggers.topics(), entries)
-        }),
-        ("GET", [bus, "archives"]) => service.archives(bus),
-        ("GET", [bus, "archives", archive, "events"]) => service.archived_events(bus, archive),
-        ("POST", [bus, "replays"]) => service.check_bus(bus).and_then(|()| {
-            let request = parse_replay(&json_body()?)?;
-            service.replay(triggers.topics(), bus, request)
-        }),
-        ("GET", [bus, "replays", replay]) => service.replay_info(bus, replay),
-        (_, [_])
-        | (_, [_, "archives"])
-        | (_, [_, "archives", _, "events"])
-        | (_, [_, "replays", _]) => Err(not_allowed(method, path, "GET")),
-        (_, [_, "events"]) | (_, [_, "replays"]) => Err(not_allowed(method, path, "POST")),
-        _ => return None,
-    })
-}
-
-/// A handler's `sandbox.call` for this service: `{"action": "put_events", "entries":
-/// [...]}` (also `putEvents`); entries as [`parse_entries`] reads them, on `default`
-/// unless they name a bus. Answers the `PutEvents` result.
-pub(crate) fn host_call(
-    triggers: &Triggers,
-    _function: &str,
-    action: &str,
-    request: Value,
-) -> Result<Value, ControlError> {
-    match action {
-        "put_events" | "putEvents" | "PutEvents" => {
-            let entries = parse_entries(&request, "default")?;
-            triggers.buses().put_events(triggers.topics(), entries)
-        }
-        other => Err(ControlError::bad_request(format!(
-            "unknown bus action `{other}`; known: put_events"
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_put_events_entries_in_either_case() {
-        let entries = parse_entries(
-            &json!({"entries": [
-                {"Source": "shop", "DetailType": "Order", "Detail": "{\"a\":1}", "Resources": ["r"], "Time": "2030-01-01T00:00:00Z"},
-                {"source": "shop", "detail-type": "Order", "detail": {"b": 2}, "eventBusName": "orders", "time": 1893456000},
-            ]}),
-            "default",
-        )
-        .unwrap();
-        assert_eq!(entries[0].source.as_deref(), Some("shop"));
-        assert_eq!(entries[0].detail.as_deref(), Some("{\"a\":1}"));
-        assert_eq!(entries[0].resources, ["r"]);
-        assert_eq!(entries[0].bus_name(), "default");
-        assert_eq!(entries[1].detail.as_deref(), Some("{\"b\":2}"));
-        assert_eq!(entries[1].bus_name(), "orders");
-        assert_eq!(entries[0].time, entries[1].time);
-    }
-
-    #[test]
-    fn refuses_malformed_entries() {
-        for bad in [
-            json!({}),
-            json!({"entries": "x"}),
-            json!({"entries": [1]}),
-            json!({"entries": [{"Sauce": "x"}]}),
-            json!({"entries": [{"Source": 1}]}),
-            json!({"entries": [{"Time": "yesterday"}]}),
-            json!({"entries": [{"Resources": "r"}]}),
-        ] {
-            assert_eq!(
-                parse_entries(&bad, "default").unwrap_err().status,
-                400,
-                "{bad}"
-            );
-        }
-        // Missing fields are PutEvents' per-entry errors, not a refused request.
-        assert!(parse_entries(&json!({"entries": [{}]}), "default").is_ok());
-    }
-
-    #[test]
-    fn reads_replay_requests() {
-        let r = parse_replay(&json!({"name": "r", "archive": "a", "from": "2030-01-01T00:00:00Z", "to": "2030-01-02T00:00:00Z", "rules": ["arn:aws:events:us-east-1:123456789012:rule/x"]})).unwrap();
-        assert_eq!(r.rules, Some(vec!["x".to_string()]));
-        assert!(parse_replay(&json!({"name": "r"})).is_err());
-        assert!(
-            parse_replay(&json!({"name": "r", "archive": "a", "from": "x", "to": "y"})).is_err()
-        );
-    }
 }

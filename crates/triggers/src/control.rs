@@ -1,41 +1,208 @@
-//! The control endpoints the triggers own, as plain request → (status, JSON) routing,
-//! so they are testable without a server:
+//! The `/_sandbox` control API of the clock, drain and every service: ONE router table.
 //!
-//! | method | path | body / query |
-//! |---|---|---|
-//! | GET  | `/_sandbox/clock` | |
-//! | POST | `/_sandbox/clock` | `{"advance": "1h"}` or `{"set": "2030-01-01T00:00:00Z"}` |
-//! | POST | `/_sandbox/drain` | `?timeout=10s` (default 10 s) |
-//! | GET  | `/_sandbox/schedules` | |
-//! | POST | `/_sandbox/schedules/{name}/invoke` | |
-//! | GET  | `/_sandbox/queues` | |
-//! | POST | `/_sandbox/queues/{name}/messages` | `{"body", "delaySeconds"?, "groupId"?, "deduplicationId"?, "attributes"?}` |
-//! | GET  | `/_sandbox/queues/{name}/messages` | (peek: changes nothing) |
-//! | DELETE | `/_sandbox/queues/{name}/messages` | (purge) |
-//! | POST | `/_sandbox/queues/{name}/redrive` | (dead-letter queue back to its sources) |
+//! Each row names its method, path and what it takes, and the function in [`crate::api`]
+//! that answers it. The same table matches requests, answers 405 for a known path under
+//! another method, and is the endpoint list of the 404 answer, so the listing can never
+//! leave a route out. The server adds its own two rows (`/status`, `/invocations`) and
+//! forwards everything else under the prefix here.
+//!
+//! Handlers decode bodies into the typed operations of `sandbox-ops` and call the
+//! services; a new front end (the AWS protocols, a dashboard) calls the same services.
 
-use std::time::Duration;
+use std::future::Future;
+use std::pin::Pin;
 
-use serde_json::{json, Value};
+use sandbox_ops::control::{method_not_allowed, Endpoint, Query};
+use serde::Serialize;
+use serde_json::Value;
 
+use crate::api::{buses, clock, queues, streams, topics};
 use crate::{ControlError, Triggers};
 
-pub const ENDPOINTS: [&str; 10] = [
-    "GET /_sandbox/clock",
-    "POST /_sandbox/clock {\"advance\":\"1h\"} | {\"set\":\"2030-01-01T00:00:00Z\"}",
-    "POST /_sandbox/drain?timeout=10s",
-    "GET /_sandbox/schedules",
-    "POST /_sandbox/schedules/{name}/invoke",
-    "GET /_sandbox/queues",
-    "POST /_sandbox/queues/{name}/messages {\"body\":\"...\"}",
-    "GET /_sandbox/queues/{name}/messages",
-    "DELETE /_sandbox/queues/{name}/messages",
-    "POST /_sandbox/queues/{name}/redrive",
+/// A matched request: the path's parameters in order, the decoded query, the body.
+pub struct Call<'a> {
+    pub params: Vec<&'a str>,
+    pub query: Query,
+    pub body: &'a [u8],
+}
+
+impl Call<'_> {
+    /// The `i`th path parameter (the table guarantees it is there).
+    pub fn param(&self, i: usize) -> &str {
+        self.params.get(i).copied().unwrap_or_default()
+    }
+}
+
+/// A status and a JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+pub type Answer = Result<Reply, ControlError>;
+
+/// A 200 with `value` as its body.
+pub fn ok(value: impl Serialize) -> Answer {
+    serde_json::to_value(value)
+        .map(|body| Reply { status: 200, body })
+        .map_err(|e| ControlError {
+            status: 500,
+            message: format!("cannot serialize the answer: {e}"),
+        })
+}
+
+type Later<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
+
+/// How a row is answered: at once, or after waiting (drain, invoking a handler).
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Now(fn(&Triggers, &Call) -> Answer),
+    Later(for<'a> fn(&'a Triggers, &'a Call<'a>) -> Later<'a>),
+}
+
+/// One row of the table.
+pub struct Route {
+    pub endpoint: Endpoint,
+    pub handler: Handler,
+}
+
+const fn now(
+    method: &'static str,
+    path: &'static str,
+    takes: &'static str,
+    f: fn(&Triggers, &Call) -> Answer,
+) -> Route {
+    Route {
+        endpoint: Endpoint::new(method, path, takes),
+        handler: Handler::Now(f),
+    }
+}
+
+const fn later(
+    method: &'static str,
+    path: &'static str,
+    takes: &'static str,
+    f: for<'a> fn(&'a Triggers, &'a Call<'a>) -> Later<'a>,
+) -> Route {
+    Route {
+        endpoint: Endpoint::new(method, path, takes),
+        handler: Handler::Later(f),
+    }
+}
+
+/// Every control endpoint the triggers answer.
+pub static ROUTES: &[Route] = &[
+    now("GET", "/_sandbox/clock", "", clock::show),
+    now(
+        "POST",
+        "/_sandbox/clock",
+        r#"{"advance":"1h"} | {"set":"2030-01-01T00:00:00Z"}"#,
+        clock::move_clock,
+    ),
+    later("POST", "/_sandbox/drain", "?timeout=10s", clock::drain),
+    now("GET", "/_sandbox/schedules", "", clock::schedules),
+    later(
+        "POST",
+        "/_sandbox/schedules/{name}/invoke",
+        "",
+        clock::invoke_schedule,
+    ),
+    now("GET", "/_sandbox/queues", "", queues::list),
+    now(
+        "POST",
+        "/_sandbox/queues/{name}/messages",
+        r#"{"body":"...","delaySeconds"?,"groupId"?,"deduplicationId"?,"attributes"?}"#,
+        queues::send,
+    ),
+    now("GET", "/_sandbox/queues/{name}/messages", "", queues::peek),
+    now(
+        "DELETE",
+        "/_sandbox/queues/{name}/messages",
+        "",
+        queues::purge,
+    ),
+    now(
+        "POST",
+        "/_sandbox/queues/{name}/redrive",
+        "",
+        queues::redrive,
+    ),
+    now("GET", "/_sandbox/topics", "", topics::list),
+    now("GET", "/_sandbox/topics/{name}", "", topics::get),
+    now(
+        "POST",
+        "/_sandbox/topics/{name}/messages",
+        r#"{"message":"...","subject"?,"attributes"?,"groupId"?,"deduplicationId"?}"#,
+        topics::publish,
+    ),
+    now("GET", "/_sandbox/buses", "", buses::list),
+    now("GET", "/_sandbox/buses/{name}", "", buses::get),
+    now(
+        "POST",
+        "/_sandbox/buses/{name}/events",
+        r#"{"entries":[{"Source","DetailType","Detail"}]}"#,
+        buses::put_events,
+    ),
+    now(
+        "GET",
+        "/_sandbox/buses/{name}/archives",
+        "",
+        buses::archives,
+    ),
+    now(
+        "GET",
+        "/_sandbox/buses/{name}/archives/{archive}/events",
+        "",
+        buses::archived_events,
+    ),
+    now(
+        "POST",
+        "/_sandbox/buses/{name}/replays",
+        r#"{"name","archive","from","to","rules"?}"#,
+        buses::start_replay,
+    ),
+    now(
+        "GET",
+        "/_sandbox/buses/{name}/replays/{replay}",
+        "",
+        buses::describe_replay,
+    ),
+    now("GET", "/_sandbox/streams", "", streams::list),
+    now("GET", "/_sandbox/streams/{name}", "", streams::describe),
+    now(
+        "POST",
+        "/_sandbox/streams/{name}/records",
+        r#"{"partitionKey":"k","data":"<base64>"} | {"records":[...]}"#,
+        streams::put,
+    ),
+    now(
+        "GET",
+        "/_sandbox/streams/{name}/records",
+        "?shard=shardId-000000000000",
+        streams::records,
+    ),
+    now(
+        "GET",
+        "/_sandbox/streams/{name}/consumers/{consumer}",
+        "",
+        streams::consumer,
+    ),
+    now(
+        "POST",
+        "/_sandbox/streams/{name}/consumers/{consumer}/position",
+        r#"{"position":"TRIM_HORIZON"|"LATEST"|"AT_TIMESTAMP"|"AT_SEQUENCE_NUMBER"}"#,
+        streams::set_position,
+    ),
 ];
 
-const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The endpoints of [`ROUTES`], for the 404 listing.
+pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
+    ROUTES.iter().map(|route| &route.endpoint)
+}
 
-/// Answers a control request, or `None` when the path is not one of ours.
+/// Answers a control request, or `None` when no row has this path (the server then
+/// answers 404 with every endpoint).
 pub async fn route(
     triggers: &Triggers,
     method: &str,
@@ -44,140 +211,51 @@ pub async fn route(
     body: &[u8],
 ) -> Option<(u16, Value)> {
     let path = path.trim_end_matches('/');
-    let result = match (method, path) {
-        ("GET", "/_sandbox/clock") => Ok(json!(triggers.clock())),
-        ("POST", "/_sandbox/clock") => move_clock(triggers, body),
-        ("POST", "/_sandbox/drain") => return Some(drain(triggers, query).await),
-        ("GET", "/_sandbox/schedules") => Ok(json!({ "schedules": triggers.schedules().list() })),
-        ("GET", "/_sandbox/queues") => Ok(triggers.queues().list()),
-        (_, "/_sandbox/clock" | "/_sandbox/drain" | "/_sandbox/schedules" | "/_sandbox/queues") => {
-            Err(ControlError {
-                status: 405,
-                message: format!("{method} is not allowed on {path}"),
-            })
+    let mut allowed = Vec::new();
+    for row in ROUTES {
+        let Some(params) = row.endpoint.params(path) else {
+            continue;
+        };
+        if row.endpoint.method != method {
+            allowed.push(row.endpoint.method);
+            continue;
         }
-        _ if path.starts_with("/_sandbox/queues/") => queues(triggers, method, path, body)?,
-        _ if path.starts_with("/_sandbox/topics") => {
-            crate::topics::route(triggers, method, path, query, body).await?
-        }
-        _ if path.starts_with("/_sandbox/buses") => {
-            crate::buses::route(triggers, method, path, query, body).await?
-        }
-        _ if path.starts_with("/_sandbox/streams") => {
-            crate::streams::route(triggers, method, path, query, body).await?
-        }
-        _ => {
-            let name = path
-                .strip_prefix("/_sandbox/schedules/")?
-                .strip_suffix("/invoke")?;
-            if method != "POST" {
-                Err(ControlError {
-                    status: 405,
-                    message: format!("{method} is not allowed on {path}; use POST"),
-                })
-            } else {
-                triggers.schedules().invoke(name).await
-            }
-        }
-    };
-    Some(match result {
-        Ok(value) => (200, value),
-        Err(e) => (e.status, json!({ "error": e.message })),
-    })
-}
-
-/// `/_sandbox/queues/{name}/messages` and `/_sandbox/queues/{name}/redrive`.
-fn queues(
-    triggers: &Triggers,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> Option<Result<Value, ControlError>> {
-    let rest = path.strip_prefix("/_sandbox/queues/")?;
-    let (name, action) = rest.split_once('/')?;
-    let service = triggers.queues();
-    Some(match (method, action) {
-        ("POST", "messages") => serde_json::from_slice::<Value>(body)
-            .map_err(|e| {
-                ControlError::bad_request(format!(
-                    "body is not JSON ({e}); send {{\"body\": \"...\"}}"
-                ))
-            })
-            .and_then(|request| crate::queues::parse_send(&request, "sandbox-control-api"))
-            .and_then(|request| service.send(name, request))
-            .map(|receipt| crate::queues::receipt_json(&receipt)),
-        ("GET", "messages") => service.peek(name),
-        ("DELETE", "messages") => service.purge(name),
-        ("POST", "redrive") => service.redrive(name),
-        (_, "messages" | "redrive") => Err(ControlError {
-            status: 405,
-            message: format!("{method} is not allowed on {path}"),
-        }),
-        _ => return None,
-    })
-}
-
-fn move_clock(triggers: &Triggers, body: &[u8]) -> Result<Value, ControlError> {
-    let usage = "send {\"advance\": \"1h\"} or {\"set\": \"2030-01-01T00:00:00Z\"}";
-    let body: Value = serde_json::from_slice(body)
-        .map_err(|e| ControlError::bad_request(format!("body is not JSON ({e}); {usage}")))?;
-    let field = |name: &str| {
-        body.get(name).map(|v| {
-            v.as_str().ok_or_else(|| {
-                ControlError::bad_request(format!("`{name}` must be a string; {usage}"))
-            })
-        })
-    };
-    match (field("advance"), field("set")) {
-        (Some(by), None) => Ok(json!(triggers.advance(by?)?)),
-        (None, Some(to)) => Ok(json!(triggers.set(to?)?)),
-        (Some(_), Some(_)) => Err(ControlError::bad_request(format!(
-            "give `advance` or `set`, not both; {usage}"
-        ))),
-        (None, None) => Err(ControlError::bad_request(usage)),
+        let call = Call {
+            params,
+            query: Query::parse(query),
+            body,
+        };
+        let answer = match row.handler {
+            Handler::Now(f) => f(triggers, &call),
+            Handler::Later(f) => f(triggers, &call).await,
+        };
+        return Some(match answer {
+            Ok(reply) => (reply.status, reply.body),
+            Err(e) => (e.status, e.body()),
+        });
     }
-}
-
-async fn drain(triggers: &Triggers, query: Option<&str>) -> (u16, Value) {
-    let timeout = match query_param(query, "timeout") {
-        None => DEFAULT_DRAIN_TIMEOUT,
-        Some(text) => match sandbox_services::parse_duration(&text)
-            .ok()
-            .and_then(|d| d.to_std().ok())
-        {
-            Some(timeout) => timeout,
-            None => {
-                return (
-                    400,
-                    json!({ "error": format!("timeout `{text}` is not a duration such as 10s or 500ms") }),
-                )
-            }
-        },
-    };
-    let report = triggers.drain(timeout).await;
-    // 408: the request timed out waiting; the body says what is still pending.
-    (if report.drained { 200 } else { 408 }, json!(report))
-}
-
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    query?
-        .split('&')
-        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_string())
+    (!allowed.is_empty()).then(|| method_not_allowed(method, path, &allowed))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::query_param;
+    use super::*;
 
     #[test]
-    fn reads_query_parameters() {
-        assert_eq!(
-            query_param(Some("timeout=5s&x=1"), "timeout").as_deref(),
-            Some("5s")
-        );
-        assert_eq!(query_param(Some("x=1"), "timeout"), None);
-        assert_eq!(query_param(None, "timeout"), None);
+    fn no_two_rows_are_the_same_endpoint() {
+        let mut seen = std::collections::HashSet::new();
+        for e in endpoints() {
+            assert!(
+                seen.insert((e.method, e.path)),
+                "{} {} twice",
+                e.method,
+                e.path
+            );
+            assert!(
+                e.path.starts_with(sandbox_ops::control::PREFIX),
+                "{}",
+                e.path
+            );
+        }
     }
 }

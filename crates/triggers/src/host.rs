@@ -1,14 +1,27 @@
 //! What handlers reach through `sandbox.call`: the app's services, addressed by
-//! `{"service": "queues", "action": "send", ...}`. Holds the triggers weakly, so the
-//! app (which holds this host) and the triggers (which hold the app) do not keep each
-//! other alive.
+//! `{"service": "queues", "action": "SendMessage", ...}` (names in `sandbox_ops::call`,
+//! older spellings accepted). One table maps each action to its answer in
+//! [`crate::api`]. Holds the triggers weakly, so the app (which holds this host) and the
+//! triggers (which hold the app) do not keep each other alive.
 
 use std::sync::{Arc, Weak};
 
 use sandbox_runtime::Host;
 use serde_json::{json, Value};
 
+use crate::api::{buses, queues, streams, topics};
 use crate::{ControlError, Triggers};
+
+type Action = fn(&Triggers, &str, Value) -> Result<Value, ControlError>;
+
+/// Every `(service, action)` of `sandbox_ops::call::ACTIONS`, and what answers it.
+const ACTIONS: &[(&str, &str, Action)] = &[
+    ("queues", "SendMessage", queues::host_send),
+    ("topics", "Publish", topics::host_publish),
+    ("bus", "PutEvents", buses::host_put_events),
+    ("streams", "PutRecord", streams::host_put_record),
+    ("streams", "PutRecords", streams::host_put_records),
+];
 
 pub(crate) struct ServiceHost(pub(crate) Weak<Triggers>);
 
@@ -32,35 +45,45 @@ fn handle(triggers: &Arc<Triggers>, function: &str, request: &[u8]) -> Result<Va
     let object = request
         .as_object_mut()
         .ok_or_else(|| ControlError::bad_request("request must be a JSON object"))?;
-    let service = object
-        .remove("service")
-        .and_then(|v| v.as_str().map(str::to_string));
-    let action = object
-        .remove("action")
-        .and_then(|v| v.as_str().map(str::to_string));
-    match (service.as_deref(), action.as_deref()) {
-        (Some("queues"), Some("send")) => {
-            let queue = object
-                .remove("queue")
-                .and_then(|v| v.as_str().map(str::to_string))
-                .ok_or_else(|| ControlError::bad_request("`queue` is required"))?;
-            // An IAM role session, as SQS reports a Lambda function's sends.
-            let sender = format!("AROASANDBOXROLE:{}", function.replace('/', "-"));
-            let message = crate::queues::parse_send(&request, &sender)?;
-            let receipt = triggers.queues().send(&queue, message)?;
-            Ok(crate::queues::receipt_json(&receipt))
+    let mut take = |key: &str| {
+        object
+            .remove(key)
+            .and_then(|v| v.as_str().map(str::to_string))
+    };
+    let (service, action) = (take("service"), take("action"));
+    let unknown = || {
+        ControlError::bad_request(format!(
+            "unknown call {}.{}; calls: {}",
+            service.as_deref().unwrap_or("?"),
+            action.as_deref().unwrap_or("?"),
+            sandbox_ops::call::known()
+        ))
+    };
+    let (service, action) = sandbox_ops::call::canonical(
+        service.as_deref().unwrap_or(""),
+        action.as_deref().unwrap_or(""),
+    )
+    .ok_or_else(unknown)?;
+    let answer = ACTIONS
+        .iter()
+        .find(|(s, a, _)| *s == service && *a == action)
+        .map(|(_, _, answer)| answer)
+        .ok_or_else(unknown)?;
+    answer(triggers, function, request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_action_has_an_answer() {
+        for (service, action, _) in sandbox_ops::call::ACTIONS {
+            assert!(
+                ACTIONS.iter().any(|(s, a, _)| s == service && a == action),
+                "{service}.{action}"
+            );
         }
-        (Some("topics"), Some(action)) => {
-            crate::topics::host_call(triggers, function, action, request)
-        }
-        (Some("bus"), Some(action)) => crate::buses::host_call(triggers, function, action, request),
-        (Some("streams"), Some(action)) => {
-            crate::streams::host_call(triggers, function, action, request)
-        }
-        (service, action) => Err(ControlError::bad_request(format!(
-            "unknown call {}.{}; services: queues, topics, bus, streams",
-            service.unwrap_or("?"),
-            action.unwrap_or("?")
-        ))),
+        assert_eq!(ACTIONS.len(), sandbox_ops::call::ACTIONS.len());
     }
 }

@@ -1,17 +1,18 @@
-//! Triggers other than HTTP, and the control surface over the sandbox's time.
+//! The services behind every trigger other than HTTP, and their front ends.
 //!
-//! A trigger is a thin driver around a service state machine from `sandbox-services`:
-//! it reads the sandbox [`Clock`], asks the state machine what is due, builds the exact
-//! AWS event and calls [`App::invoke`](sandbox_app::App::invoke). Drivers are the only
-//! place where tokio meets the services.
-//!
-//! - [`schedules`]: `@scheduled` rate and cron expressions firing on the clock;
-//! - [`queues`]: SQS queues and the consumer that plays Lambda's event source mapping;
-//! - [`drain`]: waiting until nothing is running and nothing is due anywhere;
-//! - [`Triggers`]: owns the clock and the drivers, and offers the typed operations the
-//!   control API (`/_sandbox/clock`, `/drain`, `/schedules`) exposes.
+//! - A driver per service (`schedules`, `queues`, `topics`, `buses`, `streams`) around a
+//!   state machine from `sandbox-services`: it reads the sandbox [`Clock`], asks the state
+//!   machine what is due, builds the exact AWS event and calls
+//!   [`App::invoke`](sandbox_app::App::invoke). Drivers are the only place where tokio
+//!   meets the services.
+//! - Front ends over the same services, speaking the typed operations of `sandbox-ops`:
+//!   [`control`] (the `/_sandbox` router table) and `host` (handlers' `sandbox.call`),
+//!   both answered by the per-service modules in `api`.
+//! - [`drain`]: waiting until nothing is running and nothing is due anywhere.
+//! - [`Triggers`]: owns the clock and the services; swaps in a reloaded app.
 
 mod activity;
+mod api;
 pub mod buses;
 pub mod control;
 pub mod drain;
@@ -23,7 +24,6 @@ pub mod topics;
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use sandbox_app::App;
 use sandbox_services::{parse_duration, Clock};
@@ -36,41 +36,10 @@ pub use schedules::{ScheduleView, Schedules};
 pub use streams::StreamService;
 pub use topics::TopicService;
 
-/// The app being served; swapped whole on reload. Drivers read it per delivery so new
-/// code takes over at once while running invocations finish on the old.
-pub type AppCell = Arc<ArcSwap<App>>;
+pub use sandbox_app::AppCell;
 
-/// An error for the control API: a status code and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ControlError {
-    pub status: u16,
-    pub message: String,
-}
-
-impl ControlError {
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        ControlError {
-            status: 400,
-            message: message.into(),
-        }
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        ControlError {
-            status: 404,
-            message: message.into(),
-        }
-    }
-}
-
-/// The clock's reading, as `GET /_sandbox/clock` shows it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ClockView {
-    pub now: DateTime<Utc>,
-    /// `manual` or `system`.
-    pub mode: &'static str,
-}
+pub use sandbox_ops::clock::ClockView;
+pub use sandbox_ops::control::ControlError;
 
 /// The sandbox's drivers and the clock they share.
 pub struct Triggers {
@@ -119,12 +88,16 @@ impl Triggers {
 
     pub fn clock(&self) -> ClockView {
         ClockView {
-            now: self.clock.now(),
+            now: self
+                .clock
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             mode: if self.clock.is_manual() {
                 "manual"
             } else {
                 "system"
-            },
+            }
+            .to_string(),
         }
     }
 

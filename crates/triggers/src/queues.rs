@@ -10,20 +10,23 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
 use sandbox_manifest::{Manifest, Queue as QueueDef};
+use sandbox_ops::queues::{
+    DeadLetterSummary, MessageList, MessageView, Purged, QueueList, QueueSummary, Redriven,
+};
+use sandbox_services::queue::MessageState;
 use sandbox_services::queue::{
-    batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, Delivery, MessageAttribute,
-    MessageAttributes, QueueConfig, Queues, SendReceipt, SendRequest,
+    batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, Delivery, QueueConfig,
+    Queues, SendReceipt, SendRequest,
 };
 use sandbox_services::{Clock, PendingWork};
-use serde_json::{json, Value};
 
-use crate::schedules::{ACCOUNT, REGION};
 use crate::{Activity, AppCell, ControlError};
+use sandbox_ops::aws::{ACCOUNT, REGION};
 
 /// Lambda starts five pollers per SQS event source mapping; without a `maxConcurrency`
 /// this many batches of one queue run at once.
@@ -78,87 +81,91 @@ impl QueueService {
         Ok(receipt)
     }
 
-    /// `GET /_sandbox/queues`.
-    pub fn list(&self) -> Value {
+    /// Every queue of the app with its counts (`GET /_sandbox/queues`).
+    pub fn list(&self) -> QueueList {
         let now = self.inner.clock.now();
         let app = self.inner.app.load();
         let broker = self.inner.broker();
-        let queues: Vec<Value> = app
+        let queues = app
             .manifest()
             .queues
             .iter()
             .filter_map(|def| {
                 let stats = broker.stats(&def.name, now).ok()?;
-                let dead_letter = def.dead_letter.as_ref().map(|dl| {
-                    let depth = broker.stats(&dl.queue, now).map(|s| s.visible + s.in_flight + s.delayed).unwrap_or(0);
-                    json!({ "name": dl.queue, "maxReceiveCount": dl.max_receive_count, "depth": depth })
+                let dead_letter_queue = def.dead_letter.as_ref().map(|dl| DeadLetterSummary {
+                    name: dl.queue.clone(),
+                    max_receive_count: dl.max_receive_count,
+                    depth: broker
+                        .stats(&dl.queue, now)
+                        .map(|s| s.visible + s.in_flight + s.delayed)
+                        .unwrap_or(0),
                 });
-                Some(json!({
-                    "name": def.name,
-                    "fifo": def.fifo,
-                    "consumer": def.function,
-                    "visible": stats.visible,
-                    "inFlight": stats.in_flight,
-                    "delayed": stats.delayed,
-                    "oldestAgeSeconds": stats.oldest_age_seconds,
-                    "expiredTotal": stats.expired_total,
-                    "deadLetteredTotal": stats.dead_lettered_total,
-                    "deadLetterQueue": dead_letter,
-                }))
+                Some(QueueSummary {
+                    name: def.name.clone(),
+                    fifo: def.fifo,
+                    consumer: def.function.clone(),
+                    visible: stats.visible,
+                    in_flight: stats.in_flight,
+                    delayed: stats.delayed,
+                    oldest_age_seconds: stats.oldest_age_seconds,
+                    expired_total: stats.expired_total,
+                    dead_lettered_total: stats.dead_lettered_total,
+                    dead_letter_queue,
+                })
             })
             .collect();
-        json!({ "queues": queues })
+        QueueList { queues }
     }
 
-    /// `GET /_sandbox/queues/{name}/messages`: every message and its state, changing nothing.
-    pub fn peek(&self, queue: &str) -> Result<Value, ControlError> {
+    /// Every message of a queue and its state, changing nothing.
+    pub fn peek(&self, queue: &str) -> Result<MessageList, ControlError> {
         let now = self.inner.clock.now();
         let views = self.inner.broker().peek(queue, now).map_err(queue_error)?;
-        let messages: Vec<Value> = views
+        let messages = views
             .iter()
             .map(|view| {
                 let m = &view.message;
-                let mut entry = json!({
-                    "messageId": m.id,
-                    "body": m.body,
-                    "receiveCount": m.receive_count,
-                    "sentAt": m.sent_at,
-                    "firstReceivedAt": m.first_received_at,
-                    "senderId": m.sender_id,
-                    "groupId": m.group_id,
-                    "deduplicationId": m.dedup_id,
-                    "sequenceNumber": m.sequence_number,
-                    "deadLetterSource": m.dead_letter_source,
-                    "md5OfBody": m.md5_of_body,
-                    "md5OfMessageAttributes": m.md5_of_message_attributes,
-                    "attributes": m.attributes,
-                });
-                // `state` and, for delayed and in-flight messages, `until`.
-                if let Ok(Value::Object(state)) = serde_json::to_value(view.state) {
-                    entry
-                        .as_object_mut()
-                        .into_iter()
-                        .for_each(|e| e.extend(state.clone()));
+                let (state, until) = match view.state {
+                    MessageState::Visible => ("visible", None),
+                    MessageState::Delayed { until } => ("delayed", Some(until)),
+                    MessageState::InFlight { until } => ("inFlight", Some(until)),
+                    MessageState::Expired => ("expired", None),
+                };
+                MessageView {
+                    message_id: m.id.clone(),
+                    body: m.body.clone(),
+                    receive_count: m.receive_count,
+                    sent_at: rfc3339(m.sent_at),
+                    first_received_at: m.first_received_at.map(rfc3339),
+                    sender_id: m.sender_id.clone(),
+                    group_id: m.group_id.clone(),
+                    deduplication_id: m.dedup_id.clone(),
+                    sequence_number: m.sequence_number.clone(),
+                    dead_letter_source: m.dead_letter_source.clone(),
+                    md5_of_body: m.md5_of_body.clone(),
+                    md5_of_message_attributes: m.md5_of_message_attributes.clone(),
+                    attributes: serde_json::to_value(&m.attributes).unwrap_or_default(),
+                    state: state.to_string(),
+                    until: until.map(rfc3339),
                 }
-                entry
             })
             .collect();
-        Ok(json!({ "messages": messages }))
+        Ok(MessageList { messages })
     }
 
-    pub fn purge(&self, queue: &str) -> Result<Value, ControlError> {
+    pub fn purge(&self, queue: &str) -> Result<Purged, ControlError> {
         let purged = self.inner.broker().purge(queue).map_err(queue_error)?;
         tracing::info!("queue {queue}: purged {purged} message(s)");
-        Ok(json!({ "purged": purged }))
+        Ok(Purged { purged })
     }
 
     /// Moves a dead-letter queue's messages back to the queues they came from.
-    pub fn redrive(&self, dlq: &str) -> Result<Value, ControlError> {
+    pub fn redrive(&self, dlq: &str) -> Result<Redriven, ControlError> {
         let now = self.inner.clock.now();
         let moved = self.inner.broker().redrive(dlq, now).map_err(queue_error)?;
         tracing::info!("queue {dlq}: redrove {moved} message(s) to their source queues");
         self.inner.work.notify_one();
-        Ok(json!({ "moved": moved }))
+        Ok(Redriven { moved })
     }
 
     /// Whether a consumer could take a message now: the cheap question drain asks on
@@ -478,122 +485,8 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
     }
 }
 
-/// Reads a send request in the shape the control API and the handler SDK use:
-/// `{"body": "...", "delaySeconds": 5, "groupId": "g", "deduplicationId": "d",
-///   "attributes": {"name": "value" | {"dataType": "Number", "stringValue": "1"}}}`.
-pub fn parse_send(value: &Value, sender_id: &str) -> Result<SendRequest, ControlError> {
-    let bad = |field: &str, what: &str| ControlError::bad_request(format!("`{field}` {what}"));
-    let object = value
-        .as_object()
-        .ok_or_else(|| ControlError::bad_request("the request must be a JSON object"))?;
-    let body = match object.get("body") {
-        Some(Value::String(body)) => body.clone(),
-        Some(_) => {
-            return Err(bad(
-                "body",
-                "must be a string (SQS bodies are text; serialize JSON first)",
-            ))
-        }
-        None => return Err(bad("body", "is required")),
-    };
-    let mut request = SendRequest::new(body);
-    request.sender_id = sender_id.to_string();
-    for key in object.keys() {
-        if ![
-            "body",
-            "delaySeconds",
-            "groupId",
-            "deduplicationId",
-            "attributes",
-        ]
-        .contains(&key.as_str())
-        {
-            return Err(bad(key, "is not a known field; known: body, delaySeconds, groupId, deduplicationId, attributes"));
-        }
-    }
-    if let Some(delay) = object.get("delaySeconds") {
-        let seconds = delay
-            .as_u64()
-            .filter(|s| *s <= 900)
-            .ok_or_else(|| bad("delaySeconds", "must be a whole number from 0 to 900"))?;
-        request.delay = Some(Duration::from_secs(seconds));
-    }
-    let text = |field: &str| -> Result<Option<String>, ControlError> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(bad(field, "must be a string")),
-        }
-    };
-    request.group_id = text("groupId")?;
-    request.dedup_id = text("deduplicationId")?;
-    if let Some(attributes) = object.get("attributes") {
-        request.attributes = parse_attributes(attributes)?;
-    }
-    Ok(request)
-}
-
-fn parse_attributes(value: &Value) -> Result<MessageAttributes, ControlError> {
-    let bad =
-        |name: &str, what: &str| ControlError::bad_request(format!("attribute `{name}` {what}"));
-    let object = value.as_object().ok_or_else(|| {
-        ControlError::bad_request("`attributes` must be an object of name → value")
-    })?;
-    let mut attributes = MessageAttributes::new();
-    for (name, value) in object {
-        let attribute = match value {
-            Value::String(s) => MessageAttribute::string(s.clone()),
-            Value::Number(n) => MessageAttribute::number(n.to_string()),
-            Value::Object(fields) => {
-                let field = |a: &str, b: &str| {
-                    fields
-                        .get(a)
-                        .or_else(|| fields.get(b))
-                        .and_then(Value::as_str)
-                };
-                let data_type = field("dataType", "DataType")
-                    .ok_or_else(|| bad(name, "needs a `dataType` (String, Number or Binary)"))?;
-                if data_type.starts_with("Binary") {
-                    use base64::Engine as _;
-                    let encoded = field("binaryValue", "BinaryValue")
-                        .ok_or_else(|| bad(name, "needs a base64 `binaryValue`"))?;
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(encoded)
-                        .map_err(|_| bad(name, "has a `binaryValue` that is not base64"))?;
-                    MessageAttribute {
-                        data_type: data_type.to_string(),
-                        string_value: None,
-                        binary_value: Some(bytes),
-                    }
-                } else {
-                    let value = field("stringValue", "StringValue")
-                        .ok_or_else(|| bad(name, "needs a `stringValue`"))?;
-                    MessageAttribute {
-                        data_type: data_type.to_string(),
-                        string_value: Some(value.to_string()),
-                        binary_value: None,
-                    }
-                }
-            }
-            _ => {
-                return Err(bad(
-                    name,
-                    "must be a string, a number, or {dataType, stringValue | binaryValue}",
-                ))
-            }
-        };
-        attributes.insert(name.clone(), attribute);
-    }
-    Ok(attributes)
-}
-
-/// The receipt as the control API answers it (SQS's SendMessage result, camelCase).
-pub fn receipt_json(receipt: &SendReceipt) -> Value {
-    json!({
-        "messageId": receipt.message_id,
-        "md5OfMessageBody": receipt.md5_of_body,
-        "md5OfMessageAttributes": receipt.md5_of_message_attributes,
-        "sequenceNumber": receipt.sequence_number,
-        "duplicate": receipt.duplicate,
-    })
+/// A time as the control API shows it (chrono's serde form: RFC 3339, `Z`, fractions only
+/// when there are some).
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }

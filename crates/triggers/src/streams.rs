@@ -16,7 +16,7 @@
 //! retry up to 60 s. Lambda backs off by an unpublished amount; retrying at once would
 //! make a poison record (retried forever by default) spin a core.
 
-mod api;
+mod views;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,11 +35,10 @@ use sandbox_services::stream::{
 use sandbox_services::topic::PublishRequest;
 use sandbox_services::{Clock, Pending as _, PendingWork};
 
-use crate::schedules::{ACCOUNT, REGION};
-use crate::{Activity, AppCell, ControlError, QueueService, TopicService};
+use sandbox_ops::aws::{function_arn, REGION};
 
-pub use api::ENDPOINTS;
-pub(crate) use api::{host_call, route};
+use crate::api::epoch_seconds;
+use crate::{Activity, AppCell, ControlError, QueueService, TopicService};
 
 /// First wait before retrying a failed batch; the state machine doubles it per retry,
 /// up to a minute.
@@ -393,14 +392,6 @@ fn same_settings(a: &StreamDef, b: &StreamDef) -> bool {
     config(a).ok() == config(b).ok() && routing(a) == routing(b)
 }
 
-/// The Lambda function ARN an on-failure record names (Lambda names have no `/`).
-fn function_arn(function: &str) -> String {
-    format!(
-        "arn:aws:lambda:{REGION}:{ACCOUNT}:function:{}",
-        function.replace('/', "-")
-    )
-}
-
 fn config(def: &StreamDef) -> Result<StreamConfig, String> {
     let consumers = def
         .consumers
@@ -442,14 +433,6 @@ fn consumer_config(stream: &str, c: &StreamConsumer) -> Result<ConsumerConfig, S
         has_on_failure_destination: c.on_failure.is_some(),
         retry_backoff: RETRY_BACKOFF,
     })
-}
-
-/// Epoch seconds (as Lambda's `StartingPositionTimestamp`) to a time, to the millisecond.
-pub(crate) fn epoch_seconds(seconds: f64) -> Option<DateTime<Utc>> {
-    if !seconds.is_finite() {
-        return None;
-    }
-    DateTime::from_timestamp_millis((seconds * 1000.0).round() as i64)
 }
 
 /// The consumer loop: trim, hand out every ready batch, then wait for the next change

@@ -15,13 +15,12 @@ use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
 use sandbox_manifest::{FilterPolicyScope, Manifest, Target};
 use sandbox_services::topic::{
-    AttributeValue, DeliveryOutcome, FilterPolicy, FunctionDelivery, PublishError, PublishReceipt,
-    PublishRequest, QueueSend, Scope, SubTarget, SubscriptionConfig, TopicConfig, Topics,
+    DeliveryOutcome, FilterPolicy, FunctionDelivery, PublishError, PublishReceipt, PublishRequest,
+    QueueSend, Scope, SubTarget, SubscriptionConfig, TopicConfig, TopicStats, Topics,
 };
 use sandbox_services::{Clock, Pending, PendingWork};
-use serde_json::{json, Map, Value};
 
-use crate::{Activity, AppCell, ControlError, QueueService, Triggers};
+use crate::{Activity, AppCell, ControlError, QueueService};
 
 #[derive(Clone)]
 pub struct TopicService {
@@ -93,23 +92,14 @@ impl TopicService {
         Ok(receipt)
     }
 
-    /// `GET /_sandbox/topics`: every topic with its subscriptions, counts and recent
-    /// permanent failures.
-    pub fn list(&self) -> Value {
-        let topics: Vec<Value> = self
-            .inner
-            .topics()
-            .describe()
-            .iter()
-            .map(|stats| camel_case(json!(stats)))
-            .collect();
-        json!({ "topics": topics })
+    /// Every topic with its subscriptions, counts and recent permanent failures.
+    pub fn list(&self) -> Vec<TopicStats> {
+        self.inner.topics().describe()
     }
 
     /// One topic, as [`TopicService::list`] shows it.
-    pub fn get(&self, name: &str) -> Result<Value, ControlError> {
-        let stats = self.inner.topics().stats(name).map_err(publish_error)?;
-        Ok(camel_case(json!(stats)))
+    pub fn get(&self, name: &str) -> Result<TopicStats, ControlError> {
+        self.inner.topics().stats(name).map_err(publish_error)
     }
 
     /// Names of the app's topics.
@@ -336,27 +326,9 @@ fn configs(manifest: &Manifest) -> Result<Vec<TopicConfig>, String> {
 /// A stable UUID-shaped subscription id (the last part of its ARN): the same topic and
 /// position give the same id on every start, so ARNs in logs and tests do not churn.
 pub fn subscription_id(topic: &str, index: usize) -> String {
-    // FNV-1a, twice with different offsets: 128 stable bits without a hashing crate.
-    let hash = |seed: u64| {
-        let mut h = seed;
-        for b in topic.bytes().chain([0]).chain(index.to_le_bytes()) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        h
-    };
-    let (a, b) = (hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142));
-    // Version 8 (custom) and the RFC 4122 variant, so it reads as a valid UUID.
-    let a = (a & !0xf000) | 0x8000;
-    let b = (b & !(0xc000_0000_0000_0000)) | 0x8000_0000_0000_0000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
+    // A name-based (v5) UUID of the topic's ARN and the position.
+    let name = format!("{}#{index}", sandbox_ops::aws::topic_arn(topic));
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
 fn publish_error(e: PublishError) -> ControlError {
@@ -364,213 +336,6 @@ fn publish_error(e: PublishError) -> ControlError {
         PublishError::UnknownTopic { .. } => ControlError::not_found(e.to_string()),
         other => ControlError::bad_request(other.to_string()),
     }
-}
-
-/// Reads a publish request in the shape the control API and the SDK use:
-/// `{"message": "...", "subject"?, "groupId"?, "deduplicationId"?,
-///   "attributes"?: {"name": "text" | 12 | ["a", "b"] | {"DataType", "StringValue" | "BinaryValue"}}}`.
-pub fn parse_publish(value: &Value) -> Result<PublishRequest, ControlError> {
-    const KNOWN: &[&str] = &[
-        "message",
-        "subject",
-        "attributes",
-        "groupId",
-        "deduplicationId",
-    ];
-    let bad = |field: &str, what: &str| ControlError::bad_request(format!("`{field}` {what}"));
-    let object = value
-        .as_object()
-        .ok_or_else(|| ControlError::bad_request("the request must be a JSON object"))?;
-    if let Some(key) = object.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(bad(
-            key,
-            &format!("is not a known field; known: {}", KNOWN.join(", ")),
-        ));
-    }
-    let message = match object.get("message") {
-        Some(Value::String(message)) => message.clone(),
-        Some(Value::Null) | None => return Err(bad("message", "is required")),
-        // SNS messages are text; a JSON value is sent as its JSON text.
-        Some(other) => other.to_string(),
-    };
-    let text = |field: &str| -> Result<Option<String>, ControlError> {
-        match object.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(bad(field, "must be a string")),
-        }
-    };
-    let mut request = PublishRequest::new(message);
-    request.subject = text("subject")?;
-    request.group_id = text("groupId")?;
-    request.dedup_id = text("deduplicationId")?;
-    if let Some(attributes) = object.get("attributes").filter(|a| !a.is_null()) {
-        let attributes = attributes.as_object().ok_or_else(|| {
-            ControlError::bad_request("`attributes` must be an object of name → value")
-        })?;
-        for (name, value) in attributes {
-            request
-                .attributes
-                .insert(name.clone(), parse_attribute(name, value)?);
-        }
-    }
-    Ok(request)
-}
-
-fn parse_attribute(name: &str, value: &Value) -> Result<AttributeValue, ControlError> {
-    let bad = |what: &str| ControlError::bad_request(format!("attribute `{name}` {what}"));
-    Ok(match value {
-        Value::String(s) => AttributeValue::string(s.clone()),
-        Value::Number(n) => AttributeValue::new("Number", n.to_string()),
-        Value::Array(_) => AttributeValue::new("String.Array", value.to_string()),
-        Value::Object(fields) => {
-            let field = |names: &[&str]| names.iter().find_map(|n| fields.get(*n));
-            let data_type = field(&["DataType", "dataType", "Type"])
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    bad("needs a `DataType` (String, String.Array, Number or Binary)")
-                })?;
-            let value = field(&[
-                "StringValue",
-                "stringValue",
-                "BinaryValue",
-                "binaryValue",
-                "Value",
-                "value",
-            ])
-            .ok_or_else(|| bad("needs a `StringValue` (or a base64 `BinaryValue`)"))?;
-            let value = match value {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                Value::Array(_) => value.to_string(),
-                _ => return Err(bad("has a value that is not a string, number or array")),
-            };
-            AttributeValue::new(data_type, value)
-        }
-        _ => {
-            return Err(bad(
-                "must be a string, a number, an array, or {DataType, StringValue | BinaryValue}",
-            ))
-        }
-    })
-}
-
-/// The receipt as the control API and the SDK answer it (SNS's Publish result plus what
-/// the sandbox did with it).
-pub fn receipt_json(receipt: &PublishReceipt) -> Value {
-    json!({
-        "messageId": receipt.message_id,
-        "sequenceNumber": receipt.sequence_number,
-        "duplicate": receipt.duplicate,
-        "queues": receipt.queue_sends.iter().map(|s| s.queue.clone()).collect::<Vec<_>>(),
-        "functionDeliveries": receipt.function_deliveries.len(),
-        "filtered": receipt.filtered,
-    })
-}
-
-/// The services' stats use Rust's snake_case field names; the control API speaks
-/// camelCase like the rest of it. Only keys are renamed, never values.
-pub(crate) fn camel_case(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (camel_key(&k), camel_case(v)))
-                .collect::<Map<String, Value>>(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(camel_case).collect()),
-        other => other,
-    }
-}
-
-fn camel_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    let mut upper = false;
-    for c in key.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The endpoints [`route`] answers, for the control API's 404 listing.
-pub const ENDPOINTS: &[&str] = &[
-    "GET /_sandbox/topics",
-    "GET /_sandbox/topics/{name}",
-    "POST /_sandbox/topics/{name}/messages {\"message\":\"...\",\"subject\"?,\"attributes\"?,\"groupId\"?,\"deduplicationId\"?}",
-];
-
-/// Control routes under `/_sandbox/topics`; `None` when the path is not ours.
-pub(crate) async fn route(
-    triggers: &Triggers,
-    method: &str,
-    path: &str,
-    _query: Option<&str>,
-    body: &[u8],
-) -> Option<Result<Value, ControlError>> {
-    let service = triggers.topics();
-    let rest = path.strip_prefix("/_sandbox/topics")?;
-    if rest.is_empty() {
-        return Some(match method {
-            "GET" => Ok(service.list()),
-            _ => Err(not_allowed(method, path, "GET")),
-        });
-    }
-    let rest = rest.strip_prefix('/')?;
-    Some(match rest.split_once('/') {
-        None => match method {
-            "GET" => service.get(rest),
-            _ => Err(not_allowed(method, path, "GET")),
-        },
-        Some((name, "messages")) => match method {
-            "POST" => serde_json::from_slice::<Value>(body)
-                .map_err(|e| {
-                    ControlError::bad_request(format!(
-                        "body is not JSON ({e}); send {{\"message\": \"...\"}}"
-                    ))
-                })
-                .and_then(|request| parse_publish(&request))
-                .and_then(|request| service.publish(name, request))
-                .map(|receipt| receipt_json(&receipt)),
-            _ => Err(not_allowed(method, path, "POST")),
-        },
-        Some(_) => return None,
-    })
-}
-
-pub(crate) fn not_allowed(method: &str, path: &str, allowed: &str) -> ControlError {
-    ControlError {
-        status: 405,
-        message: format!("{method} is not allowed on {path}; use {allowed}"),
-    }
-}
-
-/// A handler's `sandbox.call` for this service: `{"action": "publish", "topic": "...",
-/// "message": "...", ...}` (the rest as [`parse_publish`] reads it).
-pub(crate) fn host_call(
-    triggers: &Triggers,
-    _function: &str,
-    action: &str,
-    mut request: Value,
-) -> Result<Value, ControlError> {
-    if action != "publish" {
-        return Err(ControlError::bad_request(format!(
-            "unknown topics action `{action}`; known: publish"
-        )));
-    }
-    let topic = request
-        .as_object_mut()
-        .and_then(|o| o.remove("topic"))
-        .and_then(|v| v.as_str().map(str::to_string))
-        .ok_or_else(|| ControlError::bad_request("`topic` is required"))?;
-    let publish = parse_publish(&request)?;
-    let receipt = triggers.topics().publish(&topic, publish)?;
-    Ok(receipt_json(&receipt))
 }
 
 #[cfg(test)]
@@ -584,58 +349,6 @@ mod tests {
         assert_ne!(a, subscription_id("orders", 1));
         assert_ne!(a, subscription_id("order", 0));
         assert_eq!(a.len(), 36);
-        assert_eq!(a.as_bytes()[14], b'8');
-    }
-
-    #[test]
-    fn reads_publish_requests() {
-        let request = parse_publish(&json!({
-            "message": "hi",
-            "subject": "s",
-            "attributes": {"color": "red", "n": 3, "tags": ["a"], "b": {"DataType": "Binary", "BinaryValue": "aGk="}},
-        }))
-        .unwrap();
-        assert_eq!(request.message, "hi");
-        assert_eq!(request.subject.as_deref(), Some("s"));
-        assert_eq!(request.attributes["color"], AttributeValue::string("red"));
-        assert_eq!(request.attributes["n"], AttributeValue::new("Number", "3"));
-        assert_eq!(
-            request.attributes["tags"],
-            AttributeValue::new("String.Array", "[\"a\"]")
-        );
-        assert_eq!(
-            request.attributes["b"],
-            AttributeValue::new("Binary", "aGk=")
-        );
-        // JSON messages are sent as their text.
-        assert_eq!(
-            parse_publish(&json!({"message": {"a": 1}}))
-                .unwrap()
-                .message,
-            "{\"a\":1}"
-        );
-    }
-
-    #[test]
-    fn refuses_bad_publish_requests() {
-        for bad in [
-            json!("text"),
-            json!({}),
-            json!({"message": "m", "extra": 1}),
-            json!({"message": "m", "subject": 1}),
-            json!({"message": "m", "attributes": {"a": {"StringValue": "x"}}}),
-            json!({"message": "m", "attributes": {"a": true}}),
-        ] {
-            let e = parse_publish(&bad).expect_err(&bad.to_string());
-            assert_eq!(e.status, 400);
-        }
-    }
-
-    #[test]
-    fn camel_cases_keys_only() {
-        assert_eq!(
-            camel_case(json!({"recent_failures": [{"dead_letter_queue": "a_b"}]})),
-            json!({"recentFailures": [{"deadLetterQueue": "a_b"}]})
-        );
+        assert_eq!(a.as_bytes()[14], b'5', "a version 5 (name-based) UUID");
     }
 }

@@ -17,8 +17,7 @@ use http::header::{HeaderMap, HeaderName, COOKIE, USER_AGENT};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-/// The account id API Gateway reports; AWS's documentation example account.
-const ACCOUNT_ID: &str = "123456789012";
+use sandbox_ops::aws::ACCOUNT as ACCOUNT_ID;
 /// The API id of the one HTTP API the sandbox serves.
 pub const API_ID: &str = "sandbox";
 
@@ -55,6 +54,74 @@ pub struct EventInput<'a> {
     pub path_params: &'a [(&'a str, String)],
     pub request_id: &'a str,
     pub now: DateTime<Utc>,
+}
+
+/// The event a plain request to `route` would make, with every path parameter set to
+/// `example` (for `sandbox invoke` without an event): the same builder as real requests.
+pub fn sample_event(
+    route: &sandbox_manifest::Route,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Vec<u8> {
+    let path: Vec<&str> = route
+        .path
+        .split('/')
+        .map(|s| {
+            if s.starts_with(':') || s == "*" {
+                "example"
+            } else {
+                s
+            }
+        })
+        .collect();
+    let path = path.join("/");
+    let method = match route.method {
+        sandbox_manifest::Method::Any => http::Method::GET,
+        other => http::Method::from_bytes(other.as_str().as_bytes()).unwrap_or(http::Method::GET),
+    };
+    let router = crate::Router::new(std::slice::from_ref(route));
+    let (route_key, params) = router
+        .find(&method, &path)
+        .map(|m| {
+            (
+                m.route.route_key().to_string(),
+                m.params
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            )
+        })
+        .unwrap_or_else(|| {
+            (
+                format!("{} {}", route.method.as_str(), route.path),
+                Vec::new(),
+            )
+        });
+    let params: Vec<(&str, String)> = params
+        .iter()
+        .map(|(k, v): &(String, String)| (k.as_str(), v.clone()))
+        .collect();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::HOST,
+        http::HeaderValue::from_static("localhost"),
+    );
+    headers.insert(USER_AGENT, http::HeaderValue::from_static("sandbox-invoke"));
+    build_event(&EventInput {
+        method: method.as_str(),
+        raw_path: &path,
+        raw_query: "",
+        protocol: "HTTP/1.1",
+        headers: &headers,
+        host: "localhost",
+        body: b"",
+        source_ip: IpAddr::from([127, 0, 0, 1]),
+        local_port: 3333,
+        route_key: &route_key,
+        path_params: &params,
+        request_id,
+        now,
+    })
 }
 
 /// Serializes the payload 2.0 event for `input`.

@@ -5,7 +5,7 @@
 //! has none), then matched against every enabled rule; each target of a matching rule gets
 //! one delivery with the target's input shaping applied. Queue and topic targets come back
 //! at once for the caller to send; function targets go into Lambda's async queue
-//! ([`crate::topic::retry`]) and are taken with [`Buses::due_deliveries`] and settled with
+//! ([`crate::async_retry`]) and are taken with [`Buses::due_deliveries`] and settled with
 //! [`Buses::complete`].
 //!
 //! Rules chosen where the sandbox has to pick (each is tested):
@@ -28,8 +28,10 @@ use std::collections::{BTreeMap, VecDeque};
 use super::event::{Event, PutEntry, MAX_ENTRIES, MAX_REQUEST_BYTES};
 use crate::drain::{Pending, PendingWork};
 use crate::pattern::{EventPattern, InputShape, RuleContext};
-use crate::topic::envelope::{iso_millis, ACCOUNT, REGION};
-use crate::topic::retry::{CompleteError, FunctionDelivery, Invocations, RetryPolicy, Settled};
+pub use sandbox_ops::aws::{bus_arn, rule_arn};
+
+use crate::async_retry::{CompleteError, FunctionDelivery, Invocations, RetryPolicy, Settled};
+use crate::topic::envelope::iso_millis;
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// How many permanent failures each bus keeps for the control API.
@@ -146,6 +148,7 @@ pub struct TargetDelivery {
 
 /// A delivery that could not be made or failed every attempt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetFailure {
     pub bus: String,
     pub rule: String,
@@ -188,6 +191,7 @@ pub enum DeliveryOutcome {
 
 /// One archive as `ListArchives` would describe it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ArchiveInfo {
     pub name: String,
     pub bus: String,
@@ -219,6 +223,7 @@ pub struct ReplayRequest {
 
 /// A replay as `DescribeReplay` would describe it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReplayInfo {
     pub name: String,
     pub bus: String,
@@ -278,6 +283,7 @@ pub struct UnknownBus {
 
 /// One rule target as the control API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TargetStats {
     pub target: BusTarget,
     pub delivered: u64,
@@ -287,6 +293,7 @@ pub struct TargetStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RuleStats {
     pub name: String,
     pub arn: String,
@@ -297,6 +304,7 @@ pub struct RuleStats {
 
 /// One bus as the control API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BusStats {
     pub name: String,
     pub arn: String,
@@ -417,20 +425,6 @@ fn list(names: &[String]) -> String {
         "none".to_string()
     } else {
         names.join(", ")
-    }
-}
-
-/// `arn:aws:events:us-east-1:123456789012:event-bus/<bus>`.
-pub fn bus_arn(bus: &str) -> String {
-    format!("arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}")
-}
-
-/// A rule's ARN: `rule/<rule>` on the default bus, `rule/<bus>/<rule>` on others.
-pub fn rule_arn(bus: &str, rule: &str) -> String {
-    if bus == "default" {
-        format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}")
-    } else {
-        format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{bus}/{rule}")
     }
 }
 

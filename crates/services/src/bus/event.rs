@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::topic::envelope::{ACCOUNT, REGION};
+use sandbox_ops::aws::{ACCOUNT, REGION};
 
 /// Most entries one `PutEvents` call may carry.
 pub const MAX_ENTRIES: usize = 10;
@@ -113,7 +113,7 @@ struct Head<'a> {
 
 /// `2026-01-01T00:00:00Z`: EventBridge event times have whole seconds.
 pub fn event_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    crate::rfc3339_seconds(t)
 }
 
 impl Event {

@@ -5,9 +5,9 @@
 //! - [`buses`]: every bus of an app; routing, function retries, archives, replays, stats.
 //!
 //! Patterns and input shaping are compiled by [`crate::pattern`]; function targets use
-//! Lambda's async retry queue from [`crate::topic::retry`]. Nothing here reads a clock or
+//! Lambda's async retry queue from [`crate::async_retry`]. Nothing here reads a clock or
 //! sleeps: every time-dependent call takes `now`, and a driver sleeps until
-//! [`Buses::next_change`] (DESIGN.md principle 2).
+//! [`Buses::next_change`] (ARCHITECTURE.md: time is passed in).
 
 pub mod buses;
 pub mod event;

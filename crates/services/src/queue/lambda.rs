@@ -22,9 +22,7 @@ use serde::Serialize;
 use super::queue::Delivery;
 
 /// `arn:aws:sqs:<region>:<account>:<name>`.
-pub fn queue_arn(name: &str, region: &str, account: &str) -> String {
-    format!("arn:aws:sqs:{region}:{account}:{name}")
-}
+pub use sandbox_ops::aws::queue_arn;
 
 #[derive(Serialize)]
 struct Event<'a> {

@@ -6,7 +6,7 @@
 //! - [`lambda`]: the SQS event JSON and the partial batch response rules.
 //!
 //! Nothing here reads a clock or sleeps: every time-dependent call takes `now`, and a driver
-//! sleeps until [`Queues::next_change`] (DESIGN.md principle 2).
+//! sleeps until [`Queues::next_change`] (ARCHITECTURE.md: time is passed in).
 
 pub mod broker;
 pub mod lambda;

@@ -1,6 +1,6 @@
 //! One SQS queue (standard or FIFO) as a pure state machine.
 //!
-//! Every method that depends on time takes `now` (DESIGN.md principle 2): the queue never
+//! Every method that depends on time takes `now` (ARCHITECTURE.md: time is passed in): the queue never
 //! reads a clock, sleeps or spawns, so a 30 s visibility timeout or a 4-day retention is
 //! tested by passing a later `now`. A driver asks [`Queue::next_change`] when to look again.
 //!

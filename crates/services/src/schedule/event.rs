@@ -41,7 +41,7 @@ impl ScheduledEvent {
             detail_type: "Scheduled Event",
             source: "aws.events",
             account: account.to_string(),
-            time: time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            time: crate::rfc3339_seconds(time),
             region: region.to_string(),
             resources: vec![format!("arn:aws:events:{region}:{account}:rule/{schedule}")],
             detail: serde_json::Map::new(),

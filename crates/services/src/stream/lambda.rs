@@ -6,20 +6,12 @@
 //! is `<shardId>:<sequenceNumber>`. Keys are written in AWS's order.
 
 use base64::Engine as _;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::consumer::{Batch, GivenUp, Outcome};
 
-/// The account the sandbox pretends to be.
-pub const ACCOUNT: &str = "123456789012";
-/// The execution role named in every event's `invokeIdentityArn`.
-pub const INVOKE_IDENTITY_ARN: &str = "arn:aws:iam::123456789012:role/lambda-role";
-
-/// `arn:aws:kinesis:<region>:123456789012:stream/<name>`.
-pub fn stream_arn(name: &str, region: &str) -> String {
-    format!("arn:aws:kinesis:{region}:{ACCOUNT}:stream/{name}")
-}
+pub use sandbox_ops::aws::{stream_arn, INVOKE_IDENTITY_ARN};
 
 #[derive(Serialize)]
 struct Event<'a> {
@@ -120,8 +112,7 @@ struct KinesisBatchInfo<'a> {
 }
 
 fn iso_millis(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
-        .unwrap_or_default()
+    t.map(crate::rfc3339_millis).unwrap_or_default()
 }
 
 fn failure_record<'a>(

@@ -9,7 +9,7 @@
 //! - [`lambda`]: the Kinesis event JSON, the on-failure record, the partial batch response.
 //!
 //! Nothing here reads a clock or sleeps: every time-dependent call takes `now`, and a driver
-//! sleeps until [`Stream::next_change`] (DESIGN.md principle 2).
+//! sleeps until [`Stream::next_change`] (ARCHITECTURE.md: time is passed in).
 
 pub mod consumer;
 pub mod lambda;

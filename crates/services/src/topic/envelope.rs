@@ -19,24 +19,13 @@ use serde::Serialize;
 
 use crate::queue::{MessageAttribute, MessageAttributes};
 
-/// The account every sandbox ARN uses.
-pub const ACCOUNT: &str = "123456789012";
-/// The region every sandbox ARN uses.
-pub const REGION: &str = "us-east-1";
+use sandbox_ops::aws::REGION;
+pub use sandbox_ops::aws::{subscription_arn, topic_arn};
+
 /// base64 of "sandbox notifications are not signed".
 pub const FAKE_SIGNATURE: &str = "c2FuZGJveCBub3RpZmljYXRpb25zIGFyZSBub3Qgc2lnbmVk";
 const SIGNING_CERT_URL: &str =
     "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sandbox-not-signed.pem";
-
-/// `arn:aws:sns:us-east-1:123456789012:<topic>`.
-pub fn topic_arn(topic: &str) -> String {
-    format!("arn:aws:sns:{REGION}:{ACCOUNT}:{topic}")
-}
-
-/// `arn:aws:sns:us-east-1:123456789012:<topic>:<subscription id>`.
-pub fn subscription_arn(topic: &str, subscription_id: &str) -> String {
-    format!("{}:{subscription_id}", topic_arn(topic))
-}
 
 fn unsubscribe_url(topic: &str, subscription_id: &str) -> String {
     format!(
@@ -47,7 +36,7 @@ fn unsubscribe_url(topic: &str, subscription_id: &str) -> String {
 
 /// `2026-01-01T00:00:00.000Z`: SNS timestamps always carry milliseconds.
 pub fn iso_millis(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    crate::rfc3339_millis(t)
 }
 
 /// One SNS message attribute: `DataType` (`String`, `String.Array`, `Number`, `Binary`,

@@ -3,21 +3,20 @@
 //!
 //! - [`envelope`]: the SQS envelope and the Lambda event a notification becomes.
 //! - [`topics`]: every topic of an app; publish, dedup, delivery, stats.
-//! - [`retry`]: Lambda's asynchronous invocation queue and retry schedule (also used by
-//!   the bus).
+//! - Lambda's asynchronous invocation queue and retry schedule are in
+//!   [`crate::async_retry`], shared with the bus.
 //! - [`patterns`]: the seam to the filter policy language in `crate::pattern`.
 //!
 //! Nothing here reads a clock or sleeps: every time-dependent call takes `now`, and a
-//! driver sleeps until [`Topics::next_change`] (DESIGN.md principle 2).
+//! driver sleeps until [`Topics::next_change`] (ARCHITECTURE.md: time is passed in).
 
 pub mod envelope;
 pub mod patterns;
-pub mod retry;
 pub mod topics;
 
+pub use crate::async_retry::{CompleteError, FunctionDelivery, RetryPolicy};
 pub use envelope::{lambda_event, sqs_envelope, subscription_arn, topic_arn, AttributeValue};
 pub use patterns::{FilterPolicy, Scope};
-pub use retry::{CompleteError, FunctionDelivery, RetryPolicy};
 pub use topics::{
     ConfigError, DeliveryFailure, DeliveryOutcome, PublishError, PublishReceipt, PublishRequest,
     QueueSend, SubTarget, SubscriptionConfig, SubscriptionStats, TopicConfig, TopicStats, Topics,

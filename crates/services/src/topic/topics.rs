@@ -34,7 +34,7 @@ use super::envelope::{
     validate_attribute, AttributeValue, Notification,
 };
 use super::patterns::{policy_matches, FilterPolicy};
-use super::retry::{CompleteError, FunctionDelivery, Invocations, RetryPolicy, Settled};
+use crate::async_retry::{CompleteError, FunctionDelivery, Invocations, RetryPolicy, Settled};
 use crate::drain::{Pending, PendingWork};
 use crate::queue::{MessageAttributes, SendRequest};
 
@@ -187,6 +187,7 @@ pub type DeliveryError = CompleteError;
 
 /// A function delivery that failed every attempt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeliveryFailure {
     pub topic: String,
     pub subscription: String,
@@ -218,6 +219,7 @@ pub enum DeliveryOutcome {
 
 /// One subscription as the control API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SubscriptionStats {
     pub id: String,
     pub arn: String,
@@ -238,6 +240,7 @@ pub struct SubscriptionStats {
 
 /// One topic as the control API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TopicStats {
     pub name: String,
     pub arn: String,
