@@ -58,6 +58,22 @@ struct StartArgs {
     /// Do not watch the project for changes (hot reload is on by default).
     #[arg(long)]
     no_watch: bool,
+    /// A host name (beyond localhost and loopback addresses) whose requests may reach
+    /// the control API, e.g. when the sandbox is reached by a LAN name. Repeatable; `*`
+    /// allows any (this turns off the DNS-rebinding protection).
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
+    /// An origin (`https://tool.example`) whose pages may change the sandbox through the
+    /// control API. Repeatable.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// Open connections beyond this are answered 503 and closed.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// How long a client may take to send its request headers (also how long an idle
+    /// keep-alive connection is kept), e.g. `30s`.
+    #[arg(long, default_value = "30s", value_parser = parse_std_duration)]
+    header_timeout: std::time::Duration,
     #[command(flatten)]
     load: LoadArgs,
 }
@@ -119,4 +135,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A duration argument in the sandbox's one syntax (`30s`, `1m30s`).
+fn parse_std_duration(text: &str) -> Result<std::time::Duration, String> {
+    sandbox_services::parse_duration(text)
+        .map_err(|e| e.to_string())?
+        .to_std()
+        .map_err(|_| format!("`{text}` must not be negative"))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use sandbox_server::{Server, ServerConfig};
+use sandbox_server::{Policy, Server, ServerConfig};
 use sandbox_services::Clock;
 use sandbox_triggers::Triggers;
 
@@ -14,12 +14,20 @@ use crate::{project, summary, ClockKind, StartArgs};
 
 pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    raise_open_file_limit();
     // Bind first: a busy port should fail in milliseconds, not after every build.
     let (server, addr) = Server::bind(&ServerConfig {
         host: args.host,
         port: args.port,
     })
     .await?;
+    let server = server.with_policy(Policy {
+        header_timeout: args.header_timeout,
+        max_connections: args.max_connections,
+        allowed_hosts: args.allow_hosts.clone(),
+        allowed_origins: args.allow_origins.clone(),
+        ..Policy::default()
+    });
     let app = project::load(&args.dir, &args.load).await?;
     summary::print(&app);
     let cell = sandbox_server::app_cell(app);
@@ -80,4 +88,28 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down: waiting for in-flight requests");
+}
+
+/// Lets the process hold as many connections as `--max-connections` allows: the soft
+/// limit on open files is often far below the hard one (1024 or 256 by default).
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit read and write only the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
+                && limit.rlim_cur < limit.rlim_max
+            {
+                let wanted = limit.rlim_max.min(65_536);
+                if wanted > limit.rlim_cur {
+                    limit.rlim_cur = wanted;
+                    libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+                }
+            }
+        }
+    }
 }

@@ -51,7 +51,17 @@ pub(crate) async fn handle(
 
     let app = shared.cell.load_full();
     let router = shared.router_for(&app);
-    let Some(matched) = router.find(&parts.method, path) else {
+    // `curl -I` on a GET route: answered as the GET (hyper sends no body for HEAD).
+    let matched = router.find(&parts.method, path).or_else(|| {
+        (parts.method == Method::HEAD)
+            .then(|| router.find(&Method::GET, path))
+            .flatten()
+    });
+    let event_method = match &matched {
+        Some(m) if parts.method == Method::HEAD && m.route.route_key().starts_with("GET ") => "GET",
+        _ => parts.method.as_str(),
+    };
+    let Some(matched) = matched else {
         let response = fallback(&app, &parts).await;
         log(
             &parts,
@@ -78,7 +88,7 @@ pub(crate) async fn handle(
     };
 
     let event = request::build_event(&request::EventInput {
-        method: parts.method.as_str(),
+        method: event_method,
         raw_path: path,
         raw_query: parts.uri.query().unwrap_or(""),
         protocol: protocol(parts.version),
@@ -164,6 +174,13 @@ async fn fallback(app: &App, parts: &Parts) -> HttpResponse {
 }
 
 async fn control_request(shared: &Shared, parts: &Parts, body: Incoming) -> HttpResponse {
+    if let Err((status, refusal)) = shared.policy.admit_control(parts) {
+        tracing::warn!(target: "sandbox::control", "{} {} refused: {refusal}", parts.method, parts.uri.path());
+        return json_response(
+            status,
+            serde_json::to_vec(&serde_json::json!({ "error": refusal })).unwrap_or_default(),
+        );
+    }
     let body = match read_body(parts, body).await {
         Ok(body) => body,
         Err(response) => return response,
@@ -184,9 +201,13 @@ async fn control_request(shared: &Shared, parts: &Parts, body: Incoming) -> Http
         serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec()),
     );
     if status == StatusCode::METHOD_NOT_ALLOWED {
-        response
-            .headers_mut()
-            .insert(http::header::ALLOW, HeaderValue::from_static("GET"));
+        let allow: Vec<&str> = value["allow"]
+            .as_array()
+            .map(|methods| methods.iter().filter_map(|m| m.as_str()).collect())
+            .unwrap_or_default();
+        if let Ok(allow) = HeaderValue::from_str(&allow.join(", ")) {
+            response.headers_mut().insert(http::header::ALLOW, allow);
+        }
     }
     response
 }

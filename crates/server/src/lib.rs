@@ -11,6 +11,7 @@
 pub mod apigw;
 pub mod control;
 mod handler;
+mod policy;
 pub mod router;
 pub mod static_files;
 
@@ -31,6 +32,7 @@ use tokio::net::TcpListener;
 
 pub use control::{ControlFuture, ControlPlane, NoControlPlane};
 pub use handler::MAX_BODY_BYTES;
+pub use policy::Policy;
 pub use router::Router;
 
 pub use sandbox_app::AppCell;
@@ -60,6 +62,7 @@ impl Default for ServerConfig {
 /// A bound, not yet serving, HTTP server.
 pub struct Server {
     listener: TcpListener,
+    policy: Policy,
 }
 
 impl Server {
@@ -81,7 +84,19 @@ impl Server {
         let bound = listener
             .local_addr()
             .context("cannot read the bound address")?;
-        Ok((Server { listener }, bound))
+        Ok((
+            Server {
+                listener,
+                policy: Policy::default(),
+            },
+            bound,
+        ))
+    }
+
+    /// Limits and access rules other than the defaults.
+    pub fn with_policy(mut self, policy: Policy) -> Server {
+        self.policy = policy;
+        self
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and waits for the
@@ -92,10 +107,17 @@ impl Server {
         control: Arc<dyn ControlPlane>,
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
-        let shared = Arc::new(Shared::new(app, control));
+        let policy = Arc::new(self.policy);
+        let shared = Arc::new(Shared::new(app, control, policy.clone()));
         let local_port = self.listener.local_addr()?.port();
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        let connections = Arc::new(tokio::sync::Semaphore::new(policy.max_connections));
+        let mut http = http1::Builder::new();
+        http.keep_alive(true)
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(policy.header_timeout)
+            .max_buf_size(policy.max_header_bytes.max(8192));
 
         loop {
             let (stream, peer) = tokio::select! {
@@ -115,20 +137,23 @@ impl Server {
             if let Err(err) = stream.set_nodelay(true) {
                 tracing::debug!(target: "sandbox::http", "cannot set TCP_NODELAY: {err}");
             }
+            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                tokio::spawn(policy::refuse_connection(stream, policy.max_connections));
+                continue;
+            };
             let connection = handler::Connection { peer, local_port };
             let shared = shared.clone();
             let service = service_fn(move |req| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(handler::handle(&shared, connection, req).await) }
             });
-            let conn = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
+            let conn = http.serve_connection(TokioIo::new(stream), service);
             let conn = graceful.watch(conn);
             tokio::spawn(async move {
                 if let Err(err) = conn.await {
                     tracing::debug!(target: "sandbox::http", "connection from {peer} ended: {err}");
                 }
+                drop(permit);
             });
         }
 
@@ -142,6 +167,7 @@ impl Server {
 pub(crate) struct Shared {
     cell: AppCell,
     control: Arc<dyn ControlPlane>,
+    policy: Arc<Policy>,
     /// The router of the app last seen in `cell`, rebuilt when a reload swaps the app.
     routers: ArcSwap<RouterCache>,
 }
@@ -154,7 +180,7 @@ struct RouterCache {
 }
 
 impl Shared {
-    fn new(cell: AppCell, control: Arc<dyn ControlPlane>) -> Shared {
+    fn new(cell: AppCell, control: Arc<dyn ControlPlane>, policy: Arc<Policy>) -> Shared {
         let app = cell.load_full();
         let cache = RouterCache {
             app: Arc::downgrade(&app),
@@ -163,6 +189,7 @@ impl Shared {
         Shared {
             cell,
             control,
+            policy,
             routers: ArcSwap::from_pointee(cache),
         }
     }
