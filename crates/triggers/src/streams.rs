@@ -145,22 +145,30 @@ impl StreamService {
         Ok(results)
     }
 
-    /// Moves a consumer's checkpoints (replay or skip); wakes the consumers.
+    /// Moves a consumer's checkpoints (replay or skip), answers it as it then stands,
+    /// and wakes the consumers.
     pub fn set_position(
         &self,
         stream: &str,
         consumer: &str,
         position: Position,
-    ) -> Result<(), ControlError> {
+    ) -> Result<sandbox_ops::streams::ConsumerView, ControlError> {
         let now = self.inner.clock.now();
-        self.inner
-            .state()
-            .streams
-            .set_position(stream, consumer, position, now)
-            .map_err(|e| self.inner.error(e))?;
+        // Described under the same lock as the move: once the drivers are woken they may
+        // take and finish the replayed batch at once, and the answer must show the
+        // consumer where it was put, not wherever it got to since.
+        let moved = {
+            let mut state = self.inner.state();
+            state
+                .streams
+                .set_position(stream, consumer, position, now)
+                .map_err(|e| self.inner.error(e))?;
+            let described = self.describe_locked(&mut state, stream, now)?;
+            self.consumer_of(described, consumer)?
+        };
         tracing::info!("stream {stream}: consumer {consumer} moved; it reads on from there");
         self.inner.activity.clock_moved();
-        Ok(())
+        Ok(moved)
     }
 
     /// Applies a changed manifest: new streams start empty, removed ones go, and a

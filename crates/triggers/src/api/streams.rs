@@ -75,14 +75,13 @@ fn parse_put(body: Value) -> Result<PutRequest, ControlError> {
     }
 }
 
-/// Moves a consumer, then answers it as it now stands.
+/// Moves a consumer and answers it as it stands right after the move.
 pub(crate) fn set_position(triggers: &Triggers, call: &Call) -> Answer {
     let op: SetPosition = decode_value(json_body(call.body, POSITION_USAGE)?, POSITION_USAGE)?;
     let (stream, consumer) = (call.param(0), call.param(1));
-    triggers
+    ok(triggers
         .streams()
-        .set_position(stream, consumer, position(op)?)?;
-    ok(triggers.streams().describe_consumer(stream, consumer)?)
+        .set_position(stream, consumer, position(op)?)?)
 }
 
 /// `streams.PutRecord` from a handler.

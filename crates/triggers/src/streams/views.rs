@@ -11,7 +11,7 @@ use sandbox_ops::streams::{
 };
 use sandbox_services::stream::{stream_arn, Stream};
 
-use super::{StreamService, Totals};
+use super::{State, StreamService, Totals};
 use crate::ControlError;
 use sandbox_ops::aws::REGION;
 
@@ -30,7 +30,18 @@ impl StreamService {
     pub fn describe(&self, name: &str) -> Result<StreamView, ControlError> {
         let now = self.inner.clock.now();
         let mut state = self.inner.state();
-        self.inner.trim(&mut state, name, now);
+        self.describe_locked(&mut state, name, now)
+    }
+
+    /// [`StreamService::describe`] with the state already locked, so a caller can show
+    /// exactly what it just changed before any driver moves on.
+    pub(super) fn describe_locked(
+        &self,
+        state: &mut State,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StreamView, ControlError> {
+        self.inner.trim(state, name, now);
         let stream = state.streams.get(name).map_err(|e| self.inner.error(e))?;
         let description = stream.describe(now);
         let shards = description
@@ -73,7 +84,18 @@ impl StreamService {
         name: &str,
         consumer: &str,
     ) -> Result<ConsumerView, ControlError> {
-        self.describe(name)?
+        let described = self.describe(name)?;
+        self.consumer_of(described, consumer)
+    }
+
+    /// `consumer` out of its stream's description.
+    pub(super) fn consumer_of(
+        &self,
+        described: StreamView,
+        consumer: &str,
+    ) -> Result<ConsumerView, ControlError> {
+        let name = described.name.clone();
+        described
             .consumers
             .into_iter()
             .find(|c| c.name == consumer)
