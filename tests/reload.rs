@@ -331,3 +331,153 @@ fn a_queue_removed_with_messages_keeps_them_readable() {
         .collect();
     assert_eq!(bodies, ["one", "two"], "nothing discarded");
 }
+
+/// Every queue message body the logging consumer of `queues/jobs` received.
+fn delivered_bodies(sandbox: &Sandbox) -> BTreeSet<String> {
+    let mut delivered = BTreeSet::new();
+    for record in sandbox.invocations(Some("queues/jobs"), 1000).unwrap() {
+        if record["outcome"] != "success" {
+            continue;
+        }
+        let event: serde_json::Value =
+            serde_json::from_str(record["logs"][0].as_str().unwrap()).unwrap();
+        for message in event["Records"].as_array().unwrap() {
+            delivered.insert(message["body"].as_str().unwrap().to_string());
+        }
+    }
+    delivered
+}
+
+#[test]
+fn twenty_reloads_under_http_and_queue_load_fail_no_request_and_lose_no_message() {
+    // Each edit changes a queue setting, so every reload has an effect to log.
+    let manifest = |visibility: u32| {
+        format!("@app\nreload\n@http\nget /\n@queues\njobs\n  visibilityTimeout {visibility}\n")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    app(dir.path(), &manifest(30));
+    let consumer = dir.path().join("src/queues/jobs");
+    std::fs::create_dir_all(&consumer).unwrap();
+    let logger = std::fs::read_to_string(
+        common::fixture("schedules").join("src/scheduled/hourly/handler.wat"),
+    )
+    .unwrap();
+    std::fs::write(consumer.join("handler.wat"), &logger).unwrap();
+    let sandbox = start(dir.path());
+    await_body(&sandbox, "/", "v0");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sent = Arc::new(Mutex::new(BTreeSet::<String>::new()));
+    let mut load = Vec::new();
+    for _ in 0..2 {
+        let (stop, failures, url) = (stop.clone(), failures.clone(), sandbox.url("/"));
+        load.push(std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let mut requests = 0u32;
+            while !stop.load(Ordering::Relaxed) && requests < 100_000 {
+                requests += 1;
+                match agent.get(&url).call() {
+                    Ok(r) if r.status() == 200 => {}
+                    Ok(r) => failures
+                        .lock()
+                        .unwrap()
+                        .push(format!("GET / {}", r.status())),
+                    Err(e) => failures.lock().unwrap().push(format!("GET /: {e}")),
+                }
+            }
+        }));
+    }
+    {
+        let (stop, failures, sent, url) = (
+            stop.clone(),
+            failures.clone(),
+            sent.clone(),
+            sandbox.url("/_sandbox/queues/jobs/messages"),
+        );
+        load.push(std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) && n < 100_000 {
+                let body = format!("m{n}");
+                n += 1;
+                match agent
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .send(serde_json::json!({ "body": body }).to_string())
+                {
+                    Ok(r) if r.status() == 200 => {
+                        sent.lock().unwrap().insert(body);
+                    }
+                    Ok(r) => failures
+                        .lock()
+                        .unwrap()
+                        .push(format!("send {}", r.status())),
+                    Err(e) => failures.lock().unwrap().push(format!("send: {e}")),
+                }
+            }
+        }));
+    }
+
+    let handler = dir.path().join("src/http/get-index/handler.wat");
+    let reloads_logged = |sandbox: &Sandbox| {
+        sandbox
+            .output()
+            .matches("queue jobs settings changed")
+            .count()
+    };
+    for version in 1..=20u32 {
+        if version % 2 == 1 {
+            replace(&handler, &responding(&format!("v{version}")));
+            await_body(&sandbox, "/", &format!("v{version}"));
+        } else {
+            let before = reloads_logged(&sandbox);
+            replace(&dir.path().join("app.arc"), &manifest(30 + version));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while reloads_logged(&sandbox) == before {
+                assert!(
+                    Instant::now() < deadline,
+                    "manifest edit {version} never applied\n{}",
+                    sandbox.output()
+                );
+                std::thread::yield_now();
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for thread in load {
+        thread.join().unwrap();
+    }
+    let failures = failures.lock().unwrap();
+    assert!(
+        failures.is_empty(),
+        "requests failed during reloads: {:?}",
+        &failures[..failures.len().min(10)]
+    );
+    let sent = sent.lock().unwrap().clone();
+    assert!(
+        sent.len() > 20,
+        "the queue load kept running: {} sent",
+        sent.len()
+    );
+
+    // Everything acknowledged arrives (reloads still settling may finish after a drain).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut delivered = BTreeSet::new();
+    while delivered != sent {
+        sandbox.drain(Duration::from_secs(10)).unwrap();
+        delivered = delivered_bodies(&sandbox);
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} messages never arrived",
+            sent.difference(&delivered).count(),
+            sent.len()
+        );
+    }
+}
