@@ -67,7 +67,10 @@ pub(crate) fn host_put_events(
 }
 
 /// `{"Entries": [...]}`, or the bare list of entries.
-fn decode_entries(body: Value, usage: &str) -> Result<Vec<PutEventsEntry>, ControlError> {
+pub(crate) fn decode_entries(
+    body: Value,
+    usage: &str,
+) -> Result<Vec<PutEventsEntry>, ControlError> {
     if body.is_array() {
         decode_value(body, usage)
     } else {
@@ -105,7 +108,7 @@ pub(crate) fn entries(
         .collect()
 }
 
-fn replay(op: StartReplay) -> Result<ReplayRequest, ControlError> {
+pub(crate) fn replay(op: StartReplay) -> Result<ReplayRequest, ControlError> {
     let at = |text: String, what: &str| {
         time(&sandbox_ops::text::TimeInput::Text(text), what)
             .map_err(|e| ControlError::bad_request(format!("{}; {REPLAY_USAGE}", e.message)))

@@ -5,6 +5,8 @@
 
 pub(crate) mod buses;
 pub(crate) mod clock;
+#[cfg(test)]
+mod properties;
 pub(crate) mod queues;
 pub(crate) mod streams;
 pub(crate) mod topics;

@@ -58,14 +58,14 @@ pub(crate) fn put(triggers: &Triggers, call: &Call) -> Answer {
 
 /// A decoded put: PutRecord or PutRecords.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum PutRequest {
+pub(crate) enum PutRequest {
     One(PutEntry),
     Many(Vec<PutEntry>),
 }
 
 /// Reads either put; every entry is decoded before anything is written, so a malformed
 /// request writes nothing.
-fn parse_put(body: Value) -> Result<PutRequest, ControlError> {
+pub(crate) fn parse_put(body: Value) -> Result<PutRequest, ControlError> {
     if is_put_records(&body) {
         let op: PutRecords = decode_value(body, PUT_USAGE)?;
         entries(op.records).map(PutRequest::Many)
@@ -197,7 +197,7 @@ fn entry(record: PutRecordsEntry, at: &str) -> Result<PutEntry, ControlError> {
     })
 }
 
-fn position(op: SetPosition) -> Result<Position, ControlError> {
+pub(crate) fn position(op: SetPosition) -> Result<Position, ControlError> {
     let bad = |what: String| ControlError::bad_request(format!("{what}; {POSITION_USAGE}"));
     let kind = op.position.as_str();
     let stray = match kind {
