@@ -236,30 +236,12 @@ fn messages_queued_during_a_reload_are_all_delivered() {
         );
     }
     sandbox.drain(Duration::from_secs(60)).unwrap();
-    let mut delivered = BTreeSet::new();
-    for record in sandbox.invocations(Some("queues/jobs"), 1000).unwrap() {
-        if record["outcome"] != "success" {
-            continue;
-        }
-        let event: serde_json::Value =
-            serde_json::from_str(record["logs"][0].as_str().unwrap()).unwrap();
-        for message in event["Records"].as_array().unwrap() {
-            delivered.insert(message["body"].as_str().unwrap().to_string());
-        }
-    }
+    let mut delivered = delivered_bodies(&sandbox);
     // Reloads still in flight may finish after drain; everything sent must arrive.
     let deadline = Instant::now() + Duration::from_secs(20);
     while delivered != sent && Instant::now() < deadline {
         sandbox.drain(Duration::from_secs(10)).unwrap();
-        for record in sandbox.invocations(Some("queues/jobs"), 1000).unwrap() {
-            if record["outcome"] == "success" {
-                let event: serde_json::Value =
-                    serde_json::from_str(record["logs"][0].as_str().unwrap()).unwrap();
-                for message in event["Records"].as_array().unwrap() {
-                    delivered.insert(message["body"].as_str().unwrap().to_string());
-                }
-            }
-        }
+        delivered.extend(delivered_bodies(&sandbox));
     }
     assert_eq!(delivered, sent);
 }
@@ -472,7 +454,7 @@ fn twenty_reloads_under_http_and_queue_load_fail_no_request_and_lose_no_message(
     let mut delivered = BTreeSet::new();
     while delivered != sent {
         sandbox.drain(Duration::from_secs(10)).unwrap();
-        delivered = delivered_bodies(&sandbox);
+        delivered.extend(delivered_bodies(&sandbox));
         assert!(
             Instant::now() < deadline,
             "{} of {} messages never arrived",
