@@ -56,6 +56,21 @@ fn raw(sandbox: &Sandbox, request: &str) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// This test process holds thousands of sockets too; the soft limit is often 1024.
+fn raise_open_file_limit(wanted: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write only the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 fn status_of(answer: &str) -> u16 {
     answer
         .split(' ')
@@ -201,6 +216,18 @@ fn head_on_a_get_route_answers_as_the_get_without_a_body() {
         "{headers}"
     );
     // A route that is not there stays a 404 for HEAD too.
+    // The control API too.
+    let status = raw(
+        &sandbox,
+        "HEAD /_sandbox/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&status), 200, "{status}");
+    assert!(status.ends_with("\r\n\r\n"), "no body: {status}");
+    let clock = raw(
+        &sandbox,
+        "HEAD /_sandbox/clock HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&clock), 200, "{clock}");
     let missing = raw(
         &sandbox,
         "HEAD /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
@@ -310,6 +337,7 @@ fn thousands_of_idle_connections_do_not_stop_others_being_served() {
     app(dir.path());
     let sandbox = start(dir.path(), &[]);
     let target = addr(&sandbox);
+    raise_open_file_limit(4096);
     let idle: Vec<TcpStream> = (0..2000)
         .map(|_| TcpStream::connect(target).unwrap())
         .collect();

@@ -169,7 +169,7 @@ async fn read(path: &Path) -> Result<Vec<u8>, LoadState> {
 /// set for every function. No host variables, and never credentials.
 fn environment(manifest: &Manifest, function: &Function) -> Vec<(String, String)> {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
-    env.insert("AWS_REGION".into(), "us-east-1".into());
+    env.insert("AWS_REGION".into(), sandbox_ops::aws::REGION.into());
     env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), function.name.clone());
     env.insert(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),

@@ -68,8 +68,8 @@ struct StartArgs {
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
     /// Open connections beyond this are answered 503 and closed.
-    #[arg(long, default_value_t = 4096)]
-    max_connections: usize,
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
     /// How long a client may take to send its request headers (also how long an idle
     /// keep-alive connection is kept), e.g. `30s`.
     #[arg(long, default_value = "30s", value_parser = parse_std_duration)]

@@ -23,7 +23,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
     .await?;
     let server = server.with_policy(Policy {
         header_timeout: args.header_timeout,
-        max_connections: args.max_connections,
+        max_connections: args.max_connections as usize,
         allowed_hosts: args.allow_hosts.clone(),
         allowed_origins: args.allow_origins.clone(),
         ..Policy::default()

@@ -2,12 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::{opt_text_or_json, TimeInput};
+use crate::text::{opt_text_or_object, TimeInput};
 
 /// `PutEvents`: `{"Entries": [...]}` (the control API also takes `entries`, or the bare
 /// list of entries).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
 pub struct PutEvents {
     #[serde(alias = "entries")]
     pub entries: Vec<PutEventsEntry>,
@@ -31,11 +31,16 @@ pub struct PutEventsEntry {
     #[serde(
         default,
         alias = "detail",
-        deserialize_with = "opt_text_or_json",
+        deserialize_with = "opt_text_or_object",
         skip_serializing_if = "Option::is_none"
     )]
     pub detail: Option<String>,
-    #[serde(default, alias = "resources", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        alias = "resources",
+        deserialize_with = "crate::text::null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub resources: Vec<String>,
     /// RFC 3339 or epoch seconds; the time of the call when absent.
     #[serde(default, alias = "time", skip_serializing_if = "Option::is_none")]

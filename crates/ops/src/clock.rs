@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 /// `{"advance": "1h"}` or `{"set": "2030-01-01T00:00:00Z"}`.
+/// Other fields are ignored, as they always were.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MoveClock {
     /// A duration such as `1h`, `1d12h` or `500ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -131,7 +131,7 @@ pub fn not_found<'a>(
 }
 
 /// A decoded query string (`+` and percent escapes undone). A repeated key keeps its
-/// last value.
+/// first value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query(BTreeMap<String, String>);
 
@@ -139,7 +139,11 @@ impl Query {
     pub fn parse(query: Option<&str>) -> Query {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
-        Query(pairs.into_iter().collect())
+        let mut map = BTreeMap::new();
+        for (key, value) in pairs {
+            map.entry(key).or_insert(value);
+        }
+        Query(map)
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -212,6 +216,7 @@ mod tests {
         assert_eq!(q.get("limit"), Some("5"));
         assert_eq!(q.get("flag"), Some(""));
         assert_eq!(q.get("name"), Some("a b"));
+        assert_eq!(Query::parse(Some("a=1&a=2")).get("a"), Some("1"));
         assert_eq!(Query::parse(None).get("x"), None);
     }
 

@@ -103,9 +103,10 @@ impl TryFrom<serde_json::Value> for MessageAttributeValue {
     }
 }
 
-/// SQS's `MessageAttributeValue`.
+/// SQS's `MessageAttributeValue`. Its other members (`StringListValues`,
+/// `BinaryListValues`, reserved by SQS) are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
 pub struct TypedAttribute {
     /// `String`, `Number`, `Binary`, or one of them with a custom suffix (`Number.float`).
     #[serde(alias = "dataType")]

@@ -13,13 +13,26 @@ pub fn text_or_json<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error>
     }
 }
 
-/// As [`text_or_json`], for an optional field (`null` counts as absent).
-pub fn opt_text_or_json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Null => None,
-        Value::String(s) => Some(s),
-        other => Some(other.to_string()),
-    })
+/// An optional text field that also takes a JSON object as its JSON text (an
+/// EventBridge `Detail`); `null` counts as absent, other values are refused.
+pub fn opt_text_or_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        object @ Value::Object(_) => Ok(Some(object.to_string())),
+        _ => Err(serde::de::Error::custom(
+            "must be a string of JSON (or a JSON object)",
+        )),
+    }
+}
+
+/// A field where `null` means the same as leaving it out.
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A time as clients send it: RFC 3339 text or epoch seconds. The host parses it.

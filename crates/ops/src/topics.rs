@@ -30,6 +30,7 @@ pub struct Publish {
     #[serde(
         default,
         alias = "attributes",
+        deserialize_with = "crate::text::null_as_default",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub message_attributes: BTreeMap<String, AttributeInput>,

@@ -56,12 +56,15 @@ pub(crate) type Refusal = (StatusCode, String);
 impl Policy {
     /// Whether this request may reach the control API.
     pub(crate) fn admit_control(&self, parts: &Parts) -> Result<(), Refusal> {
-        let host = parts
-            .headers
-            .get(HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .or_else(|| parts.uri.authority().map(|a| a.to_string()));
+        let host = match parts.headers.get(HOST) {
+            Some(value) => Some(value.to_str().map(str::to_string).map_err(|_| {
+                (
+                    StatusCode::BAD_REQUEST,
+                    "the Host header is not readable text".to_string(),
+                )
+            })?),
+            None => parts.uri.authority().map(|a| a.to_string()),
+        };
         // HTTP/1.0 clients may leave out Host; browsers never do.
         if let Some(host) = &host {
             let name = host_name(host);
@@ -123,8 +126,11 @@ impl Policy {
         Ok(())
     }
 
+    /// Loopback names, any address literal (DNS rebinding needs a DNS name, and a user
+    /// who binds `--host 0.0.0.0` reaches the sandbox by its address), and allowed names.
     fn host_allowed(&self, name: &str) -> bool {
         is_loopback_name(name)
+            || name.parse::<IpAddr>().is_ok()
             || self
                 .allowed_hosts
                 .iter()
@@ -137,7 +143,7 @@ impl Policy {
         if self
             .allowed_origins
             .iter()
-            .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin))
+            .any(|allowed| allowed == "*" || same_origin(allowed, origin))
         {
             return true;
         }
@@ -166,12 +172,33 @@ pub(crate) async fn refuse_connection(mut stream: tokio::net::TcpStream, cap: us
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\r\n{body}",
         body.len()
     );
-    // The client may already be gone; nothing more to do then.
+    // Answer, close our side, then read what the client already sent until it closes:
+    // closing with unread data would reset the connection, and some TCP stacks drop the
+    // answer on a reset. The client may already be gone; nothing more to do then.
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        use tokio::io::AsyncReadExt;
         let _ = stream.write_all(response.as_bytes()).await;
         let _ = stream.shutdown().await;
+        let mut sink = [0u8; 1024];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })
     .await;
+}
+
+/// Origins compare without a trailing slash, case-insensitively, with the scheme's default
+/// port implied (`https://a.example:443` is `https://a.example`).
+fn same_origin(a: &str, b: &str) -> bool {
+    fn normal(origin: &str) -> String {
+        let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+        if let Some(rest) = origin.strip_prefix("https://") {
+            format!("https://{}", rest.strip_suffix(":443").unwrap_or(rest))
+        } else if let Some(rest) = origin.strip_prefix("http://") {
+            format!("http://{}", rest.strip_suffix(":80").unwrap_or(rest))
+        } else {
+            origin
+        }
+    }
+    normal(a) == normal(b)
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -237,13 +264,23 @@ mod tests {
         assert!(message.contains("--allow-host evil.example"), "{message}");
         let allowing = Policy {
             allowed_hosts: vec!["devbox.lan".into()],
+            allowed_origins: vec!["https://Tool.example:443/".into()],
             ..Policy::default()
         };
         assert!(allowing
+            .admit_control(&parts(
+                "POST",
+                &[("host", "localhost"), ("origin", "https://tool.example")]
+            ))
+            .is_ok());
+        assert!(allowing
             .admit_control(&parts("GET", &[("host", "devbox.lan:3333")]))
             .is_ok());
-        // HTTP/1.0 without Host: not a browser.
+        // HTTP/1.0 without Host: not a browser. An address literal cannot be rebound.
         assert!(policy.admit_control(&parts("GET", &[])).is_ok());
+        assert!(policy
+            .admit_control(&parts("GET", &[("host", "192.168.1.20:3333")]))
+            .is_ok());
     }
 
     #[test]

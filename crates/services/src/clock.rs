@@ -182,6 +182,12 @@ pub fn rfc3339_seconds(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// `2030-01-01T00:00:00Z`, with a fraction only when there is one: how the control API
+/// shows times (chrono's own serde form).
+pub fn rfc3339_auto(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// `2030-01-01T00:00:00.000Z`: milliseconds always, as SNS and Kinesis write times.
 pub fn rfc3339_millis(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -15,7 +15,7 @@ pub mod schedule;
 pub mod stream;
 pub mod topic;
 
-pub use clock::{parse_duration, rfc3339_millis, rfc3339_seconds, Clock, ClockError};
+pub use clock::{parse_duration, rfc3339_auto, rfc3339_millis, rfc3339_seconds, Clock, ClockError};
 pub use drain::{Pending, PendingWork};
 pub use schedule::{
     scheduled_event, scheduled_event_json, CatchUp, Due, Fire, ScheduleError, ScheduleExpr,

@@ -39,37 +39,38 @@ impl Host for ServiceHost {
     }
 }
 
+/// `{"service", "action", ...the operation's fields}`.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    service: String,
+    action: String,
+    #[serde(flatten)]
+    operation: serde_json::Map<String, Value>,
+}
+
 fn handle(triggers: &Arc<Triggers>, function: &str, request: &[u8]) -> Result<Value, ControlError> {
-    let mut request: Value = serde_json::from_slice(request)
-        .map_err(|e| ControlError::bad_request(format!("request is not JSON: {e}")))?;
-    let object = request
-        .as_object_mut()
-        .ok_or_else(|| ControlError::bad_request("request must be a JSON object"))?;
-    let mut take = |key: &str| {
-        object
-            .remove(key)
-            .and_then(|v| v.as_str().map(str::to_string))
-    };
-    let (service, action) = (take("service"), take("action"));
+    let envelope: Envelope = serde_json::from_slice(request).map_err(|e| {
+        ControlError::bad_request(format!(
+            "a call is {{\"service\", \"action\", ...}} ({e}); calls: {}",
+            sandbox_ops::call::known()
+        ))
+    })?;
     let unknown = || {
         ControlError::bad_request(format!(
             "unknown call {}.{}; calls: {}",
-            service.as_deref().unwrap_or("?"),
-            action.as_deref().unwrap_or("?"),
+            envelope.service,
+            envelope.action,
             sandbox_ops::call::known()
         ))
     };
-    let (service, action) = sandbox_ops::call::canonical(
-        service.as_deref().unwrap_or(""),
-        action.as_deref().unwrap_or(""),
-    )
-    .ok_or_else(unknown)?;
+    let (service, action) =
+        sandbox_ops::call::canonical(&envelope.service, &envelope.action).ok_or_else(unknown)?;
     let answer = ACTIONS
         .iter()
         .find(|(s, a, _)| *s == service && *a == action)
         .map(|(_, _, answer)| answer)
         .ok_or_else(unknown)?;
-    answer(triggers, function, request)
+    answer(triggers, function, Value::Object(envelope.operation))
 }
 
 #[cfg(test)]

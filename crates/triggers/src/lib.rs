@@ -88,10 +88,7 @@ impl Triggers {
 
     pub fn clock(&self) -> ClockView {
         ClockView {
-            now: self
-                .clock
-                .now()
-                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            now: sandbox_services::rfc3339_auto(self.clock.now()),
             mode: if self.clock.is_manual() {
                 "manual"
             } else {

@@ -135,8 +135,8 @@ impl QueueService {
                     message_id: m.id.clone(),
                     body: m.body.clone(),
                     receive_count: m.receive_count,
-                    sent_at: rfc3339(m.sent_at),
-                    first_received_at: m.first_received_at.map(rfc3339),
+                    sent_at: sandbox_services::rfc3339_auto(m.sent_at),
+                    first_received_at: m.first_received_at.map(sandbox_services::rfc3339_auto),
                     sender_id: m.sender_id.clone(),
                     group_id: m.group_id.clone(),
                     deduplication_id: m.dedup_id.clone(),
@@ -146,7 +146,7 @@ impl QueueService {
                     md5_of_message_attributes: m.md5_of_message_attributes.clone(),
                     attributes: serde_json::to_value(&m.attributes).unwrap_or_default(),
                     state: state.to_string(),
-                    until: until.map(rfc3339),
+                    until: until.map(sandbox_services::rfc3339_auto),
                 }
             })
             .collect();
@@ -483,10 +483,4 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
         ),
         (None, Err(e)) => tracing::error!("queue {}: settling a batch: {e}", def.name),
     }
-}
-
-/// A time as the control API shows it (chrono's serde form: RFC 3339, `Z`, fractions only
-/// when there are some).
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }

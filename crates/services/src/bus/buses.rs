@@ -111,26 +111,8 @@ pub enum PutEventsError {
     TooLarge { size: usize },
 }
 
-/// One result entry, serialized exactly as `PutEvents` reports it: `{"EventId"}` or
-/// `{"ErrorCode","ErrorMessage"}`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PutEventsResultEntry {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-}
-
-/// The `PutEvents` response: one entry per request entry, in order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PutEventsResult {
-    pub failed_entry_count: u32,
-    pub entries: Vec<PutEventsResultEntry>,
-}
+/// What `PutEvents` answers: the one model in `sandbox-ops`.
+pub use sandbox_ops::bus::{PutEventsResult, PutEventsResultEntry};
 
 /// One event for one rule target.
 #[derive(Debug, Clone, PartialEq, Eq)]

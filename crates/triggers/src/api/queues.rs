@@ -20,6 +20,11 @@ pub(crate) fn list(triggers: &Triggers, _: &Call) -> Answer {
 
 pub(crate) fn send(triggers: &Triggers, call: &Call) -> Answer {
     let op: SendMessage = decode(call.body, SEND_USAGE)?;
+    if op.queue_url.is_some() {
+        return Err(ControlError::bad_request(
+            "the queue is named by the path; leave `QueueUrl` out of the body",
+        ));
+    }
     let request = send_request(op, "sandbox-control-api")?;
     ok(result(&triggers.queues().send(call.param(0), request)?))
 }

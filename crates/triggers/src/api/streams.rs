@@ -30,9 +30,10 @@ pub(crate) fn describe(triggers: &Triggers, call: &Call) -> Answer {
 }
 
 pub(crate) fn records(triggers: &Triggers, call: &Call) -> Answer {
-    ok(triggers
-        .streams()
-        .records(call.param(0), call.query.get("shard"))?)
+    ok(triggers.streams().records(
+        call.param(0),
+        call.query.get("shard").filter(|s| !s.is_empty()),
+    )?)
 }
 
 pub(crate) fn consumer(triggers: &Triggers, call: &Call) -> Answer {
@@ -45,7 +46,16 @@ pub(crate) fn consumer(triggers: &Triggers, call: &Call) -> Answer {
 pub(crate) fn put(triggers: &Triggers, call: &Call) -> Answer {
     let stream = call.param(0);
     let service = triggers.streams();
-    match parse_put(json_body(call.body, PUT_USAGE)?)? {
+    let body = json_body(call.body, PUT_USAGE)?;
+    if ["StreamName", "stream"]
+        .iter()
+        .any(|k| body.get(k).is_some())
+    {
+        return Err(ControlError::bad_request(
+            "the stream is named by the path; leave `StreamName` out of the body",
+        ));
+    }
+    match parse_put(body)? {
         PutRequest::One(e) => ok(record_result(&service.put(
             stream,
             &e.partition_key,

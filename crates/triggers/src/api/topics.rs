@@ -21,6 +21,11 @@ pub(crate) fn get(triggers: &Triggers, call: &Call) -> Answer {
 
 pub(crate) fn publish(triggers: &Triggers, call: &Call) -> Answer {
     let op: Publish = decode(call.body, PUBLISH_USAGE)?;
+    if op.topic_arn.is_some() {
+        return Err(ControlError::bad_request(
+            "the topic is named by the path; leave `TopicArn` out of the body",
+        ));
+    }
     let receipt = triggers.topics().publish(call.param(0), request(op)?)?;
     ok(result(&receipt))
 }
