@@ -9,7 +9,8 @@
 //! machine on receive. Everything runs on the sandbox clock.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::Deref;
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -19,11 +20,14 @@ use sandbox_services::queue::{
     batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, Delivery, MessageAttribute,
     MessageAttributes, QueueConfig, Queues, SendReceipt, SendRequest,
 };
-use sandbox_services::{Clock, PendingWork};
+use sandbox_services::PendingWork;
 use serde_json::{json, Value};
 
+use crate::driver::{Context, Driver, Drivers, Round};
+use crate::invoke::invoke;
+use crate::lock::Lock;
 use crate::schedules::{ACCOUNT, REGION};
-use crate::{Activity, AppCell, ControlError};
+use crate::ControlError;
 
 /// Lambda starts five pollers per SQS event source mapping; without a `maxConcurrency`
 /// this many batches of one queue run at once.
@@ -35,34 +39,25 @@ pub struct QueueService {
 }
 
 struct Inner {
-    app: AppCell,
-    clock: Clock,
-    activity: Arc<Activity>,
-    broker: Mutex<Queues>,
+    cx: Context,
+    broker: Lock<Queues>,
     /// Batches running per queue, against its concurrency limit.
-    running: Mutex<HashMap<String, u32>>,
+    running: Lock<HashMap<String, u32>>,
     /// Wakes only this driver (a message arrived, a batch finished); clock moves wake
     /// every driver through the shared activity.
     work: tokio::sync::Notify,
 }
 
 impl QueueService {
-    pub(crate) fn start(
-        app: AppCell,
-        clock: Clock,
-        activity: Arc<Activity>,
-    ) -> Result<QueueService, String> {
-        let configs = app.load().manifest().queues.iter().map(config).collect();
+    pub(crate) fn start(cx: &Context, drivers: &mut Drivers) -> Result<QueueService, String> {
+        let configs = cx.app.load().manifest().queues.iter().map(config).collect();
         let broker = Queues::new(configs).map_err(|e| e.to_string())?;
-        let inner = Arc::new(Inner {
-            app,
-            clock,
-            activity,
-            broker: Mutex::new(broker),
-            running: Mutex::new(HashMap::new()),
+        let inner = drivers.add(Arc::new(Inner {
+            cx: cx.clone(),
+            broker: Lock::new(broker),
+            running: Lock::new(HashMap::new()),
             work: tokio::sync::Notify::new(),
-        });
-        tokio::spawn(drive(inner.clone()));
+        }));
         Ok(QueueService { inner })
     }
 
@@ -160,52 +155,31 @@ impl QueueService {
         self.inner.work.notify_one();
         Ok(json!({ "moved": moved }))
     }
+}
 
-    /// Whether a consumer could take a message now: the cheap question drain asks on
-    /// every wake-up (the full [`QueueService::pending`] report walks every message).
-    pub fn has_due(&self, now: DateTime<Utc>) -> bool {
-        let app = self.inner.app.load();
-        let broker = self.inner.broker();
-        app.manifest().queues.iter().any(|def| {
-            def.function.is_some()
-                && window_elapsed(&broker, def, now)
-                && broker
-                    .visible_window(&def.name, now, 1)
-                    .is_ok_and(|(visible, _)| visible > 0)
-        })
-    }
-
-    /// Messages a consumer could take now count as due; delayed and in-flight ones,
-    /// and anything in a queue nobody consumes (a DLQ), only as later.
-    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
-        let app = self.inner.app.load();
-        let broker = self.inner.broker();
-        app.manifest()
-            .queues
-            .iter()
-            .filter_map(|def| {
-                let stats = broker.stats(&def.name, now).ok()?;
-                let consumed = def.function.is_some();
-                let due = if consumed { stats.visible } else { 0 };
-                Some(PendingWork {
-                    service: "queue".into(),
-                    resource: def.name.clone(),
-                    due_now: due as u64,
-                    scheduled_later: (stats.visible - due + stats.delayed + stats.in_flight) as u64,
-                    next_due: None,
-                })
-            })
-            .collect()
+impl Deref for Inner {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.cx
     }
 }
 
-impl QueueService {
-    /// Applies a changed manifest: new queues start, changed settings apply to new
-    /// deliveries, and a removed queue's messages are reported, never dropped silently.
-    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
+impl Inner {
+    fn broker(&self) -> MutexGuard<'_, Queues> {
+        self.broker.lock()
+    }
+
+    fn running(&self) -> MutexGuard<'_, HashMap<String, u32>> {
+        self.running.lock()
+    }
+}
+
+impl Driver for Inner {
+    /// New queues start, changed settings apply to new deliveries, and a removed queue's
+    /// messages are reported, never dropped silently.
+    fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = manifest.queues.iter().map(config).collect();
         let report = self
-            .inner
             .broker()
             .replace_configs(configs)
             .map_err(|e| e.to_string())?;
@@ -241,15 +215,65 @@ impl QueueService {
         }
         Ok(lines)
     }
-}
 
-impl Inner {
-    fn broker(&self) -> MutexGuard<'_, Queues> {
-        self.broker.lock().unwrap_or_else(|e| e.into_inner())
+    /// Messages a consumer could take now count as due; delayed and in-flight ones,
+    /// and anything in a queue nobody consumes (a DLQ), only as later.
+    fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        let app = self.app.load();
+        let broker = self.broker();
+        app.manifest()
+            .queues
+            .iter()
+            .filter_map(|def| {
+                let stats = broker.stats(&def.name, now).ok()?;
+                let consumed = def.function.is_some();
+                let due = if consumed { stats.visible } else { 0 };
+                Some(PendingWork {
+                    service: "queue".into(),
+                    resource: def.name.clone(),
+                    due_now: due as u64,
+                    scheduled_later: (stats.visible - due + stats.delayed + stats.in_flight) as u64,
+                    next_due: None,
+                })
+            })
+            .collect()
     }
 
-    fn running(&self) -> MutexGuard<'_, HashMap<String, u32>> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    /// Whether a consumer could take a message now (the full [`Driver::pending`] report
+    /// walks every message).
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        let app = self.app.load();
+        let broker = self.broker();
+        app.manifest().queues.iter().any(|def| {
+            def.function.is_some()
+                && window_elapsed(&broker, def, now)
+                && broker
+                    .visible_window(&def.name, now, 1)
+                    .is_ok_and(|(visible, _)| visible > 0)
+        })
+    }
+
+    /// Expires, then hands out batches while there is concurrency to spare; the next
+    /// change is a delay or visibility timeout ending (a message arriving or a batch
+    /// finishing rings [`Driver::own_wake`]).
+    fn round(self: Arc<Self>, now: DateTime<Utc>) -> Round {
+        let app = self.app.load_full();
+        let mut broker = self.broker();
+        for (queue, id) in broker.tick(now).expired {
+            tracing::warn!(
+                "queue {queue}: message {id} expired after the retention period and was removed"
+            );
+        }
+        for def in &app.manifest().queues {
+            if let Some(function) = &def.function {
+                start_batches(&self, &mut broker, def, function, now);
+            }
+        }
+        Round::Wait(broker.next_change(now))
+    }
+
+    fn own_wake(&self) -> Option<&tokio::sync::Notify> {
+        Some(&self.work)
     }
 }
 
@@ -274,42 +298,6 @@ fn queue_error(e: sandbox_services::queue::Error) -> ControlError {
     match e {
         Error::UnknownQueue { .. } => ControlError::not_found(e.to_string()),
         other => ControlError::bad_request(other.to_string()),
-    }
-}
-
-/// The consumer loop: expire, hand out batches while there is concurrency to spare,
-/// then wait for the next change (a delay or visibility timeout ending, a message
-/// arriving, the clock moving).
-async fn drive(inner: Arc<Inner>) {
-    loop {
-        let woken = inner.activity.wake.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        // `notify_one` stores a permit when the driver is busy, so no arrival is missed.
-        let work = inner.work.notified();
-        tokio::pin!(work);
-
-        let now = inner.clock.now();
-        let app = inner.app.load_full();
-        let next = {
-            let mut broker = inner.broker();
-            for (queue, id) in broker.tick(now).expired {
-                tracing::warn!("queue {queue}: message {id} expired after the retention period and was removed");
-            }
-            for def in &app.manifest().queues {
-                if let Some(function) = &def.function {
-                    start_batches(&inner, &mut broker, def, function, now);
-                }
-            }
-            broker.next_change(now)
-        };
-        let woken = async {
-            tokio::select! {
-                _ = &mut woken => {}
-                _ = &mut work => {}
-            }
-        };
-        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
     }
 }
 
@@ -433,15 +421,10 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
     let arn = queue_arn(&def.name, REGION, ACCOUNT);
     let event = sqs_event(batch, &arn, REGION);
     let app = inner.app.load_full();
-    let (output, failure) = match app.invoke(function, Trigger::Queue, None, event).await {
-        Ok(invoked) => match invoked.output {
-            Ok(output) => (Some(output), None),
-            Err(failure) => (
-                None,
-                Some(format!("{failure} (request {})", invoked.request_id)),
-            ),
-        },
-        Err(e) => (None, Some(e.to_string())),
+    let ran = invoke(&app, function, Trigger::Queue, event).await;
+    let (output, failure) = match ran.output {
+        Ok(output) => (Some(output), None),
+        Err(failed) => (None, Some(failed.message)),
     };
     let report = def.report_batch_item_failures;
     let outcome = if def.fifo {
