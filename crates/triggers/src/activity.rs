@@ -16,7 +16,7 @@ pub struct Activity {
     ended: AtomicU64,
     /// Signalled when the clock moves or work arrives: drivers re-check what is due.
     pub(crate) wake: Notify,
-    /// Signalled when a driver finishes work: drain re-checks.
+    /// Signalled when the last busy delivery finishes: drain re-checks.
     pub(crate) settled: Notify,
 }
 
@@ -41,8 +41,10 @@ impl Activity {
 
     pub(crate) fn end(&self, n: u64) {
         self.ended.fetch_add(n, Ordering::AcqRel);
-        self.busy.fetch_sub(n, Ordering::AcqRel);
-        self.settled.notify_waiters();
-    }
+        // Drain cannot be idle while anything is busy, so only the delivery that leaves
+        // nothing busy wakes it: one wake-up when a burst settles, not one per batch.
+        if self.busy.fetch_sub(n, Ordering::AcqRel) == n {
+            self.settled.notify_waiters();
+        }
     }
 }

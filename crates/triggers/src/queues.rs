@@ -313,7 +313,8 @@ fn start_batches(
         if inner.running().get(&def.name).copied().unwrap_or(0) >= limit {
             return;
         }
-        let batches = take(inner, broker, def, now);
+        let (batches, moved) = take(inner, broker, def, now);
+        log_dead_letters(def, &moved);
         if batches.is_empty() {
             return;
         }
@@ -330,35 +331,26 @@ fn start_batches(
 }
 
 /// Receives the next batch for `def` (one per message group on a FIFO queue), moving
-/// dead letters on the way, and counts it busy while the broker is still locked.
+/// dead letters on the way (returned for the log: `(message id, dead-letter queue)`),
+/// and counts it busy while the broker is still locked.
 fn take(
     inner: &Inner,
     broker: &mut Queues,
     def: &QueueDef,
     now: DateTime<Utc>,
-) -> Vec<Vec<Delivery>> {
+) -> (Vec<Vec<Delivery>>, Vec<(String, String)>) {
     if !window_elapsed(broker, def, now) {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let received = match broker.receive(&def.name, def.batch_size as usize, now) {
         Ok(received) => received,
         Err(e) => {
             tracing::error!("queue {}: {e}", def.name);
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
     };
-    for (id, dlq) in &received.moved_to_dlq {
-        tracing::warn!(
-            "queue {}: message {id} moved to dead-letter queue {dlq} after {} receives",
-            def.name,
-            def.dead_letter
-                .as_ref()
-                .map(|d| d.max_receive_count)
-                .unwrap_or_default()
-        );
-    }
     if received.messages.is_empty() {
-        return Vec::new();
+        return (Vec::new(), received.moved_to_dlq);
     }
     let batches = if def.fifo {
         by_group(received.messages)
@@ -368,7 +360,20 @@ fn take(
     for batch in &batches {
         inner.activity.begin(batch.len() as u64);
     }
-    batches
+    (batches, received.moved_to_dlq)
+}
+
+fn log_dead_letters(def: &QueueDef, moved: &[(String, String)]) {
+    for (id, dlq) in moved {
+        tracing::warn!(
+            "queue {}: message {id} moved to dead-letter queue {dlq} after {} receives",
+            def.name,
+            def.dead_letter
+                .as_ref()
+                .map(|d| d.max_receive_count)
+                .unwrap_or_default()
+        );
+    }
 }
 
 /// Lambda waits up to the batching window for a full batch.
@@ -389,21 +394,9 @@ fn window_elapsed(broker: &Queues, def: &QueueDef, now: DateTime<Utc>) -> bool {
 /// through the driver per batch), and gives the slot back when the queue is empty.
 async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, mut batch: Vec<Delivery>) {
     loop {
-        run_batch(&inner, &def, &function, &batch).await;
+        let next = run_batch(&inner, &def, &function, &batch).await;
         inner.activity.end(batch.len() as u64);
-        // FIFO batches are per group; the driver hands those out so groups interleave.
-        // After a reload changed this queue (its consumer, batch size, settings), the
-        // slot ends too and the driver starts new ones with the new definition.
-        let current = inner.app.load().manifest().queues.contains(&def);
-        if def.fifo || !current {
-            break;
-        }
-        let now = inner.clock.now();
-        let mut next = {
-            let mut broker = inner.broker();
-            take(&inner, &mut broker, &def, now)
-        };
-        match next.pop() {
+        match next {
             Some(more) => batch = more,
             None => break,
         }
@@ -415,8 +408,14 @@ async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, mut batch: 
     inner.work.notify_one();
 }
 
-/// Invokes the handler with one batch and settles the outcome.
-async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Delivery]) {
+/// Invokes the handler with one batch and settles the outcome; under the same lock, takes
+/// the slot's next batch if it keeps going.
+async fn run_batch(
+    inner: &Inner,
+    def: &QueueDef,
+    function: &str,
+    batch: &[Delivery],
+) -> Option<Vec<Delivery>> {
     let started = Instant::now();
     let arn = queue_arn(&def.name, REGION, ACCOUNT);
     let event = sqs_event(batch, &arn, REGION);
@@ -436,7 +435,20 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
     if let Some(warning) = &outcome.warning {
         tracing::warn!("queue {}: {warning}", def.name);
     }
-    let settled = inner.broker().settle(&def.name, batch, &outcome);
+    // FIFO batches are per group; the driver hands those out so groups interleave.
+    // After a reload changed this queue (its consumer, batch size, settings), the slot
+    // ends too and the driver starts new ones with the new definition.
+    let more = !def.fifo && inner.app.load().manifest().queues.contains(def);
+    let (settled, mut next, moved) = {
+        let mut broker = inner.broker();
+        let settled = broker.settle(&def.name, batch, &outcome);
+        let (next, moved) = if more {
+            take(inner, &mut broker, def, inner.clock.now())
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        (settled, next, moved)
+    };
     let elapsed = started.elapsed();
     match (&failure, settled) {
         (Some(failure), _) => tracing::warn!(
@@ -459,6 +471,8 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
         ),
         (None, Err(e)) => tracing::error!("queue {}: settling a batch: {e}", def.name),
     }
+    log_dead_letters(def, &moved);
+    next.pop()
 }
 
 /// Reads a send request in the shape the control API and the handler SDK use:
