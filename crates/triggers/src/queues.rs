@@ -69,7 +69,8 @@ impl QueueService {
             .broker()
             .send(queue, request, now)
             .map_err(queue_error)?;
-        self.inner.activity.clock_moved();
+        // Only the consumer cares: wake it alone, not every driver.
+        self.inner.work.notify_one();
         Ok(receipt)
     }
 

@@ -339,7 +339,9 @@ struct Dedup {
 pub struct Queue {
     config: QueueConfig,
     /// Keyed by arrival order, so iteration is FIFO order.
-    entries: BTreeMap<u64, Entry>,
+    /// Boxed: an entry is a few hundred bytes, and a B-tree node shifts its values on
+    /// every insert and remove (messages leave from the front), so it moves pointers.
+    entries: BTreeMap<u64, Box<Entry>>,
     /// `(visible_at, key)` of every entry: visible messages without a scan, and the next
     /// delay or visibility timeout to end, in O(log n) for the driver's every wakeup.
     by_visible: BTreeSet<(DateTime<Utc>, u64)>,
@@ -575,12 +577,12 @@ impl Queue {
         self.by_expiry.insert((expires_at, key));
         self.entries.insert(
             key,
-            Entry {
+            Box::new(Entry {
                 message,
                 visible_at,
                 receipt: None,
                 expires_at,
-            },
+            }),
         );
     }
 
