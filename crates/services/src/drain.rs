@@ -26,4 +26,10 @@ pub struct PendingWork {
 pub trait Pending {
     /// Outstanding work as of `now`, one entry per resource.
     fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork>;
+
+    /// Whether any resource has work due at `now`: what drain asks on every wake-up, so
+    /// state machines answer it without building the report when they can.
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.pending(now).iter().any(|w| w.due_now > 0)
+    }
 }

@@ -7,8 +7,8 @@
 //! sandbox clock: take what is due, invoke with the (shaped) event, report the outcome.
 //! Every delivery is logged, and every permanent failure gets a clear line.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::ops::Deref;
+use std::sync::{Arc, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
@@ -21,11 +21,14 @@ use sandbox_services::bus::{
 use sandbox_services::pattern::{EventPattern, InputShape};
 use sandbox_services::queue::SendRequest;
 use sandbox_services::rfc3339_seconds;
-use sandbox_services::topic::{FunctionDelivery, PublishRequest};
-use sandbox_services::{Clock, Pending, PendingWork};
+use sandbox_services::topic::PublishRequest;
+use sandbox_services::{Pending, PendingWork};
 use serde_json::Value;
 
-use crate::{Activity, AppCell, ControlError, QueueService, TopicService};
+use crate::driver::{Context, Driver, Drivers, Round};
+use crate::lambda_async::{self, AsyncTargets, Settled, Source};
+use crate::lock::Lock;
+use crate::{ControlError, QueueService, TopicService};
 
 #[derive(Clone)]
 pub struct BusService {
@@ -33,32 +36,26 @@ pub struct BusService {
 }
 
 struct Inner {
-    app: AppCell,
-    clock: Clock,
-    activity: Arc<Activity>,
+    cx: Context,
     queues: QueueService,
-    buses: Mutex<Buses>,
+    buses: Lock<Buses>,
 }
 
 impl BusService {
     pub(crate) fn start(
-        app: AppCell,
-        clock: Clock,
-        activity: Arc<Activity>,
-        queues: QueueService,
+        cx: &Context,
+        drivers: &mut Drivers,
+        queues: &QueueService,
     ) -> Result<BusService, String> {
         let buses = {
-            let loaded = app.load();
+            let loaded = cx.app.load();
             Buses::new(configs(loaded.manifest())?).map_err(|e| e.to_string())?
         };
-        let inner = Arc::new(Inner {
-            app,
-            clock,
-            activity,
-            queues,
-            buses: Mutex::new(buses),
-        });
-        tokio::spawn(drive(inner.clone()));
+        let inner = drivers.add(Arc::new(Inner {
+            cx: cx.clone(),
+            queues: queues.clone(),
+            buses: Lock::new(buses),
+        }));
         Ok(BusService { inner })
     }
 
@@ -181,60 +178,18 @@ impl BusService {
             .map(|_| ())
             .map_err(unknown_bus)
     }
+}
 
-    /// Function deliveries due now (first attempts and retries) and later (retries).
-    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
-        self.inner.buses().pending(now)
-    }
-
-    /// Applies a changed manifest (hot reload): buses that stay keep their archived
-    /// events (per archive name), replays and counts; retries for removed rule targets are
-    /// dropped and reported. On error nothing changes.
-    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
-        let configs = configs(manifest)?;
-        let old = self.inner.app.load();
-        let dropped = self
-            .inner
-            .buses()
-            .replace_configs(configs)
-            .map_err(|e| e.to_string())?;
-        let shape = |b: &sandbox_manifest::Bus| {
-            let rules: Vec<_> = b
-                .rules
-                .iter()
-                .map(|r| {
-                    (
-                        r.name.clone(),
-                        r.event_pattern.clone(),
-                        r.enabled,
-                        r.targets.clone(),
-                    )
-                })
-                .collect();
-            (rules, b.archives.clone())
-        };
-        let mut lines = crate::activity::reload_changes(
-            "bus",
-            "rules changed",
-            &old.manifest().buses,
-            &manifest.buses,
-            |x| x.name.as_str(),
-            shape,
-        );
-        if dropped > 0 {
-            let line = format!(
-                "buses: {dropped} pending handler delivery(ies) of removed rule targets dropped"
-            );
-            tracing::warn!("{line}");
-            lines.push(line);
-        }
-        Ok(lines)
+impl Deref for Inner {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.cx
     }
 }
 
 impl Inner {
     fn buses(&self) -> MutexGuard<'_, Buses> {
-        self.buses.lock().unwrap_or_else(|e| e.into_inner())
+        self.buses.lock()
     }
 
     /// Makes what a `PutEvents` or a replay routed: queue and topic sends now, wakes the
@@ -343,72 +298,111 @@ fn unknown_bus(e: UnknownBus) -> ControlError {
     ControlError::not_found(e.to_string())
 }
 
-/// The driver loop: trim archives, hand out due function deliveries, then wait for the
-/// next retry or archive expiry, or for the clock to move.
-async fn drive(inner: Arc<Inner>) {
-    loop {
-        let woken = inner.activity.wake.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
+impl Driver for Inner {
+    /// Buses that stay keep their archived events (per archive name), replays and
+    /// counts; retries for removed rule targets are dropped and reported. On error
+    /// nothing changes.
+    fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
+        let configs = configs(manifest)?;
+        let old = self.app.load();
+        let dropped = self
+            .buses()
+            .replace_configs(configs)
+            .map_err(|e| e.to_string())?;
+        let shape = |b: &sandbox_manifest::Bus| {
+            let rules: Vec<_> = b
+                .rules
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        r.event_pattern.clone(),
+                        r.enabled,
+                        r.targets.clone(),
+                    )
+                })
+                .collect();
+            (rules, b.archives.clone())
+        };
+        let mut lines = crate::reload::reload_changes(
+            "bus",
+            "rules changed",
+            &old.manifest().buses,
+            &manifest.buses,
+            |x| x.name.as_str(),
+            shape,
+        );
+        if dropped > 0 {
+            let line = format!(
+                "buses: {dropped} pending handler delivery(ies) of removed rule targets dropped"
+            );
+            tracing::warn!("{line}");
+            lines.push(line);
+        }
+        Ok(lines)
+    }
 
-        let now = inner.clock.now();
+    /// Function deliveries due now (first attempts and retries) and later (retries).
+    fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        self.buses().pending(now)
+    }
+
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.buses().has_due(now)
+    }
+
+    /// Trims archives and hands out due function deliveries; the next change is a retry
+    /// coming due or an archived event expiring.
+    fn round(self: Arc<Self>, now: DateTime<Utc>) -> Round {
         let (due, next) = {
-            let mut buses = inner.buses();
+            let mut buses = self.buses();
             buses.tick(now);
             let due = buses.due_deliveries(now);
             if !due.is_empty() {
-                inner.activity.begin(due.len() as u64);
+                self.activity.begin(due.len() as u64);
             }
             (due, buses.next_change(now))
         };
-        for delivery in due {
-            tokio::spawn(deliver(inner.clone(), delivery));
-        }
-        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
+        lambda_async::hand_out(&self, due);
+        Round::Wait(next)
     }
 }
 
-async fn deliver(inner: Arc<Inner>, delivery: FunctionDelivery) {
-    let started = Instant::now();
-    let (bus, rule, replay) = inner
-        .buses()
-        .delivery_source(delivery.id)
-        .unwrap_or_else(|| ("?".to_string(), "?".to_string(), None));
-    let replay = replay.map(|r| format!(" (replay {r})")).unwrap_or_default();
-    let function = delivery.function.clone();
-    let app = inner.app.load_full();
-    let failure = match app
-        .invoke(&function, Trigger::Bus, None, delivery.event)
-        .await
-    {
-        Ok(invoked) => match invoked.output {
-            Ok(_) => None,
-            Err(failure) => Some(format!("{failure} (request {})", invoked.request_id)),
-        },
-        Err(e) => Some(e.to_string()),
-    };
-    let elapsed = started.elapsed();
-    let now = inner.clock.now();
-    let outcome = inner.buses().complete(delivery.id, failure.is_none(), now);
-    let attempt = delivery.attempt;
-    let why = failure.as_deref().unwrap_or("?");
-    match outcome {
-        Ok(DeliveryOutcome::Delivered) => tracing::info!(
-            "bus {bus}: rule {rule} → fn:{function} ok in {elapsed:.1?} (attempt {attempt}){replay}"
-        ),
-        Ok(DeliveryOutcome::Retrying { at, .. }) => tracing::warn!(
-            "bus {bus}: rule {rule} → fn:{function} FAILED in {elapsed:.1?} (attempt {attempt}){replay}: {why}; retried at {}",
-            at.format("%Y-%m-%dT%H:%M:%SZ")
-        ),
-        Ok(DeliveryOutcome::Failed(f)) => tracing::error!(
-            "bus {bus}: rule {rule} → fn:{function} FAILED (attempt {attempt}){replay}: {why}; giving up after {} attempts, event {} is NOT delivered (listed in GET /_sandbox/buses)",
-            f.attempts,
-            f.event_id
-        ),
-        Err(e) => tracing::error!("bus {bus}: settling a delivery to {function}: {e}"),
+impl AsyncTargets for Inner {
+    const TRIGGER: Trigger = Trigger::Bus;
+
+    fn source(&self, id: u64) -> Source {
+        let (bus, rule, replay) = self
+            .buses()
+            .delivery_source(id)
+            .unwrap_or_else(|| ("?".to_string(), "?".to_string(), None));
+        Source {
+            kind: "bus",
+            name: bus,
+            from: format!("rule {rule}"),
+            note: replay.map(|r| format!(" (replay {r})")).unwrap_or_default(),
+        }
     }
-    inner.activity.end(1);
-    inner.activity.clock_moved();
+
+    fn complete(&self, id: u64, ok: bool, now: DateTime<Utc>) -> Result<Settled, String> {
+        let outcome = self
+            .buses()
+            .complete(id, ok, now)
+            .map_err(|e| e.to_string())?;
+        Ok(match outcome {
+            DeliveryOutcome::Delivered => Settled::Delivered,
+            DeliveryOutcome::Retrying { at, .. } => Settled::Retrying { at },
+            DeliveryOutcome::Failed(f) => Settled::GaveUp {
+                attempts: f.attempts,
+                fate: format!(
+                    "event {} is NOT delivered (listed in GET /_sandbox/buses)",
+                    f.event_id
+                ),
+                lost: true,
+                dead_letter: None,
+            },
+        })
+    }
 }
 
 /// The buses of a manifest as the state machine's configuration: patterns and input

@@ -4,20 +4,28 @@
 //!   state machine from `sandbox-services`: it reads the sandbox [`Clock`], asks the state
 //!   machine what is due, builds the exact AWS event and calls
 //!   [`App::invoke`](sandbox_app::App::invoke). Drivers are the only place where tokio
-//!   meets the services.
+//!   meets the services. `driver` holds the one `Driver` trait every service implements
+//!   (reconfigure, pending, has_due, one round of work) and the one loop that runs them;
+//!   `lock`, `invoke` and `lambda_async` are the pieces the drivers share.
 //! - Front ends over the same services, speaking the typed operations of `sandbox-ops`:
 //!   [`control`] (the `/_sandbox` router table) and `host` (handlers' `sandbox.call`),
 //!   both answered by the per-service modules in `api`.
 //! - [`drain`]: waiting until nothing is running and nothing is due anywhere.
-//! - [`Triggers`]: owns the clock and the services; swaps in a reloaded app.
+//! - [`Triggers`]: owns the clock and the drivers (walked as a list for drain and
+//!   reload); swaps in a reloaded app.
 
 mod activity;
 mod api;
 pub mod buses;
 pub mod control;
 pub mod drain;
+mod driver;
 mod host;
+mod invoke;
+mod lambda_async;
+mod lock;
 pub mod queues;
+mod reload;
 pub mod schedules;
 pub mod streams;
 pub mod topics;
@@ -27,6 +35,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sandbox_app::App;
 use sandbox_services::{parse_duration, Clock};
+
+use driver::{Context, Drivers};
 
 pub use activity::Activity;
 pub use buses::BusService;
@@ -46,6 +56,9 @@ pub struct Triggers {
     app: AppCell,
     clock: Clock,
     activity: Arc<Activity>,
+    /// Every service's driver, for drain and reload; the typed handles below are the
+    /// same services as the control API and handlers reach them.
+    drivers: Drivers,
     schedules: Schedules,
     queues: QueueService,
     topics: TopicService,
@@ -56,26 +69,25 @@ pub struct Triggers {
 impl Triggers {
     /// Starts every driver for the app in `cell`. Must run inside a tokio runtime.
     pub fn start(app: AppCell, clock: Clock) -> Result<Arc<Triggers>, String> {
-        let activity = Arc::new(Activity::default());
-        let schedules = Schedules::start(app.clone(), clock.clone(), activity.clone())?;
-        let queues = QueueService::start(app.clone(), clock.clone(), activity.clone())?;
-        // Topics, buses and streams hand work to queues (subscribers, targets,
-        // on-failure destinations), so they start after them.
-        let topics =
-            TopicService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
-        let buses =
-            BusService::start(app.clone(), clock.clone(), activity.clone(), queues.clone())?;
-        let streams = StreamService::start(
-            app.clone(),
-            clock.clone(),
-            activity.clone(),
-            queues.clone(),
-            topics.clone(),
-        )?;
-        let triggers = Arc::new(Triggers {
+        let cx = Context {
             app,
             clock,
-            activity,
+            activity: Arc::new(Activity::default()),
+        };
+        let mut drivers = Drivers::default();
+        // In the order reloads reconfigure them: topics, buses and streams hand work to
+        // queues (subscribers, targets, on-failure destinations), so queues come first.
+        let schedules = Schedules::start(&cx, &mut drivers)?;
+        let queues = QueueService::start(&cx, &mut drivers)?;
+        let topics = TopicService::start(&cx, &mut drivers, &queues)?;
+        let buses = BusService::start(&cx, &mut drivers, &queues)?;
+        let streams = StreamService::start(&cx, &mut drivers, &queues, &topics)?;
+        drivers.spawn();
+        let triggers = Arc::new(Triggers {
+            app: cx.app,
+            clock: cx.clock,
+            activity: cx.activity,
+            drivers,
             schedules,
             queues,
             topics,
@@ -146,24 +158,14 @@ impl Triggers {
     }
 
     /// Whether any service has work due now that no driver has taken yet. Cheap (drain
-    /// asks on every wake-up); services without a cheap answer use their full report.
+    /// asks on every wake-up).
     pub fn has_due(&self, now: DateTime<Utc>) -> bool {
-        let due = |work: Vec<sandbox_services::PendingWork>| work.iter().any(|w| w.due_now > 0);
-        self.schedules.has_due(now)
-            || self.queues.has_due(now)
-            || due(self.topics.pending(now))
-            || due(self.buses.pending(now))
-            || due(self.streams.pending(now))
+        self.drivers.iter().any(|d| d.has_due(now))
     }
 
     /// Everything every service holds, for drain.
     pub fn pending(&self, now: DateTime<Utc>) -> Vec<sandbox_services::PendingWork> {
-        let mut work = self.schedules.pending(now);
-        work.extend(self.queues.pending(now));
-        work.extend(self.topics.pending(now));
-        work.extend(self.buses.pending(now));
-        work.extend(self.streams.pending(now));
-        work
+        self.drivers.iter().flat_map(|d| d.pending(now)).collect()
     }
 
     /// Waits until no invocation runs and nothing is due anywhere, or `timeout`.
@@ -177,11 +179,9 @@ impl Triggers {
     pub fn swap(self: &Arc<Self>, app: App) -> Result<Vec<String>, String> {
         let mut changes = Vec::new();
         if app.manifest() != self.app.load().manifest() {
-            self.schedules.reconfigure(app.manifest())?;
-            changes.extend(self.queues.reconfigure(app.manifest())?);
-            changes.extend(self.topics.reconfigure(app.manifest())?);
-            changes.extend(self.buses.reconfigure(app.manifest())?);
-            changes.extend(self.streams.reconfigure(app.manifest())?);
+            for driver in self.drivers.iter() {
+                changes.extend(driver.reconfigure(app.manifest())?);
+            }
         }
         self.connect(&app);
         self.app.store(Arc::new(app));

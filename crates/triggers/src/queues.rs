@@ -9,7 +9,8 @@
 //! machine on receive. Everything runs on the sandbox clock.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::Deref;
+use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -23,9 +24,12 @@ use sandbox_services::queue::{
     batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, Delivery, QueueConfig,
     Queues, SendReceipt, SendRequest,
 };
-use sandbox_services::{Clock, PendingWork};
+use sandbox_services::PendingWork;
 
-use crate::{Activity, AppCell, ControlError};
+use crate::driver::{Context, Driver, Drivers, Round};
+use crate::invoke::invoke;
+use crate::lock::Lock;
+use crate::ControlError;
 use sandbox_ops::aws::{ACCOUNT, REGION};
 
 /// Lambda starts five pollers per SQS event source mapping; without a `maxConcurrency`
@@ -38,34 +42,25 @@ pub struct QueueService {
 }
 
 struct Inner {
-    app: AppCell,
-    clock: Clock,
-    activity: Arc<Activity>,
-    broker: Mutex<Queues>,
+    cx: Context,
+    broker: Lock<Queues>,
     /// Batches running per queue, against its concurrency limit.
-    running: Mutex<HashMap<String, u32>>,
+    running: Lock<HashMap<String, u32>>,
     /// Wakes only this driver (a message arrived, a batch finished); clock moves wake
     /// every driver through the shared activity.
     work: tokio::sync::Notify,
 }
 
 impl QueueService {
-    pub(crate) fn start(
-        app: AppCell,
-        clock: Clock,
-        activity: Arc<Activity>,
-    ) -> Result<QueueService, String> {
-        let configs = app.load().manifest().queues.iter().map(config).collect();
+    pub(crate) fn start(cx: &Context, drivers: &mut Drivers) -> Result<QueueService, String> {
+        let configs = cx.app.load().manifest().queues.iter().map(config).collect();
         let broker = Queues::new(configs).map_err(|e| e.to_string())?;
-        let inner = Arc::new(Inner {
-            app,
-            clock,
-            activity,
-            broker: Mutex::new(broker),
-            running: Mutex::new(HashMap::new()),
+        let inner = drivers.add(Arc::new(Inner {
+            cx: cx.clone(),
+            broker: Lock::new(broker),
+            running: Lock::new(HashMap::new()),
             work: tokio::sync::Notify::new(),
-        });
-        tokio::spawn(drive(inner.clone()));
+        }));
         Ok(QueueService { inner })
     }
 
@@ -77,7 +72,8 @@ impl QueueService {
             .broker()
             .send(queue, request, now)
             .map_err(queue_error)?;
-        self.inner.activity.clock_moved();
+        // Only the consumer cares: wake it alone, not every driver.
+        self.inner.work.notify_one();
         Ok(receipt)
     }
 
@@ -167,52 +163,31 @@ impl QueueService {
         self.inner.work.notify_one();
         Ok(Redriven { moved })
     }
+}
 
-    /// Whether a consumer could take a message now: the cheap question drain asks on
-    /// every wake-up (the full [`QueueService::pending`] report walks every message).
-    pub fn has_due(&self, now: DateTime<Utc>) -> bool {
-        let app = self.inner.app.load();
-        let broker = self.inner.broker();
-        app.manifest().queues.iter().any(|def| {
-            def.function.is_some()
-                && window_elapsed(&broker, def, now)
-                && broker
-                    .visible_window(&def.name, now, 1)
-                    .is_ok_and(|(visible, _)| visible > 0)
-        })
-    }
-
-    /// Messages a consumer could take now count as due; delayed and in-flight ones,
-    /// and anything in a queue nobody consumes (a DLQ), only as later.
-    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
-        let app = self.inner.app.load();
-        let broker = self.inner.broker();
-        app.manifest()
-            .queues
-            .iter()
-            .filter_map(|def| {
-                let stats = broker.stats(&def.name, now).ok()?;
-                let consumed = def.function.is_some();
-                let due = if consumed { stats.visible } else { 0 };
-                Some(PendingWork {
-                    service: "queue".into(),
-                    resource: def.name.clone(),
-                    due_now: due as u64,
-                    scheduled_later: (stats.visible - due + stats.delayed + stats.in_flight) as u64,
-                    next_due: None,
-                })
-            })
-            .collect()
+impl Deref for Inner {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.cx
     }
 }
 
-impl QueueService {
-    /// Applies a changed manifest: new queues start, changed settings apply to new
-    /// deliveries, and a removed queue's messages are reported, never dropped silently.
-    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
+impl Inner {
+    fn broker(&self) -> MutexGuard<'_, Queues> {
+        self.broker.lock()
+    }
+
+    fn running(&self) -> MutexGuard<'_, HashMap<String, u32>> {
+        self.running.lock()
+    }
+}
+
+impl Driver for Inner {
+    /// New queues start, changed settings apply to new deliveries, and a removed queue's
+    /// messages are reported, never dropped silently.
+    fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = manifest.queues.iter().map(config).collect();
         let report = self
-            .inner
             .broker()
             .replace_configs(configs)
             .map_err(|e| e.to_string())?;
@@ -248,15 +223,65 @@ impl QueueService {
         }
         Ok(lines)
     }
-}
 
-impl Inner {
-    fn broker(&self) -> MutexGuard<'_, Queues> {
-        self.broker.lock().unwrap_or_else(|e| e.into_inner())
+    /// Messages a consumer could take now count as due; delayed and in-flight ones,
+    /// and anything in a queue nobody consumes (a DLQ), only as later.
+    fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        let app = self.app.load();
+        let broker = self.broker();
+        app.manifest()
+            .queues
+            .iter()
+            .filter_map(|def| {
+                let stats = broker.stats(&def.name, now).ok()?;
+                let consumed = def.function.is_some();
+                let due = if consumed { stats.visible } else { 0 };
+                Some(PendingWork {
+                    service: "queue".into(),
+                    resource: def.name.clone(),
+                    due_now: due as u64,
+                    scheduled_later: (stats.visible - due + stats.delayed + stats.in_flight) as u64,
+                    next_due: None,
+                })
+            })
+            .collect()
     }
 
-    fn running(&self) -> MutexGuard<'_, HashMap<String, u32>> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    /// Whether a consumer could take a message now (the full [`Driver::pending`] report
+    /// walks every message).
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        let app = self.app.load();
+        let broker = self.broker();
+        app.manifest().queues.iter().any(|def| {
+            def.function.is_some()
+                && window_elapsed(&broker, def, now)
+                && broker
+                    .visible_window(&def.name, now, 1)
+                    .is_ok_and(|(visible, _)| visible > 0)
+        })
+    }
+
+    /// Expires, then hands out batches while there is concurrency to spare; the next
+    /// change is a delay or visibility timeout ending (a message arriving or a batch
+    /// finishing rings [`Driver::own_wake`]).
+    fn round(self: Arc<Self>, now: DateTime<Utc>) -> Round {
+        let app = self.app.load_full();
+        let mut broker = self.broker();
+        for (queue, id) in broker.tick(now).expired {
+            tracing::warn!(
+                "queue {queue}: message {id} expired after the retention period and was removed"
+            );
+        }
+        for def in &app.manifest().queues {
+            if let Some(function) = &def.function {
+                start_batches(&self, &mut broker, def, function, now);
+            }
+        }
+        Round::Wait(broker.next_change(now))
+    }
+
+    fn own_wake(&self) -> Option<&tokio::sync::Notify> {
+        Some(&self.work)
     }
 }
 
@@ -284,42 +309,6 @@ fn queue_error(e: sandbox_services::queue::Error) -> ControlError {
     }
 }
 
-/// The consumer loop: expire, hand out batches while there is concurrency to spare,
-/// then wait for the next change (a delay or visibility timeout ending, a message
-/// arriving, the clock moving).
-async fn drive(inner: Arc<Inner>) {
-    loop {
-        let woken = inner.activity.wake.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        // `notify_one` stores a permit when the driver is busy, so no arrival is missed.
-        let work = inner.work.notified();
-        tokio::pin!(work);
-
-        let now = inner.clock.now();
-        let app = inner.app.load_full();
-        let next = {
-            let mut broker = inner.broker();
-            for (queue, id) in broker.tick(now).expired {
-                tracing::warn!("queue {queue}: message {id} expired after the retention period and was removed");
-            }
-            for def in &app.manifest().queues {
-                if let Some(function) = &def.function {
-                    start_batches(&inner, &mut broker, def, function, now);
-                }
-            }
-            broker.next_change(now)
-        };
-        let woken = async {
-            tokio::select! {
-                _ = &mut woken => {}
-                _ = &mut work => {}
-            }
-        };
-        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
-    }
-}
-
 fn start_batches(
     inner: &Arc<Inner>,
     broker: &mut Queues,
@@ -332,7 +321,8 @@ fn start_batches(
         if inner.running().get(&def.name).copied().unwrap_or(0) >= limit {
             return;
         }
-        let batches = take(inner, broker, def, now);
+        let (batches, moved) = take(inner, broker, def, now);
+        log_dead_letters(def, &moved);
         if batches.is_empty() {
             return;
         }
@@ -349,35 +339,26 @@ fn start_batches(
 }
 
 /// Receives the next batch for `def` (one per message group on a FIFO queue), moving
-/// dead letters on the way, and counts it busy while the broker is still locked.
+/// dead letters on the way (returned for the log: `(message id, dead-letter queue)`),
+/// and counts it busy while the broker is still locked.
 fn take(
     inner: &Inner,
     broker: &mut Queues,
     def: &QueueDef,
     now: DateTime<Utc>,
-) -> Vec<Vec<Delivery>> {
+) -> (Vec<Vec<Delivery>>, Vec<(String, String)>) {
     if !window_elapsed(broker, def, now) {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let received = match broker.receive(&def.name, def.batch_size as usize, now) {
         Ok(received) => received,
         Err(e) => {
             tracing::error!("queue {}: {e}", def.name);
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
     };
-    for (id, dlq) in &received.moved_to_dlq {
-        tracing::warn!(
-            "queue {}: message {id} moved to dead-letter queue {dlq} after {} receives",
-            def.name,
-            def.dead_letter
-                .as_ref()
-                .map(|d| d.max_receive_count)
-                .unwrap_or_default()
-        );
-    }
     if received.messages.is_empty() {
-        return Vec::new();
+        return (Vec::new(), received.moved_to_dlq);
     }
     let batches = if def.fifo {
         by_group(received.messages)
@@ -387,7 +368,20 @@ fn take(
     for batch in &batches {
         inner.activity.begin(batch.len() as u64);
     }
-    batches
+    (batches, received.moved_to_dlq)
+}
+
+fn log_dead_letters(def: &QueueDef, moved: &[(String, String)]) {
+    for (id, dlq) in moved {
+        tracing::warn!(
+            "queue {}: message {id} moved to dead-letter queue {dlq} after {} receives",
+            def.name,
+            def.dead_letter
+                .as_ref()
+                .map(|d| d.max_receive_count)
+                .unwrap_or_default()
+        );
+    }
 }
 
 /// Lambda waits up to the batching window for a full batch.
@@ -408,21 +402,9 @@ fn window_elapsed(broker: &Queues, def: &QueueDef, now: DateTime<Utc>) -> bool {
 /// through the driver per batch), and gives the slot back when the queue is empty.
 async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, mut batch: Vec<Delivery>) {
     loop {
-        run_batch(&inner, &def, &function, &batch).await;
+        let next = run_batch(&inner, &def, &function, &batch).await;
         inner.activity.end(batch.len() as u64);
-        // FIFO batches are per group; the driver hands those out so groups interleave.
-        // After a reload changed this queue (its consumer, batch size, settings), the
-        // slot ends too and the driver starts new ones with the new definition.
-        let current = inner.app.load().manifest().queues.contains(&def);
-        if def.fifo || !current {
-            break;
-        }
-        let now = inner.clock.now();
-        let mut next = {
-            let mut broker = inner.broker();
-            take(&inner, &mut broker, &def, now)
-        };
-        match next.pop() {
+        match next {
             Some(more) => batch = more,
             None => break,
         }
@@ -434,21 +416,22 @@ async fn deliver(inner: Arc<Inner>, def: QueueDef, function: String, mut batch: 
     inner.work.notify_one();
 }
 
-/// Invokes the handler with one batch and settles the outcome.
-async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Delivery]) {
+/// Invokes the handler with one batch and settles the outcome; under the same lock, takes
+/// the slot's next batch if it keeps going.
+async fn run_batch(
+    inner: &Inner,
+    def: &QueueDef,
+    function: &str,
+    batch: &[Delivery],
+) -> Option<Vec<Delivery>> {
     let started = Instant::now();
     let arn = queue_arn(&def.name, REGION, ACCOUNT);
     let event = sqs_event(batch, &arn, REGION);
     let app = inner.app.load_full();
-    let (output, failure) = match app.invoke(function, Trigger::Queue, None, event).await {
-        Ok(invoked) => match invoked.output {
-            Ok(output) => (Some(output), None),
-            Err(failure) => (
-                None,
-                Some(format!("{failure} (request {})", invoked.request_id)),
-            ),
-        },
-        Err(e) => (None, Some(e.to_string())),
+    let ran = invoke(&app, function, Trigger::Queue, event).await;
+    let (output, failure) = match ran.output {
+        Ok(output) => (Some(output), None),
+        Err(failed) => (None, Some(failed.message)),
     };
     let report = def.report_batch_item_failures;
     let outcome = if def.fifo {
@@ -460,7 +443,20 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
     if let Some(warning) = &outcome.warning {
         tracing::warn!("queue {}: {warning}", def.name);
     }
-    let settled = inner.broker().settle(&def.name, batch, &outcome);
+    // FIFO batches are per group; the driver hands those out so groups interleave.
+    // After a reload changed this queue (its consumer, batch size, settings), the slot
+    // ends too and the driver starts new ones with the new definition.
+    let more = !def.fifo && inner.app.load().manifest().queues.contains(def);
+    let (settled, mut next, moved) = {
+        let mut broker = inner.broker();
+        let settled = broker.settle(&def.name, batch, &outcome);
+        let (next, moved) = if more {
+            take(inner, &mut broker, def, inner.clock.now())
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        (settled, next, moved)
+    };
     let elapsed = started.elapsed();
     match (&failure, settled) {
         (Some(failure), _) => tracing::warn!(
@@ -483,4 +479,6 @@ async fn run_batch(inner: &Inner, def: &QueueDef, function: &str, batch: &[Deliv
         ),
         (None, Err(e)) => tracing::error!("queue {}: settling a batch: {e}", def.name),
     }
+    log_dead_letters(def, &moved);
+    next.pop()
 }

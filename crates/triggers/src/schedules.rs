@@ -7,20 +7,21 @@
 //! The on-demand trigger (`POST /_sandbox/schedules/{name}/invoke`) lives here too.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::Deref;
+use std::sync::{Arc, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
 use sandbox_manifest::Manifest;
 use sandbox_services::{
-    scheduled_event_json, CatchUp, Clock, Fire, Pending, PendingWork, ScheduleSpec, Scheduler,
+    scheduled_event_json, CatchUp, Fire, Pending, PendingWork, ScheduleSpec, Scheduler,
 };
 
-use crate::{Activity, AppCell, ControlError};
-
-/// AWS account and region the sandbox pretends to be, as in every event it builds.
-pub const REGION: &str = "us-east-1";
-pub const ACCOUNT: &str = "123456789012";
+use crate::driver::{Context, Driver, Drivers, Round};
+use crate::invoke::invoke;
+use crate::lock::Lock;
+use crate::{AppCell, ControlError};
+use sandbox_ops::aws::{ACCOUNT, REGION};
 
 /// One schedule as `GET /_sandbox/schedules` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -40,27 +41,18 @@ pub struct Schedules {
 }
 
 struct Inner {
-    app: AppCell,
-    clock: Clock,
-    activity: Arc<Activity>,
-    scheduler: Mutex<Scheduler>,
+    cx: Context,
+    scheduler: Lock<Scheduler>,
 }
 
 impl Schedules {
-    pub(crate) fn start(
-        app: AppCell,
-        clock: Clock,
-        activity: Arc<Activity>,
-    ) -> Result<Schedules, String> {
-        let specs = specs(&app);
-        let scheduler = Scheduler::new(specs, clock.now()).map_err(|e| e.to_string())?;
-        let inner = Arc::new(Inner {
-            app,
-            clock,
-            activity,
-            scheduler: Mutex::new(scheduler),
-        });
-        tokio::spawn(drive(inner.clone()));
+    pub(crate) fn start(cx: &Context, drivers: &mut Drivers) -> Result<Schedules, String> {
+        let specs = specs(&cx.app);
+        let scheduler = Scheduler::new(specs, cx.clock.now()).map_err(|e| e.to_string())?;
+        let inner = drivers.add(Arc::new(Inner {
+            cx: cx.clone(),
+            scheduler: Lock::new(scheduler),
+        }));
         Ok(Schedules { inner })
     }
 
@@ -121,57 +113,57 @@ impl Schedules {
             "durationMs": invoked.duration.as_secs_f64() * 1000.0,
         }))
     }
+}
 
-    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
-        self.inner.scheduler().pending(now)
-    }
-
-    /// Whether a tick is due and not yet taken by the driver.
-    pub fn has_due(&self, now: DateTime<Utc>) -> bool {
-        self.inner
-            .scheduler()
-            .next_wakeup()
-            .is_some_and(|next| next <= now)
-    }
-
-    /// Applies a changed manifest: unchanged schedules keep their next tick, new and
-    /// changed ones count from now, removed ones stop.
-    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<(), String> {
-        let specs = manifest_specs(manifest);
-        let now = self.inner.clock.now();
-        self.inner
-            .scheduler()
-            .replace(specs, now)
-            .map_err(|e| e.to_string())
+impl Deref for Inner {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.cx
     }
 }
 
 impl Inner {
     fn scheduler(&self) -> MutexGuard<'_, Scheduler> {
-        self.scheduler.lock().unwrap_or_else(|e| e.into_inner())
+        self.scheduler.lock()
     }
 }
 
-/// The driver loop: take what is due, fire it in order, then wait for the next tick or
-/// for the clock to move.
-async fn drive(inner: Arc<Inner>) {
-    loop {
-        // Listen before looking, so a clock move between the two is never missed.
-        let woken = inner.activity.wake.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
+impl Driver for Inner {
+    /// Unchanged schedules keep their next tick, new and changed ones count from now,
+    /// removed ones stop.
+    fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
+        let specs = manifest_specs(manifest);
+        let now = self.clock.now();
+        self.scheduler()
+            .replace(specs, now)
+            .map_err(|e| e.to_string())?;
+        Ok(Vec::new())
+    }
 
-        let now = inner.clock.now();
-        let catch_up = if inner.clock.is_manual() {
+    fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        self.scheduler().pending(now)
+    }
+
+    /// Whether a tick is due and not yet taken by the driver.
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.scheduler()
+            .next_wakeup()
+            .is_some_and(|next| next <= now)
+    }
+
+    /// Takes the due ticks and fires them in order, one after another, before looking
+    /// again; otherwise waits for the next tick or for the clock to move.
+    fn round(self: Arc<Self>, now: DateTime<Utc>) -> Round {
+        let catch_up = if self.clock.is_manual() {
             CatchUp::EveryTick
         } else {
             CatchUp::Coalesce
         };
         let (due, next) = {
-            let mut scheduler = inner.scheduler();
+            let mut scheduler = self.scheduler();
             let due = scheduler.due(now, catch_up);
             if !due.is_empty() {
-                inner.activity.begin(due.len() as u64);
+                self.activity.begin(due.len() as u64);
             }
             (due, scheduler.next_wakeup())
         };
@@ -183,14 +175,15 @@ async fn drive(inner: Arc<Inner>) {
                 skipped.resumes
             );
         }
-        if !due.is_empty() {
-            for fire in due.fires {
-                fire_one(&inner, &fire).await;
-                inner.activity.end(1);
-            }
-            continue;
+        if due.is_empty() {
+            return Round::Wait(next);
         }
-        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
+        Round::Finish(Box::pin(async move {
+            for fire in due.fires {
+                fire_one(&self, &fire).await;
+                self.activity.end(1);
+            }
+        }))
     }
 }
 
@@ -212,24 +205,18 @@ async fn fire_one(inner: &Inner, fire: &Fire) {
     else {
         return;
     };
-    match app
-        .invoke(&function, Trigger::Schedule, None, event(fire))
-        .await
-    {
-        Ok(invoked) => match &invoked.output {
-            Ok(_) => tracing::info!(
-                "schedule {} fired for {} → {function} ok in {:.1?}",
-                fire.schedule,
-                fire.time.format("%Y-%m-%dT%H:%M:%SZ"),
-                invoked.duration
-            ),
-            Err(failure) => tracing::warn!(
-                "schedule {} fired for {} → {function} FAILED: {failure} (request {})",
-                fire.schedule,
-                fire.time.format("%Y-%m-%dT%H:%M:%SZ"),
-                invoked.request_id
-            ),
-        },
+    let ran = invoke(&app, &function, Trigger::Schedule, event(fire)).await;
+    let time = sandbox_services::rfc3339_seconds(fire.time);
+    match &ran.output {
+        Ok(_) => tracing::info!(
+            "schedule {} fired for {time} → {function} ok in {:.1?}",
+            fire.schedule,
+            ran.duration
+        ),
+        Err(failed) if failed.ran => tracing::warn!(
+            "schedule {} fired for {time} → {function} FAILED: {failed}",
+            fire.schedule
+        ),
         Err(e) => tracing::warn!("schedule {}: {e}", fire.schedule),
     }
 }

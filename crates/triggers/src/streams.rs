@@ -19,7 +19,8 @@
 mod views;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::ops::Deref;
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -33,12 +34,14 @@ use sandbox_services::stream::{
     StreamConfig, Streams, StreamsError, TrimReport,
 };
 use sandbox_services::topic::PublishRequest;
-use sandbox_services::{Clock, Pending as _, PendingWork};
-
-use sandbox_ops::aws::{function_arn, REGION};
+use sandbox_services::{Pending as _, PendingWork};
 
 use crate::api::epoch_seconds;
-use crate::{Activity, AppCell, ControlError, QueueService, TopicService};
+use crate::driver::{Context, Driver, Drivers, Round};
+use crate::invoke::invoke;
+use crate::lock::Lock;
+use crate::{ControlError, QueueService, TopicService};
+use sandbox_ops::aws::{function_arn, REGION};
 
 /// First wait before retrying a failed batch; the state machine doubles it per retry,
 /// up to a minute.
@@ -50,12 +53,10 @@ pub struct StreamService {
 }
 
 struct Inner {
-    app: AppCell,
-    clock: Clock,
-    activity: Arc<Activity>,
+    cx: Context,
     queues: QueueService,
     topics: TopicService,
-    state: Mutex<State>,
+    state: Lock<State>,
     /// The manifest's streams, swapped whole by [`StreamService::reconfigure`].
     defs: ArcSwap<Vec<StreamDef>>,
 }
@@ -83,29 +84,25 @@ struct Totals {
 
 impl StreamService {
     pub(crate) fn start(
-        app: AppCell,
-        clock: Clock,
-        activity: Arc<Activity>,
-        queues: QueueService,
-        topics: TopicService,
+        cx: &Context,
+        drivers: &mut Drivers,
+        queues: &QueueService,
+        topics: &TopicService,
     ) -> Result<StreamService, String> {
-        let defs = app.load().manifest().streams.clone();
+        let defs = cx.app.load().manifest().streams.clone();
         let configs = defs.iter().map(config).collect::<Result<Vec<_>, _>>()?;
         let streams = Streams::new(configs).map_err(|e| e.to_string())?;
-        let inner = Arc::new(Inner {
-            app,
-            clock,
-            activity,
-            queues,
-            topics,
-            state: Mutex::new(State {
+        let inner = drivers.add(Arc::new(Inner {
+            cx: cx.clone(),
+            queues: queues.clone(),
+            topics: topics.clone(),
+            state: Lock::new(State {
                 streams,
                 totals: BTreeMap::new(),
                 generations: BTreeMap::new(),
             }),
             defs: ArcSwap::from_pointee(defs),
-        });
-        tokio::spawn(drive(inner.clone()));
+        }));
         Ok(StreamService { inner })
     }
 
@@ -171,72 +168,22 @@ impl StreamService {
         Ok(moved)
     }
 
-    /// Applies a changed manifest: new streams start empty, removed ones go, and a
-    /// stream whose settings changed is recreated empty (the state machine cannot reshard
-    /// or re-point consumers in place); whatever a dropped stream held is reported.
-    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
-        let defs = manifest.streams.clone();
-        // Build every new stream first: a bad setting changes nothing.
-        let mut built = Vec::new();
-        for def in &defs {
-            built.push(Stream::new(config(def)?).map_err(|e| e.to_string())?);
-        }
-        let old = self.inner.defs();
-        let mut lines = Vec::new();
-        // Records dropped with recreated or removed streams.
-        let mut lost = 0;
-        let mut state = self.inner.state();
-        for (def, stream) in defs.iter().zip(built) {
-            let Some(before) = old.iter().find(|d| d.name == def.name) else {
-                state.streams.insert(stream);
-                lines.push(format!("stream {} added", def.name));
-                continue;
-            };
-            if same_settings(before, def) {
-                continue;
-            }
-            let held = drop_stream(&mut state, &def.name);
-            state.streams.insert(stream);
-            lost += held;
-            lines.push(format!(
-                "stream {} settings changed; it was recreated empty, dropping {held} record(s) and its consumers' checkpoints",
-                def.name
-            ));
-        }
-        for gone in old.iter().filter(|o| defs.iter().all(|d| d.name != o.name)) {
-            let held = drop_stream(&mut state, &gone.name);
-            lost += held;
-            lines.push(format!(
-                "stream {} removed; it held {held} record(s), which are gone with it",
-                gone.name
-            ));
-        }
-        self.inner.defs.store(Arc::new(defs));
-        drop(state);
-        if lost > 0 {
-            tracing::warn!(
-                "streams: a manifest change dropped {lost} record(s): {}",
-                lines.join("; ")
-            );
-        }
-        self.inner.activity.clock_moved();
-        Ok(lines)
-    }
-
     /// The names of the app's streams.
     pub fn names(&self) -> Vec<String> {
         self.inner.defs().iter().map(|d| d.name.clone()).collect()
     }
+}
 
-    /// Records due now and later, for drain: one entry per `<stream>/<consumer>`.
-    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
-        self.inner.state().streams.pending(now)
+impl Deref for Inner {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.cx
     }
 }
 
 impl Inner {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     fn defs(&self) -> Arc<Vec<StreamDef>> {
@@ -443,19 +390,75 @@ fn consumer_config(stream: &str, c: &StreamConsumer) -> Result<ConsumerConfig, S
     })
 }
 
-/// The consumer loop: trim, hand out every ready batch, then wait for the next change
-/// (a record put, a batch finishing, a window or backoff ending, the clock moving).
-async fn drive(inner: Arc<Inner>) {
-    loop {
-        let woken = inner.activity.wake.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
+impl Driver for Inner {
+    /// New streams start empty, removed ones go, and a stream whose settings changed is
+    /// recreated empty (the state machine cannot reshard or re-point consumers in place);
+    /// whatever a dropped stream held is reported.
+    fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
+        let defs = manifest.streams.clone();
+        // Build every new stream first: a bad setting changes nothing.
+        let mut built = Vec::new();
+        for def in &defs {
+            built.push(Stream::new(config(def)?).map_err(|e| e.to_string())?);
+        }
+        let old = self.defs();
+        let mut lines = Vec::new();
+        // Records dropped with recreated or removed streams.
+        let mut lost = 0;
+        let mut state = self.state();
+        for (def, stream) in defs.iter().zip(built) {
+            let Some(before) = old.iter().find(|d| d.name == def.name) else {
+                state.streams.insert(stream);
+                lines.push(format!("stream {} added", def.name));
+                continue;
+            };
+            if same_settings(before, def) {
+                continue;
+            }
+            let held = drop_stream(&mut state, &def.name);
+            state.streams.insert(stream);
+            lost += held;
+            lines.push(format!(
+                "stream {} settings changed; it was recreated empty, dropping {held} record(s) and its consumers' checkpoints",
+                def.name
+            ));
+        }
+        for gone in old.iter().filter(|o| defs.iter().all(|d| d.name != o.name)) {
+            let held = drop_stream(&mut state, &gone.name);
+            lost += held;
+            lines.push(format!(
+                "stream {} removed; it held {held} record(s), which are gone with it",
+                gone.name
+            ));
+        }
+        self.defs.store(Arc::new(defs));
+        drop(state);
+        if lost > 0 {
+            tracing::warn!(
+                "streams: a manifest change dropped {lost} record(s): {}",
+                lines.join("; ")
+            );
+        }
+        self.activity.clock_moved();
+        Ok(lines)
+    }
 
-        let now = inner.clock.now();
+    /// Records due now and later: one entry per `<stream>/<consumer>`.
+    fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        self.state().streams.pending(now)
+    }
+
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.state().streams.has_due(now)
+    }
+
+    /// Trims, then hands out every ready batch; the next change is a record put, a
+    /// batch finishing, a window or backoff ending.
+    fn round(self: Arc<Self>, now: DateTime<Utc>) -> Round {
         let (ready, next) = {
-            let mut state = inner.state();
+            let mut state = self.state();
             let mut ready = Vec::new();
-            for def in inner.defs().iter() {
+            for def in self.defs().iter() {
                 let generation = state.generation(&def.name);
                 let Ok(stream) = state.streams.get_mut(&def.name) else {
                     continue;
@@ -465,8 +468,7 @@ async fn drive(inner: Arc<Inner>) {
                 // neither pending nor running; a given-up batch counts until its
                 // invocation record is sent.
                 let records: usize = stream_ready.batches.iter().map(|b| b.records.len()).sum();
-                inner
-                    .activity
+                self.activity
                     .begin((records + stream_ready.given_up.len()) as u64);
                 record_trim(&mut state, &def.name, &stream_ready.trimmed);
                 ready.push((generation, stream_ready));
@@ -475,14 +477,14 @@ async fn drive(inner: Arc<Inner>) {
         };
         for (generation, ready) in ready {
             for given_up in &ready.given_up {
-                inner.give_up(given_up, now);
-                inner.activity.end(1);
+                self.give_up(given_up, now);
+                self.activity.end(1);
             }
             for batch in ready.batches {
-                tokio::spawn(deliver(inner.clone(), batch, generation));
+                tokio::spawn(deliver(self.clone(), batch, generation));
             }
         }
-        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
+        Round::Wait(next)
     }
 }
 
@@ -499,15 +501,9 @@ async fn deliver(inner: Arc<Inner>, batch: Batch, generation: u64) {
     };
     let event = kinesis_event(&batch, &stream_arn(&batch.stream, REGION), REGION);
     let app = inner.app.load_full();
-    let (output, failure) = match app.invoke(&function, Trigger::Stream, None, event).await {
-        Ok(invoked) => match invoked.output {
-            Ok(output) => (Some(output), None),
-            Err(failure) => (
-                None,
-                Some(format!("{failure} (request {})", invoked.request_id)),
-            ),
-        },
-        Err(e) => (None, Some(e.to_string())),
+    let (output, failure) = match invoke(&app, &function, Trigger::Stream, event).await.output {
+        Ok(output) => (Some(output), None),
+        Err(failed) => (None, Some(failed.message)),
     };
     let (outcome, warning) = invocation_outcome(output.as_deref(), report);
     if let Some(warning) = warning {

@@ -8,19 +8,22 @@
 //! invoke with the SNS event, report the outcome. A delivery that fails every attempt goes
 //! to the subscription's dead-letter queue when it has one and is always logged.
 
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::ops::Deref;
+use std::sync::{Arc, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
 use sandbox_manifest::{FilterPolicyScope, Manifest, Target};
 use sandbox_services::topic::{
-    DeliveryOutcome, FilterPolicy, FunctionDelivery, PublishError, PublishReceipt, PublishRequest,
-    QueueSend, Scope, SubTarget, SubscriptionConfig, TopicConfig, TopicStats, Topics,
+    DeliveryOutcome, FilterPolicy, PublishError, PublishReceipt, PublishRequest, QueueSend, Scope,
+    SubTarget, SubscriptionConfig, TopicConfig, TopicStats, Topics,
 };
-use sandbox_services::{Clock, Pending, PendingWork};
+use sandbox_services::{Pending, PendingWork};
 
-use crate::{Activity, AppCell, ControlError, QueueService};
+use crate::driver::{Context, Driver, Drivers, Round};
+use crate::lambda_async::{self, AsyncTargets, Settled, Source};
+use crate::lock::Lock;
+use crate::{ControlError, QueueService};
 
 #[derive(Clone)]
 pub struct TopicService {
@@ -28,32 +31,26 @@ pub struct TopicService {
 }
 
 struct Inner {
-    app: AppCell,
-    clock: Clock,
-    activity: Arc<Activity>,
+    cx: Context,
     queues: QueueService,
-    topics: Mutex<Topics>,
+    topics: Lock<Topics>,
 }
 
 impl TopicService {
     pub(crate) fn start(
-        app: AppCell,
-        clock: Clock,
-        activity: Arc<Activity>,
-        queues: QueueService,
+        cx: &Context,
+        drivers: &mut Drivers,
+        queues: &QueueService,
     ) -> Result<TopicService, String> {
         let topics = {
-            let loaded = app.load();
+            let loaded = cx.app.load();
             Topics::new(configs(loaded.manifest())?).map_err(|e| e.to_string())?
         };
-        let inner = Arc::new(Inner {
-            app,
-            clock,
-            activity,
-            queues,
-            topics: Mutex::new(topics),
-        });
-        tokio::spawn(drive(inner.clone()));
+        let inner = drivers.add(Arc::new(Inner {
+            cx: cx.clone(),
+            queues: queues.clone(),
+            topics: Lock::new(topics),
+        }));
         Ok(TopicService { inner })
     }
 
@@ -106,61 +103,18 @@ impl TopicService {
     pub fn names(&self) -> Vec<String> {
         self.inner.topics().names()
     }
+}
 
-    /// Function deliveries due now (first attempts and retries) and later (retries).
-    pub fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
-        self.inner.topics().pending(now)
-    }
-
-    /// Applies a changed manifest (hot reload): topics that stay keep their counts,
-    /// deduplication window and pending retries; retries for removed subscriptions are
-    /// dropped and reported. On error nothing changes.
-    pub(crate) fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
-        let configs = configs(manifest)?;
-        let old = self.inner.app.load();
-        let dropped = self
-            .inner
-            .topics()
-            .replace_configs(configs)
-            .map_err(|e| e.to_string())?;
-        let shape = |t: &sandbox_manifest::Topic| {
-            let subs: Vec<_> = t
-                .subscriptions
-                .iter()
-                .map(|s| {
-                    (
-                        s.target.clone(),
-                        s.raw_message_delivery,
-                        s.filter_policy.clone(),
-                        s.filter_policy_scope,
-                        s.dead_letter_queue.clone(),
-                    )
-                })
-                .collect();
-            (t.fifo, t.content_based_deduplication, subs)
-        };
-        let mut lines = crate::activity::reload_changes(
-            "topic",
-            "subscriptions changed",
-            &old.manifest().topics,
-            &manifest.topics,
-            |x| x.name.as_str(),
-            shape,
-        );
-        if dropped > 0 {
-            let line = format!(
-                "topics: {dropped} pending handler delivery(ies) of removed subscriptions dropped"
-            );
-            tracing::warn!("{line}");
-            lines.push(line);
-        }
-        Ok(lines)
+impl Deref for Inner {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.cx
     }
 }
 
 impl Inner {
     fn topics(&self) -> MutexGuard<'_, Topics> {
-        self.topics.lock().unwrap_or_else(|e| e.into_inner())
+        self.topics.lock()
     }
 
     /// One SNS → SQS delivery (a subscriber or a dead-letter queue), logged either way.
@@ -181,84 +135,123 @@ impl Inner {
     }
 }
 
-/// The driver loop: hand out due function deliveries, then wait for the next retry or
-/// for the clock to move.
-async fn drive(inner: Arc<Inner>) {
-    loop {
-        let woken = inner.activity.wake.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
+impl Driver for Inner {
+    /// Topics that stay keep their counts, deduplication window and pending retries;
+    /// retries for removed subscriptions are dropped and reported. On error nothing
+    /// changes.
+    fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
+        let configs = configs(manifest)?;
+        let old = self.app.load();
+        let dropped = self
+            .topics()
+            .replace_configs(configs)
+            .map_err(|e| e.to_string())?;
+        let shape = |t: &sandbox_manifest::Topic| {
+            let subs: Vec<_> = t
+                .subscriptions
+                .iter()
+                .map(|s| {
+                    (
+                        s.target.clone(),
+                        s.raw_message_delivery,
+                        s.filter_policy.clone(),
+                        s.filter_policy_scope,
+                        s.dead_letter_queue.clone(),
+                    )
+                })
+                .collect();
+            (t.fifo, t.content_based_deduplication, subs)
+        };
+        let mut lines = crate::reload::reload_changes(
+            "topic",
+            "subscriptions changed",
+            &old.manifest().topics,
+            &manifest.topics,
+            |x| x.name.as_str(),
+            shape,
+        );
+        if dropped > 0 {
+            let line = format!(
+                "topics: {dropped} pending handler delivery(ies) of removed subscriptions dropped"
+            );
+            tracing::warn!("{line}");
+            lines.push(line);
+        }
+        Ok(lines)
+    }
 
-        let now = inner.clock.now();
+    /// Function deliveries due now (first attempts and retries) and later (retries).
+    fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        self.topics().pending(now)
+    }
+
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.topics().has_due(now)
+    }
+
+    /// Hands out due function deliveries; the next change is a retry coming due.
+    fn round(self: Arc<Self>, now: DateTime<Utc>) -> Round {
         let (due, next) = {
-            let mut topics = inner.topics();
+            let mut topics = self.topics();
             let due = topics.due_deliveries(now);
             if !due.is_empty() {
-                inner.activity.begin(due.len() as u64);
+                self.activity.begin(due.len() as u64);
             }
             (due, topics.next_change(now))
         };
-        for delivery in due {
-            tokio::spawn(deliver(inner.clone(), delivery));
-        }
-        crate::activity::wait_for_change(&inner.clock, now, next, woken).await;
+        lambda_async::hand_out(&self, due);
+        Round::Wait(next)
     }
 }
 
-async fn deliver(inner: Arc<Inner>, delivery: FunctionDelivery) {
-    let started = Instant::now();
-    let (topic, subscription) = inner
-        .topics()
-        .delivery_source(delivery.id)
-        .unwrap_or_else(|| ("?".to_string(), "?".to_string()));
-    let function = delivery.function.clone();
-    let app = inner.app.load_full();
-    let failure = match app
-        .invoke(&function, Trigger::Topic, None, delivery.event)
-        .await
-    {
-        Ok(invoked) => match invoked.output {
-            Ok(_) => None,
-            Err(failure) => Some(format!("{failure} (request {})", invoked.request_id)),
-        },
-        Err(e) => Some(e.to_string()),
-    };
-    let elapsed = started.elapsed();
-    let now = inner.clock.now();
-    let outcome = inner.topics().complete(delivery.id, failure.is_none(), now);
-    let attempt = delivery.attempt;
-    match outcome {
-        Ok(DeliveryOutcome::Delivered) => {
-            tracing::info!("topic {topic}: subscription {subscription} → fn:{function} ok in {elapsed:.1?} (attempt {attempt})");
+impl AsyncTargets for Inner {
+    const TRIGGER: Trigger = Trigger::Topic;
+
+    fn source(&self, id: u64) -> Source {
+        let (topic, subscription) = self
+            .topics()
+            .delivery_source(id)
+            .unwrap_or_else(|| ("?".to_string(), "?".to_string()));
+        Source {
+            kind: "topic",
+            name: topic,
+            from: format!("subscription {subscription}"),
+            note: String::new(),
         }
-        Ok(DeliveryOutcome::Retrying { at, .. }) => tracing::warn!(
-            "topic {topic}: subscription {subscription} → fn:{function} FAILED in {elapsed:.1?} (attempt {attempt}): {}; retried at {}",
-            failure.as_deref().unwrap_or("?"),
-            at.format("%Y-%m-%dT%H:%M:%SZ")
-        ),
-        Ok(DeliveryOutcome::DeadLettered { send, failure: f }) => {
-            tracing::warn!(
-                "topic {topic}: subscription {subscription} → fn:{function} FAILED (attempt {attempt}): {}; giving up after {} attempts, message {} moved to dead-letter queue {}",
-                failure.as_deref().unwrap_or("?"),
-                f.attempts,
-                f.message_id,
-                send.queue
-            );
-            inner.send_to_queue(&topic, &f.message_id, send, "dead-letter queue");
-        }
-        Ok(DeliveryOutcome::Failed(f)) => {
-            tracing::error!(
-                "topic {topic}: subscription {subscription} → fn:{function} FAILED (attempt {attempt}): {}; giving up after {} attempts, message {} is NOT delivered (no dead-letter queue; listed in GET /_sandbox/topics)",
-                failure.as_deref().unwrap_or("?"),
-                f.attempts,
-                f.message_id
-            );
-        }
-        Err(e) => tracing::error!("topic {topic}: settling a delivery to {function}: {e}"),
     }
-    inner.activity.end(1);
-    // A retry may now be scheduled: let the driver compute its next wake-up.
-    inner.activity.clock_moved();
+
+    fn complete(&self, id: u64, ok: bool, now: DateTime<Utc>) -> Result<Settled, String> {
+        let outcome = self
+            .topics()
+            .complete(id, ok, now)
+            .map_err(|e| e.to_string())?;
+        Ok(match outcome {
+            DeliveryOutcome::Delivered => Settled::Delivered,
+            DeliveryOutcome::Retrying { at, .. } => Settled::Retrying { at },
+            DeliveryOutcome::DeadLettered { send, failure: f } => Settled::GaveUp {
+                attempts: f.attempts,
+                fate: format!(
+                    "message {} moved to dead-letter queue {}",
+                    f.message_id, send.queue
+                ),
+                lost: false,
+                dead_letter: Some((f.message_id, send)),
+            },
+            DeliveryOutcome::Failed(f) => Settled::GaveUp {
+                attempts: f.attempts,
+                fate: format!(
+                    "message {} is NOT delivered (no dead-letter queue; listed in GET /_sandbox/topics)",
+                    f.message_id
+                ),
+                lost: true,
+                dead_letter: None,
+            },
+        })
+    }
+
+    fn dead_letter(&self, source: &Source, message_id: &str, send: QueueSend) {
+        self.send_to_queue(&source.name, message_id, send, "dead-letter queue");
+    }
 }
 
 /// The topics of a manifest as the state machine's configuration, checked against the

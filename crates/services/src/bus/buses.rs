@@ -1046,6 +1046,12 @@ impl Pending for Buses {
             })
             .collect()
     }
+
+    /// A delivery is due when the retry queue's next change is now (archive expiry is
+    /// not work drain waits for).
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.invocations.next_change(now) == Some(now)
+    }
 }
 
 #[cfg(test)]

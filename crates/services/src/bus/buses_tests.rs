@@ -639,3 +639,29 @@ fn config_errors_and_reload_keep_archives() {
     assert!(b.due_deliveries(at(0)).is_empty());
     assert_eq!(b.names(), ["default"]);
 }
+
+#[test]
+fn has_due_agrees_with_the_drain_report() {
+    let mut b = buses(vec![bus(
+        "default",
+        vec![rule(
+            "r",
+            json!({"source": ["shop"]}),
+            vec![target(BusTarget::Function("handler".into()))],
+        )],
+        vec![],
+    )]);
+    let agrees = |b: &Buses, now| {
+        let report = b.pending(now).iter().any(|p| p.due_now > 0);
+        assert_eq!(b.has_due(now), report, "at {now}");
+        report
+    };
+    assert!(!agrees(&b, at(0)));
+    put(&mut b, vec![entry("shop", "{}")], at(0));
+    assert!(agrees(&b, at(0)));
+    let first = b.due_deliveries(at(0));
+    assert!(!agrees(&b, at(0)));
+    b.complete(first[0].id, false, at(1)).expect("settled");
+    assert!(!agrees(&b, at(60)));
+    assert!(agrees(&b, at(61)));
+}

@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use rustc_hash::FxBuildHasher;
 use sha2::{Digest, Sha256};
 
 use super::message::{
@@ -303,8 +304,9 @@ struct Entry {
     message: Message,
     /// Not deliverable before this: the end of a delay or of a visibility timeout.
     visible_at: DateTime<Utc>,
-    /// The current receipt handle; `None` until the first delivery (and after a move).
-    receipt: Option<String>,
+    /// The random part of the current receipt handle (`<message id>#<nonce in hex>`);
+    /// `None` until the first delivery (and after a move).
+    receipt: Option<u128>,
     expires_at: DateTime<Utc>,
 }
 
@@ -337,16 +339,22 @@ struct Dedup {
 pub struct Queue {
     config: QueueConfig,
     /// Keyed by arrival order, so iteration is FIFO order.
-    entries: BTreeMap<u64, Entry>,
+    /// Boxed: an entry is a few hundred bytes, and a B-tree node shifts its values on
+    /// every insert and remove (messages leave from the front), so it moves pointers.
+    entries: BTreeMap<u64, Box<Entry>>,
     /// `(visible_at, key)` of every entry: visible messages without a scan, and the next
     /// delay or visibility timeout to end, in O(log n) for the driver's every wakeup.
     by_visible: BTreeSet<(DateTime<Utc>, u64)>,
     /// `(expires_at, key)` of every entry, for retention.
     by_expiry: BTreeSet<(DateTime<Utc>, u64)>,
     next_key: u64,
-    by_id: HashMap<String, u64>,
-    by_handle: HashMap<String, u64>,
-    dedup: HashMap<String, Dedup>,
+    // Hashed on every send, delivery and delete; a local sandbox has no hash-flooding
+    // adversary, so FxHash (several times cheaper than SipHash on these keys) fits.
+    by_id: HashMap<String, u64, FxBuildHasher>,
+    /// Receipt-handle nonce → entry key: the handle text is built once, for the
+    /// consumer, and never stored.
+    by_handle: HashMap<u128, u64, FxBuildHasher>,
+    dedup: HashMap<String, Dedup, FxBuildHasher>,
     /// Dedup ids by send time; time only moves forward, so the front is the oldest.
     dedup_order: VecDeque<(DateTime<Utc>, String)>,
     next_sequence: u64,
@@ -362,6 +370,19 @@ pub(crate) fn later(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// `<message id>#<nonce>`, the nonce as 32 lower-case hex digits, in one allocation.
+fn receipt_handle(message_id: &str, nonce: uuid::Uuid) -> String {
+    let mut handle = String::with_capacity(message_id.len() + 1 + 32);
+    handle.push_str(message_id);
+    handle.push('#');
+    handle.push_str(
+        nonce
+            .simple()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    );
+    handle
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic())
 }
@@ -375,9 +396,9 @@ impl Queue {
             by_visible: BTreeSet::new(),
             by_expiry: BTreeSet::new(),
             next_key: 0,
-            by_id: HashMap::new(),
-            by_handle: HashMap::new(),
-            dedup: HashMap::new(),
+            by_id: HashMap::default(),
+            by_handle: HashMap::default(),
+            dedup: HashMap::default(),
             dedup_order: VecDeque::new(),
             next_sequence: FIRST_SEQUENCE,
             expired_total: 0,
@@ -556,12 +577,12 @@ impl Queue {
         self.by_expiry.insert((expires_at, key));
         self.entries.insert(
             key,
-            Entry {
+            Box::new(Entry {
                 message,
                 visible_at,
                 receipt: None,
                 expires_at,
-            },
+            }),
         );
     }
 
@@ -570,8 +591,8 @@ impl Queue {
         self.by_visible.remove(&(entry.visible_at, key));
         self.by_expiry.remove(&(entry.expires_at, key));
         self.by_id.remove(&entry.message.id);
-        if let Some(handle) = &entry.receipt {
-            self.by_handle.remove(handle);
+        if let Some(nonce) = &entry.receipt {
+            self.by_handle.remove(nonce);
         }
         Some(entry.message)
     }
@@ -615,11 +636,12 @@ impl Queue {
             let Some(entry) = self.entries.get_mut(&key) else {
                 continue;
             };
-            let handle = format!("{}#{}", entry.message.id, uuid::Uuid::new_v4().simple());
-            if let Some(old) = entry.receipt.replace(handle.clone()) {
+            let nonce = uuid::Uuid::new_v4();
+            let handle = receipt_handle(&entry.message.id, nonce);
+            if let Some(old) = entry.receipt.replace(nonce.as_u128()) {
                 self.by_handle.remove(&old);
             }
-            self.by_handle.insert(handle.clone(), key);
+            self.by_handle.insert(nonce.as_u128(), key);
             self.by_visible.remove(&(entry.visible_at, key));
             self.by_visible.insert((until, key));
             entry.visible_at = until;
@@ -634,14 +656,28 @@ impl Queue {
     }
 
     fn lookup(&self, handle: &str) -> Result<u64, DeleteError> {
-        if let Some(key) = self.by_handle.get(handle) {
-            return Ok(*key);
-        }
-        let Some((message_id, _)) = handle.split_once('#') else {
+        let Some((message_id, nonce)) = handle.split_once('#') else {
             return Err(DeleteError::Invalid {
                 handle: handle.to_string(),
             });
         };
+        // The handle must be the latest one issued, for this message.
+        let issued = nonce.len() == 32
+            && nonce
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let current = issued
+            .then(|| u128::from_str_radix(nonce, 16).ok())
+            .flatten()
+            .and_then(|nonce| self.by_handle.get(&nonce))
+            .filter(|key| {
+                self.entries
+                    .get(key)
+                    .is_some_and(|e| e.message.id == message_id)
+            });
+        if let Some(key) = current {
+            return Ok(*key);
+        }
         let message_id = message_id.to_string();
         if self.by_id.contains_key(&message_id) {
             Err(DeleteError::Stale { message_id })
@@ -877,8 +913,8 @@ impl Queue {
             assert!(self.by_visible.contains(&(e.visible_at, *key)));
             assert!(self.by_expiry.contains(&(e.expires_at, *key)));
             assert_eq!(self.by_id.get(&e.message.id), Some(key));
-            if let Some(h) = &e.receipt {
-                assert_eq!(self.by_handle.get(h), Some(key));
+            if let Some(nonce) = &e.receipt {
+                assert_eq!(self.by_handle.get(nonce), Some(key));
             }
         }
         assert_eq!(

@@ -630,6 +630,33 @@ impl Consumer {
         counts
     }
 
+    /// Whether [`Consumer::pending_counts`] would count anything due now, without
+    /// walking every shard's records.
+    pub(crate) fn has_due(&self, shards: &[Shard], now: DateTime<Utc>) -> bool {
+        self.cursors.iter().zip(shards).any(|(cursor, shard)| {
+            let checkpoint = cursor.effective_checkpoint(shard);
+            let unread = shard.count_after(checkpoint);
+            if unread == 0 || cursor.busy.is_some() {
+                return false;
+            }
+            let due = match cursor.retries.front() {
+                Some(front) => front.not_before,
+                None => {
+                    let oldest = shard
+                        .after(checkpoint)
+                        .next()
+                        .map_or(now, |r| r.approximate_arrival);
+                    if unread >= self.config.batch_size as usize {
+                        oldest
+                    } else {
+                        oldest + self.config.window()
+                    }
+                }
+            };
+            due <= now
+        })
+    }
+
     /// The earliest moment at or after `now` at which a batch window ends or a retry
     /// backoff runs out (`now` if a batch is ready already).
     pub(crate) fn next_change(

@@ -652,6 +652,10 @@ impl PendingTrait for Stream {
             })
             .collect()
     }
+
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.consumers.iter().any(|c| c.has_due(&self.shards, now))
+    }
 }
 
 /// An explicit hash key: a decimal integer within 0..=2^128-1.

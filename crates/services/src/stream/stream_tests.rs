@@ -403,3 +403,35 @@ fn streams_by_name() {
     assert_eq!(streams.pending(at(0))[0].scheduled_later, 0);
     assert_eq!(streams.describe(at(0)).len(), 2);
 }
+
+#[test]
+fn has_due_agrees_with_the_drain_report() {
+    let mut config = StreamConfig::new("events");
+    let mut windowed = ConsumerConfig::new("windowed");
+    windowed.batching_window = Duration::from_secs(10);
+    let mut small = ConsumerConfig::new("small");
+    small.batch_size = 2;
+    small.batching_window = Duration::from_secs(100);
+    config.consumers = vec![windowed, small];
+    let mut s = Stream::new(config).unwrap();
+    let agrees = |s: &Stream, now| {
+        let report = s.pending(now).iter().any(|p| p.due_now > 0);
+        assert_eq!(s.has_due(now), report, "at {now}");
+        report
+    };
+    assert!(!agrees(&s, at(0)));
+    s.put("k", vec![], None, at(0)).unwrap();
+    // Neither window has ended and neither batch is full.
+    assert!(!agrees(&s, at(5)));
+    // A full batch is due at once.
+    s.put("k", vec![], None, at(6)).unwrap();
+    assert!(agrees(&s, at(6)));
+    let ready = s.next_batches(at(6));
+    assert_eq!(ready.batches.len(), 1);
+    // In flight: not due, and the other consumer's window is still open.
+    assert!(!agrees(&s, at(9)));
+    assert!(agrees(&s, at(10)));
+    s.complete(ready.batches[0].id, Outcome::Success, at(11))
+        .unwrap();
+    assert!(agrees(&s, at(11)));
+}

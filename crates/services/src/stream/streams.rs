@@ -150,4 +150,8 @@ impl Pending for Streams {
     fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
         self.streams.values().flat_map(|s| s.pending(now)).collect()
     }
+
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.streams.values().any(|s| s.has_due(now))
+    }
 }

@@ -820,6 +820,11 @@ impl Pending for Topics {
             })
             .collect()
     }
+
+    /// A delivery is due when the retry queue's next change is now.
+    fn has_due(&self, now: DateTime<Utc>) -> bool {
+        self.invocations.next_change(now) == Some(now)
+    }
 }
 
 #[cfg(test)]

@@ -567,3 +567,22 @@ fn fifo_lambda_event_has_a_sequence_number_and_no_signature() {
     assert!(sns.get("SigningCertUrl").is_none());
     assert!(sns["UnsubscribeUrl"].is_string());
 }
+
+#[test]
+fn has_due_agrees_with_the_drain_report() {
+    let mut t = topics(vec![topic("alerts", vec![sub("s1", function("flaky"))])]);
+    let agrees = |t: &Topics, now| {
+        let report = t.pending(now).iter().any(|p| p.due_now > 0);
+        assert_eq!(t.has_due(now), report, "at {now}");
+        report
+    };
+    assert!(!agrees(&t, at(0)));
+    t.publish("alerts", PublishRequest::new("boom"), at(0))
+        .expect("ok");
+    assert!(agrees(&t, at(0)));
+    let first = t.due_deliveries(at(0));
+    assert!(!agrees(&t, at(0)));
+    t.complete(first[0].id, false, at(2)).expect("settled");
+    assert!(!agrees(&t, at(61)));
+    assert!(agrees(&t, at(62)));
+}
