@@ -332,13 +332,7 @@ impl Driver for Inner {
             |x| x.name.as_str(),
             shape,
         );
-        if dropped > 0 {
-            let line = format!(
-                "buses: {dropped} pending handler delivery(ies) of removed rule targets dropped"
-            );
-            tracing::warn!("{line}");
-            lines.push(line);
-        }
+        crate::reload::dropped_deliveries(&mut lines, "buses", "rule targets", dropped);
         Ok(lines)
     }
 

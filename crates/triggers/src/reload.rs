@@ -28,3 +28,14 @@ pub(crate) fn reload_changes<T, S: PartialEq>(
     }
     lines
 }
+
+/// The warning a reload adds when removed subscriptions or rule targets took pending
+/// handler deliveries with them (never dropped silently).
+pub(crate) fn dropped_deliveries(lines: &mut Vec<String>, service: &str, removed: &str, n: usize) {
+    if n > 0 {
+        let line =
+            format!("{service}: {n} pending handler delivery(ies) of removed {removed} dropped");
+        tracing::warn!("{line}");
+        lines.push(line);
+    }
+}

@@ -170,13 +170,7 @@ impl Driver for Inner {
             |x| x.name.as_str(),
             shape,
         );
-        if dropped > 0 {
-            let line = format!(
-                "topics: {dropped} pending handler delivery(ies) of removed subscriptions dropped"
-            );
-            tracing::warn!("{line}");
-            lines.push(line);
-        }
+        crate::reload::dropped_deliveries(&mut lines, "topics", "subscriptions", dropped);
         Ok(lines)
     }
 
