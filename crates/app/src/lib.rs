@@ -9,6 +9,7 @@
 mod build;
 mod functions;
 mod invocations;
+mod script;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +22,7 @@ use sandbox_runtime::{Failure, HostHandle, Limits, Request, Runtime};
 pub use build::BuildOptions;
 pub use functions::{FunctionSlot, LoadState};
 pub use invocations::{InvocationLog, InvocationRecord, Outcome};
+pub use script::Script;
 
 /// What caused an invocation; recorded with it and shown by the control API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -82,6 +84,8 @@ pub struct App {
     in_flight: Arc<Activity>,
     /// The services handlers publish to; connected once the triggers exist.
     host: OnceLock<HostHandle>,
+    /// The JavaScript runner, compiled once and shared with reloaded apps.
+    runner: script::runner::RunnerCell,
 }
 
 impl App {
@@ -89,8 +93,10 @@ impl App {
     /// every function. Never fails as a whole: a function that cannot be loaded is
     /// recorded with its reason, and the rest of the app runs.
     pub async fn load(manifest: Manifest, runtime: Runtime, options: &BuildOptions) -> App {
-        let functions = functions::load_all(&manifest, &runtime, options).await;
+        let runner = script::runner::RunnerCell::default();
+        let functions = functions::load_all(&manifest, &runtime, &runner, options).await;
         App {
+            runner,
             manifest,
             functions,
             runtime,
@@ -126,8 +132,14 @@ impl App {
         options: &BuildOptions,
     ) -> Option<(App, Result<(), String>)> {
         let old = self.functions.get(name)?;
-        let mut slot =
-            functions::load_one(&self.manifest, &old.function, &self.runtime, options).await;
+        let mut slot = functions::load_one(
+            &self.manifest,
+            &old.function,
+            &self.runtime,
+            &self.runner,
+            options,
+        )
+        .await;
         let outcome = match (&slot.state, &old.state) {
             (LoadState::Ready(_), _) => Ok(()),
             (failed, LoadState::Ready(_)) => {
@@ -158,8 +170,14 @@ impl App {
                     }
                 }
                 _ => {
-                    let fresh =
-                        functions::load_one(&manifest, function, &self.runtime, options).await;
+                    let fresh = functions::load_one(
+                        &manifest,
+                        function,
+                        &self.runtime,
+                        &self.runner,
+                        options,
+                    )
+                    .await;
                     match self.functions.get(&function.name) {
                         // A failed build or compile never replaces working code.
                         Some(old)
@@ -171,6 +189,7 @@ impl App {
                                 env: fresh.env,
                                 state: old.state.clone(),
                                 reload_error: fresh.state.reason(),
+                                script: old.script.clone(),
                             }
                         }
                         _ => fresh,
@@ -194,6 +213,7 @@ impl App {
             invocations: self.invocations.clone(),
             in_flight: self.in_flight.clone(),
             host,
+            runner: self.runner.clone(),
         }
     }
 
@@ -259,6 +279,11 @@ impl App {
             }
         };
         let request_id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // A JavaScript handler's runner reads its modules and context before the event.
+        let event = match &slot.script {
+            Some(script) => script.stdin(&request_id, slot.function.timeout, &event),
+            None => event,
+        };
         let started_at = chrono::Utc::now();
         let _guard = InFlight::enter(&self.in_flight);
         let response = self

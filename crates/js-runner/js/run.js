@@ -17,7 +17,9 @@
   const lineMaps = new Map();
   function mapStack(stack) {
     if (!stack || !lineMaps.size) return stack;
-    return String(stack).replace(/([^\s()]+):(\d+)(?::(\d+))?/g, (whole, file, line, column) => {
+    // `file:line:column` → `file:line` of the .ts source (columns are the stripped
+    // code's, so they are left out rather than misleading).
+    return String(stack).replace(/([^\s()]+?):(\d+)(?::(\d+))?(?=[)\s]|$)/g, (whole, file, line) => {
       const map = lineMaps.get(file);
       if (!map) return whole;
       const original = map[Number(line) - 1];
@@ -51,7 +53,9 @@
   }
   function requireFrom(fromId, specifier) {
     const from = info(fromId);
-    const id = (from && from.deps[specifier]) || (info(specifier) ? specifier : null);
+    // Built-in modules require each other by bare name.
+    const builtin = fromId.startsWith('builtin:') ? `builtin:${specifier.replace(/^node:/, '')}` : null;
+    const id = (from && from.deps[specifier]) || builtin || (info(specifier) ? specifier : null);
     if (!id) {
       const error = new Error(`Cannot find module '${specifier}' required from ${fromId}: the sandbox resolves require() when it loads the handler, so only string-literal specifiers it found are available`);
       error.code = 'MODULE_NOT_FOUND';

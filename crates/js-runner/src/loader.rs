@@ -27,7 +27,10 @@ pub fn builtin_source(id: &str) -> Option<&'static str> {
         "timers" => "module.exports = { setTimeout, clearTimeout, setInterval, clearInterval, setImmediate, clearImmediate };",
         "url" => "module.exports = { URL, URLSearchParams };",
         "util" => include_str!("../js/builtins/util.js"),
-        _ => return None,
+        // The host maps every Node built-in here; those a handler cannot have (files,
+        // network, processes) fail when required, not when the handler loads, so a
+        // package that only mentions one still works.
+        _ => "throw new Error(`${module.id.slice(8)} (a Node built-in module) is not available in the sandbox: handlers see no host files, network or processes`);",
     })
 }
 
