@@ -46,7 +46,9 @@ pub fn read_stdin() -> Result<Input, String> {
 }
 
 fn parse(bytes: Vec<u8>) -> Result<Input, String> {
-    let bad = |what: &str| format!("sandbox runner: malformed input ({what}); the runner is started by the sandbox, not by hand");
+    let bad = |what: &str| {
+        format!("sandbox runner: malformed input ({what}); the runner is started by the sandbox, not by hand")
+    };
     let (header, mut at) = line(&bytes, 0).ok_or_else(|| bad("no bundle header"))?;
     let header: Value = serde_json::from_slice(header).map_err(|_| bad("bundle header"))?;
     let entry = header["entry"]
@@ -54,10 +56,15 @@ fn parse(bytes: Vec<u8>) -> Result<Input, String> {
         .ok_or_else(|| bad("no entry"))?
         .to_string();
     let mut modules = HashMap::new();
-    for module in header["modules"].as_array().ok_or_else(|| bad("no modules"))? {
+    for module in header["modules"]
+        .as_array()
+        .ok_or_else(|| bad("no modules"))?
+    {
         let id = module["id"].as_str().ok_or_else(|| bad("module id"))?;
         let len = module["len"].as_u64().ok_or_else(|| bad("module length"))? as usize;
-        let source = bytes.get(at..at + len).ok_or_else(|| bad("truncated module"))?;
+        let source = bytes
+            .get(at..at + len)
+            .ok_or_else(|| bad("truncated module"))?;
         at += len;
         let deps = module["deps"]
             .as_object()

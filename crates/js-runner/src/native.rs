@@ -20,7 +20,12 @@ use crate::{base64, loader};
 extern "C" {
     /// See the README's handler contract: JSON request in, answer length out (negated
     /// when the answer did not fit and waits for `answer`).
-    fn call(request_ptr: *const u8, request_len: i32, response_ptr: *mut u8, response_cap: i32) -> i32;
+    fn call(
+        request_ptr: *const u8,
+        request_len: i32,
+        response_ptr: *mut u8,
+        response_cap: i32,
+    ) -> i32;
     fn answer(response_ptr: *mut u8, response_cap: i32) -> i32;
 }
 
@@ -58,11 +63,15 @@ pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rqu
     )?;
     native.set(
         "monotonic",
-        Function::new(ctx.clone(), move || started.elapsed().as_secs_f64() * 1000.0)?,
+        Function::new(ctx.clone(), move || {
+            started.elapsed().as_secs_f64() * 1000.0
+        })?,
     )?;
     native.set(
         "hostCall",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, request: String| host_call(&ctx, &request))?,
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, request: String| {
+            host_call(&ctx, &request)
+        })?,
     )?;
     let modules = bundle.clone();
     native.set(
@@ -87,7 +96,9 @@ pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rqu
     )?;
     native.set(
         "importSync",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, id: String| import_sync(&ctx, &id))?,
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, id: String| {
+            import_sync(&ctx, &id)
+        })?,
     )?;
     native.set(
         "utf8Encode",
@@ -109,23 +120,26 @@ pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rqu
     )?;
     native.set(
         "base64Decode",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, text: String, strict: Opt<bool>| {
-            match base64::decode(&text) {
-                Some(bytes) => ArrayBuffer::new(ctx, bytes),
-                None if strict.0.unwrap_or(false) => Err(Exception::throw_message(
-                    &ctx,
-                    "The string to be decoded is not correctly encoded.",
-                )),
-                // Node's Buffer skips what is not base64 rather than throwing.
-                None => {
-                    let cleaned: String = text
-                        .chars()
-                        .filter(|c| c.is_ascii_alphanumeric() || "+/-_=".contains(*c))
-                        .collect();
-                    ArrayBuffer::new(ctx, base64::decode(&cleaned).unwrap_or_default())
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, text: String, strict: Opt<bool>| {
+                match base64::decode(&text) {
+                    Some(bytes) => ArrayBuffer::new(ctx, bytes),
+                    None if strict.0.unwrap_or(false) => Err(Exception::throw_message(
+                        &ctx,
+                        "The string to be decoded is not correctly encoded.",
+                    )),
+                    // Node's Buffer skips what is not base64 rather than throwing.
+                    None => {
+                        let cleaned: String = text
+                            .chars()
+                            .filter(|c| c.is_ascii_alphanumeric() || "+/-_=".contains(*c))
+                            .collect();
+                        ArrayBuffer::new(ctx, base64::decode(&cleaned).unwrap_or_default())
+                    }
                 }
-            }
-        })?,
+            },
+        )?,
     )?;
     ctx.globals().set("__native", native)?;
     Ok(())
@@ -184,7 +198,10 @@ fn import_sync<'js>(ctx: &Ctx<'js>, id: &str) -> rquickjs::Result<Value<'js>> {
 /// Host builds (the runner's unit tests) have no sandbox to call.
 #[cfg(not(target_arch = "wasm32"))]
 fn host_call<'js>(ctx: &Ctx<'js>, _request: &str) -> rquickjs::Result<String> {
-    Err(Exception::throw_message(ctx, "sandbox.call exists only inside the sandbox"))
+    Err(Exception::throw_message(
+        ctx,
+        "sandbox.call exists only inside the sandbox",
+    ))
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -218,5 +235,7 @@ fn host_call<'js>(ctx: &Ctx<'js>, request: &str) -> rquickjs::Result<String> {
 fn copy(array: &TypedArray<'_, u8>) -> Vec<u8> {
     // SAFETY: the slice is read and copied immediately, with no JavaScript running in
     // between that could detach or resize the buffer.
-    unsafe { array.as_bytes() }.map(<[u8]>::to_vec).unwrap_or_default()
+    unsafe { array.as_bytes() }
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default()
 }

@@ -170,7 +170,7 @@ fn located(error: &oxc::diagnostics::OxcDiagnostic) -> SyntaxError {
         offset: error
             .labels
             .first()
-            .map(|label| label.offset() as u32)
+            .map(|label| label.offset())
             .unwrap_or(0),
         help: error.help.as_ref().map(|h| h.to_string()),
     }

@@ -91,7 +91,7 @@ pub fn resolve(root: &Path, from: &Path, specifier: &str, esm: bool) -> Result<T
         if let Some(rest) = specifier.strip_prefix(alias) {
             if rest.is_empty() || rest.starts_with('/') {
                 let base = root.join(dir).join(rest.trim_start_matches('/'));
-                return file_or_directory(&base, esm).map(Target::File).ok_or_else(|| {
+                return file_or_directory(&base).map(Target::File).ok_or_else(|| {
                     format!("`{specifier}` is Architect's {dir}, but {} has no such module; create it there", base.display())
                 });
             }
@@ -104,15 +104,13 @@ pub fn resolve(root: &Path, from: &Path, specifier: &str, esm: bool) -> Result<T
         || specifier == ".."
     {
         let base = dir.join(specifier);
-        return file_or_directory(&base, esm)
-            .map(Target::File)
-            .ok_or_else(|| {
-                format!(
-                    "no file {} (tried the extensions {}, and index files); fix the path",
-                    base.display(),
-                    EXTENSIONS.join(", ")
-                )
-            });
+        return file_or_directory(&base).map(Target::File).ok_or_else(|| {
+            format!(
+                "no file {} (tried the extensions {}, and index files); fix the path",
+                base.display(),
+                EXTENSIONS.join(", ")
+            )
+        });
     }
     if specifier.starts_with('/') {
         return Err("absolute paths are not allowed: handlers see no host files; use a path relative to the importing file".into());
@@ -138,9 +136,9 @@ fn package(root: &Path, dir: &Path, specifier: &str, esm: bool) -> Result<Target
         if package_dir.is_dir() {
             let found = match subpath {
                 Some(sub) => exports_entry(&package_dir, &format!("./{sub}"), esm)
-                    .or_else(|| file_or_directory(&package_dir.join(sub), esm)),
+                    .or_else(|| file_or_directory(&package_dir.join(sub))),
                 None => exports_entry(&package_dir, ".", esm)
-                    .or_else(|| file_or_directory(&package_dir, esm)),
+                    .or_else(|| file_or_directory(&package_dir)),
             };
             return found.map(Target::File).ok_or_else(|| {
                 format!(
@@ -161,7 +159,7 @@ fn package(root: &Path, dir: &Path, specifier: &str, esm: bool) -> Result<Target
 
 /// A file as written, with an extension added, with `.js` swapped for TypeScript's
 /// (`import './x.js'` naming `x.ts`), or a directory's `package.json` main / index.
-fn file_or_directory(base: &Path, esm: bool) -> Option<PathBuf> {
+fn file_or_directory(base: &Path) -> Option<PathBuf> {
     if base.is_file() {
         return Some(base.to_path_buf());
     }
@@ -186,7 +184,7 @@ fn file_or_directory(base: &Path, esm: bool) -> Option<PathBuf> {
         if let Some(main) = read_package(base)
             .and_then(|p| p.get("main").and_then(|m| m.as_str()).map(str::to_string))
         {
-            if let Some(found) = file_or_directory(&base.join(main), esm) {
+            if let Some(found) = file_or_directory(&base.join(main)) {
                 return Some(found);
             }
         }
