@@ -1,9 +1,8 @@
-// buffer.js — the part of Node's Buffer handlers use to move between strings and bytes:
+// buffer.js (compiled on first use, see prelude.js) — the part of Node's Buffer handlers use to move between strings and bytes:
 // utf-8, base64, base64url, hex, latin1/binary and ascii encodings, concat, compare,
 // equals, slicing, JSON form. A Buffer is a Uint8Array, as in Node.
-(function () {
-  'use strict';
-  const { native, toBytes } = globalThis.__sandbox_internal;
+'use strict';
+  const { native, toBytes } = internal;
   const normalize = (enc) => {
     const e = String(enc || 'utf8').toLowerCase();
     if (e === 'utf-8' || e === 'utf8') return 'utf8';
@@ -111,4 +110,3 @@
     writeUInt8(v, o = 0) { this[o] = v; return o + 1; }
   }
   Object.defineProperty(globalThis, 'Buffer', { value: Buffer, writable: true, configurable: true, enumerable: false });
-})();

@@ -1,7 +1,6 @@
-// url.js — WHATWG URL and URLSearchParams for special schemes (http, https, ws, wss,
+// url.js (compiled on first use, see prelude.js) — WHATWG URL and URLSearchParams for special schemes (http, https, ws, wss,
 // file) and opaque ones (mailto:, urn:), enough for parsing and building request URLs.
-(function () {
-  'use strict';
+'use strict';
   const define = (name, value) =>
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   const DEFAULT_PORTS = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443', 'ftp:': '21' };
@@ -135,4 +134,3 @@
   }
   define('URL', URL);
   define('URLSearchParams', URLSearchParams);
-})();

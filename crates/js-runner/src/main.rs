@@ -50,8 +50,6 @@ fn run() -> Result<i32, String> {
         let started = std::time::Instant::now();
         native::install(&ctx, bundle.clone(), started).map_err(|e| describe(&ctx, e))?;
         evaluate(&ctx, "<sandbox prelude>", include_str!("../js/prelude.js"))?;
-        evaluate(&ctx, "<sandbox url>", include_str!("../js/url.js"))?;
-        evaluate(&ctx, "<sandbox buffer>", include_str!("../js/buffer.js"))?;
         evaluate(&ctx, "<sandbox run>", include_str!("../js/run.js"))?;
         let sandbox: Object = ctx
             .globals()

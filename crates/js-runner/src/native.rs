@@ -95,6 +95,17 @@ pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rqu
         )?,
     )?;
     native.set(
+        "source",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, name: String| {
+            Ok::<_, rquickjs::Error>(match name.as_str() {
+                "web" => include_str!("../js/web.js"),
+                "url" => include_str!("../js/url.js"),
+                "buffer" => include_str!("../js/buffer.js"),
+                _ => return Err(Exception::throw_message(&ctx, "no such runner file")),
+            })
+        })?,
+    )?;
+    native.set(
         "importSync",
         Function::new(ctx.clone(), |ctx: Ctx<'js>, id: String| {
             import_sync(&ctx, &id)
