@@ -38,7 +38,7 @@ fn log_text(record: &Value) -> String {
 
 #[test]
 fn every_handler_form_returns_its_result() {
-    let sandbox = common::start("js");
+    let sandbox = common::js("js", false);
     let cjs = sandbox.get("/cjs").unwrap();
     assert_eq!((cjs.status, cjs.text()), (200, "cjs /cjs".to_string()));
     assert_eq!(
@@ -58,7 +58,7 @@ fn every_handler_form_returns_its_result() {
 
 #[test]
 fn context_console_and_environment() {
-    let sandbox = common::start("js");
+    let sandbox = common::js("js", false);
     let body = ok_json(&sandbox, "/context");
     let record = last(&sandbox, "http/get-context");
     assert_eq!(body["awsRequestId"], record["requestId"]);
@@ -79,7 +79,7 @@ fn context_console_and_environment() {
 
 #[test]
 fn globals_a_handler_expects() {
-    let sandbox = common::start("js");
+    let sandbox = common::js("js", false);
     let body = ok_json(&sandbox, "/globals");
     assert_eq!(body["encoded"], json!([104, 195, 169, 108, 108, 111]));
     assert_eq!(body["decoded"], "héllo");
@@ -100,7 +100,7 @@ fn globals_a_handler_expects() {
 
 #[test]
 fn timers_and_microtasks_run_within_the_invocation() {
-    let sandbox = common::start("js");
+    let sandbox = common::js("js", false);
     let body = ok_json(&sandbox, "/timers");
     assert_eq!(
         body["order"],
@@ -117,7 +117,7 @@ fn timers_and_microtasks_run_within_the_invocation() {
 
 #[test]
 fn handlers_see_the_sandbox_clock_and_fresh_randomness() {
-    let sandbox = common::manual("js");
+    let sandbox = common::js("js", true);
     let start = chrono::DateTime::parse_from_rfc3339(common::START).unwrap();
     let first = ok_json(&sandbox, "/clock");
     assert_eq!(first["now"], start.timestamp_millis());
@@ -135,7 +135,7 @@ fn handlers_see_the_sandbox_clock_and_fresh_randomness() {
 
 #[test]
 fn architect_functions_http_helpers() {
-    let sandbox = common::start("js");
+    let sandbox = common::js("js", false);
     assert_eq!(
         ok_json(&sandbox, "/arc/42?a=b"),
         json!({"id": "42", "query": {"a": "b"}})
@@ -176,7 +176,7 @@ fn architect_functions_http_helpers() {
 
 #[test]
 fn publishing_to_queues_topics_streams_and_the_bus() {
-    let sandbox = common::manual("js");
+    let sandbox = common::js("js", true);
     let mut body = ok_json(&sandbox, "/publish");
     let error = body["error"].take();
     assert_eq!(
@@ -208,7 +208,7 @@ fn publishing_to_queues_topics_streams_and_the_bus() {
 
 #[test]
 fn modules_resolve_like_node() {
-    let sandbox = common::start("js");
+    let sandbox = common::js("js", false);
     assert_eq!(
         ok_json(&sandbox, "/modules"),
         json!({
@@ -239,7 +239,7 @@ fn modules_resolve_like_node() {
 
 #[test]
 fn typescript_runs_with_its_types_stripped() {
-    let sandbox = common::start("js");
+    let sandbox = common::js("js", false);
     assert_eq!(
         ok_json(&sandbox, "/ts"),
         json!({
@@ -271,7 +271,7 @@ fn assert_contained(sandbox: &mut Sandbox, path: &str, outcome: &str) -> Value {
 
 #[test]
 fn errors_are_failures_with_message_and_located_stack() {
-    let mut sandbox = common::start("js");
+    let mut sandbox = common::js("js", false);
     let thrown = log_text(&assert_contained(&mut sandbox, "/throw", "exit"));
     assert!(thrown.contains("Error: kaboom"), "{thrown}");
     assert!(thrown.contains("src/http/get-throw/index.js:2"), "{thrown}");
@@ -290,7 +290,7 @@ fn errors_are_failures_with_message_and_located_stack() {
 
 #[test]
 fn misbehaving_handlers_are_contained() {
-    let mut sandbox = common::start("js");
+    let mut sandbox = common::js("js", false);
     assert_contained(&mut sandbox, "/loop", "timeout");
     assert_contained(&mut sandbox, "/never", "timeout");
     assert_contained(&mut sandbox, "/memory", "out_of_memory");

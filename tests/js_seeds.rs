@@ -8,7 +8,7 @@ use std::time::Duration;
 
 #[test]
 fn architect_events_example_publishes_and_the_topic_handler_gets_it() {
-    let sandbox = common::manual("js-arc");
+    let sandbox = common::js("js-arc", true);
     let index = sandbox.get("/").unwrap();
     assert_eq!(index.status, 200, "{}", sandbox.output());
     assert_eq!(index.header("content-type"), Some("text/html"));
@@ -36,7 +36,7 @@ fn architect_events_example_publishes_and_the_topic_handler_gets_it() {
 
 #[test]
 fn architect_scheduled_example_runs_daily_on_the_sandbox_clock() {
-    let sandbox = common::manual("js-arc");
+    let sandbox = common::js("js-arc", true);
     sandbox.advance("1d").unwrap();
     sandbox.drain(Duration::from_secs(10)).unwrap();
     assert_eq!(common::outcomes(&sandbox, "scheduled/daily"), ["success"]);
@@ -49,7 +49,7 @@ fn architect_scheduled_example_runs_daily_on_the_sandbox_clock() {
 
 #[test]
 fn architect_queues_example_publishes_and_the_consumer_gets_it() {
-    let sandbox = common::manual("js-arc-queues");
+    let sandbox = common::js("js-arc-queues", true);
     let index = sandbox
         .request("GET", "/", &[("x-seed", "background-tasks")], b"")
         .unwrap();
@@ -70,7 +70,7 @@ fn architect_queues_example_publishes_and_the_consumer_gets_it() {
 
 #[test]
 fn sst_typescript_queue_consumer_processes_messages() {
-    let sandbox = common::manual("js-sst");
+    let sandbox = common::js("js-sst", true);
     sandbox.send("queue", "Hello from Next.js!").unwrap();
     sandbox.drain(Duration::from_secs(10)).unwrap();
     assert_eq!(common::outcomes(&sandbox, "queues/queue"), ["success"]);

@@ -37,6 +37,18 @@ pub fn manual(app: &str) -> Sandbox {
         .unwrap_or_else(|e| panic!("starting the {app} fixture: {e:#}"))
 }
 
+/// A JavaScript fixture app, with the compile cache shared by every test (the
+/// JavaScript runner is the same module in every app: compiled once, not per app).
+pub fn js(app: &str, manual_clock: bool) -> Sandbox {
+    let mut builder = sandbox(app).arg("--cache-dir").arg(shared_cache());
+    if manual_clock {
+        builder = builder.manual_clock().arg("--clock-start").arg(START);
+    }
+    builder
+        .start()
+        .unwrap_or_else(|e| panic!("starting the {app} fixture: {e:#}"))
+}
+
 /// A function's invocations, oldest first.
 fn records(sandbox: &Sandbox, function: &str) -> Vec<Value> {
     let mut records = sandbox.invocations(Some(function), 1000).unwrap();
