@@ -37,6 +37,18 @@ pub fn manual(app: &str) -> Sandbox {
         .unwrap_or_else(|e| panic!("starting the {app} fixture: {e:#}"))
 }
 
+/// A JavaScript fixture app, with the compile cache shared by every test (the
+/// JavaScript runner is the same module in every app: compiled once, not per app).
+pub fn js(app: &str, manual_clock: bool) -> Sandbox {
+    let mut builder = sandbox(app).arg("--cache-dir").arg(shared_cache());
+    if manual_clock {
+        builder = builder.manual_clock().arg("--clock-start").arg(START);
+    }
+    builder
+        .start()
+        .unwrap_or_else(|e| panic!("starting the {app} fixture: {e:#}"))
+}
+
 /// A function's invocations, oldest first.
 fn records(sandbox: &Sandbox, function: &str) -> Vec<Value> {
     let mut records = sandbox.invocations(Some(function), 1000).unwrap();
@@ -82,4 +94,31 @@ pub fn replace(path: &Path, contents: &str) {
     let temporary = path.with_extension("tmp");
     std::fs::write(&temporary, contents).unwrap();
     std::fs::rename(&temporary, path).unwrap();
+}
+
+/// Status and `location` of a request whose redirect is not followed (the testing
+/// client follows them).
+pub fn unfollowed(sandbox: &Sandbox, method: &str, path: &str) -> (u16, Option<String>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let request = http::Request::builder()
+        .method(method)
+        .uri(sandbox.url(path))
+        .body(Vec::new())
+        .unwrap();
+    let response = agent.run(request).unwrap();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    (response.status().as_u16(), location)
+}
+
+/// A compile cache shared by tests whose projects are temporary directories, so modules
+/// every project uses (the JavaScript runner) are compiled once per build, not per test.
+pub fn shared_cache() -> String {
+    concat!(env!("CARGO_TARGET_TMPDIR"), "/sandbox-test-cache").to_string()
 }

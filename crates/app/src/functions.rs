@@ -1,13 +1,17 @@
 //! Turning each manifest function into something runnable: find or build its module,
-//! compile it, and remember why when that is impossible.
+//! compile it, and remember why when that is impossible. JavaScript and TypeScript
+//! functions load their modules into a [`Script`] and run on the shared JS runner.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use sandbox_manifest::{Function, HandlerSource, Manifest};
 use sandbox_runtime::{Handler, Runtime};
 
 use crate::build::{self, BuildOptions};
+use crate::script::runner::RunnerCell;
+use crate::script::{self, Script};
 
 /// Whether a function can run, and if not, why not.
 #[derive(Clone)]
@@ -49,36 +53,62 @@ pub struct FunctionSlot {
     /// Why the latest reload of this function failed while its previous code kept
     /// serving; cleared by the next good reload.
     pub reload_error: Option<String>,
+    /// For JavaScript and TypeScript functions: the bundle the runner (the `Ready`
+    /// handler) reads before the event.
+    pub script: Option<Arc<Script>>,
+}
+
+/// What a function's code is once found or built, before compiling.
+enum Prepared {
+    Wasm(Vec<u8>),
+    Script(Script),
+}
+
+/// Compiles prepared code (CPU-bound: runs on a blocking thread).
+fn compile(
+    prepared: Prepared,
+    runtime: &Runtime,
+    runner: &RunnerCell,
+) -> (LoadState, Option<Arc<Script>>) {
+    match prepared {
+        Prepared::Wasm(bytes) => match runtime.compile(&bytes) {
+            Ok(handler) => (LoadState::Ready(handler), None),
+            Err(e) => (LoadState::CompileFailed(e.to_string()), None),
+        },
+        Prepared::Script(script) => match runner.get(runtime) {
+            Ok(handler) => (LoadState::Ready(handler), Some(Arc::new(script))),
+            Err(e) => (LoadState::CompileFailed(e), None),
+        },
+    }
 }
 
 pub async fn load_all(
     manifest: &Manifest,
     runtime: &Runtime,
+    runner: &RunnerCell,
     options: &BuildOptions,
 ) -> BTreeMap<String, FunctionSlot> {
     // Builds first, one at a time; then compile everything in parallel.
     let mut prepared = Vec::new();
     for function in manifest.functions.values() {
-        let module = prepare(function, options).await;
+        let module = prepare(&manifest.root, function, options).await;
         prepared.push((function.clone(), module));
     }
     let mut tasks = Vec::new();
     for (function, module) in prepared {
         let runtime = runtime.clone();
+        let runner = runner.clone();
         tasks.push(tokio::task::spawn_blocking(move || {
-            let state = match module {
-                Ok(bytes) => match runtime.compile(&bytes) {
-                    Ok(handler) => LoadState::Ready(handler),
-                    Err(e) => LoadState::CompileFailed(e.to_string()),
-                },
-                Err(state) => state,
+            let (state, script) = match module {
+                Ok(prepared) => compile(prepared, &runtime, &runner),
+                Err(state) => (state, None),
             };
-            (function, state)
+            (function, state, script)
         }));
     }
     let mut functions = BTreeMap::new();
     for task in tasks {
-        let (function, state) = match task.await {
+        let (function, state, script) = match task.await {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!("compiling a function panicked: {e}");
@@ -93,6 +123,7 @@ pub async fn load_all(
                 env,
                 state,
                 reload_error: None,
+                script,
             },
         );
     }
@@ -104,24 +135,29 @@ pub async fn load_one(
     manifest: &Manifest,
     function: &Function,
     runtime: &Runtime,
+    runner: &RunnerCell,
     options: &BuildOptions,
 ) -> FunctionSlot {
-    let state = match prepare(function, options).await {
-        Ok(bytes) => {
+    let (state, script) = match prepare(&manifest.root, function, options).await {
+        Ok(prepared) => {
             let runtime = runtime.clone();
-            match tokio::task::spawn_blocking(move || runtime.compile(&bytes)).await {
-                Ok(Ok(handler)) => LoadState::Ready(handler),
-                Ok(Err(e)) => LoadState::CompileFailed(e.to_string()),
-                Err(e) => LoadState::CompileFailed(format!("compilation panicked: {e}")),
+            let runner = runner.clone();
+            match tokio::task::spawn_blocking(move || compile(prepared, &runtime, &runner)).await {
+                Ok(done) => done,
+                Err(e) => (
+                    LoadState::CompileFailed(format!("compilation panicked: {e}")),
+                    None,
+                ),
             }
         }
-        Err(state) => state,
+        Err(state) => (state, None),
     };
     FunctionSlot {
         function: function.clone(),
         env: environment(manifest, function),
         state,
         reload_error: None,
+        script,
     }
 }
 
@@ -130,9 +166,22 @@ pub fn environment_for(manifest: &Manifest, function: &Function) -> Vec<(String,
     environment(manifest, function)
 }
 
-/// Produces the module bytes for a function, building it first when needed.
-async fn prepare(function: &Function, options: &BuildOptions) -> Result<Vec<u8>, LoadState> {
+/// Produces the module bytes for a function, building it first when needed, or loads
+/// its JavaScript modules.
+async fn prepare(
+    root: &Path,
+    function: &Function,
+    options: &BuildOptions,
+) -> Result<Prepared, LoadState> {
     let path = match &function.handler {
+        HandlerSource::JavaScript { entry } | HandlerSource::TypeScript { entry } => {
+            let (root, entry) = (root.to_path_buf(), entry.clone());
+            return match tokio::task::spawn_blocking(move || script::load(&root, &entry)).await {
+                Ok(Ok(script)) => Ok(Prepared::Script(script)),
+                Ok(Err(e)) => Err(LoadState::CompileFailed(e)),
+                Err(e) => Err(LoadState::CompileFailed(format!("loading panicked: {e}"))),
+            };
+        }
         HandlerSource::Wasm { path } | HandlerSource::Wat { path } => path.clone(),
         HandlerSource::Cargo { manifest, output } => {
             if !options.skip {
@@ -156,7 +205,7 @@ async fn prepare(function: &Function, options: &BuildOptions) -> Result<Vec<u8>,
             )))
         }
     };
-    read(&path).await
+    read(&path).await.map(Prepared::Wasm)
 }
 
 async fn read(path: &Path) -> Result<Vec<u8>, LoadState> {

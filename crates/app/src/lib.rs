@@ -10,6 +10,7 @@
 mod build;
 mod functions;
 mod invocations;
+mod script;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,7 @@ pub use build::BuildOptions;
 pub type AppCell = Arc<arc_swap::ArcSwap<App>>;
 pub use functions::{FunctionSlot, LoadState};
 pub use invocations::{InvocationLog, InvocationRecord, Outcome};
+pub use script::Script;
 
 /// What caused an invocation; recorded with it and shown by the control API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -87,6 +89,8 @@ pub struct App {
     in_flight: Arc<Activity>,
     /// The services handlers publish to; connected once the triggers exist.
     host: OnceLock<HostHandle>,
+    /// The JavaScript runner, compiled once and shared with reloaded apps.
+    runner: script::runner::RunnerCell,
 }
 
 impl App {
@@ -94,8 +98,10 @@ impl App {
     /// every function. Never fails as a whole: a function that cannot be loaded is
     /// recorded with its reason, and the rest of the app runs.
     pub async fn load(manifest: Manifest, runtime: Runtime, options: &BuildOptions) -> App {
-        let functions = functions::load_all(&manifest, &runtime, options).await;
+        let runner = script::runner::RunnerCell::default();
+        let functions = functions::load_all(&manifest, &runtime, &runner, options).await;
         App {
+            runner,
             manifest,
             functions,
             runtime,
@@ -131,8 +137,14 @@ impl App {
         options: &BuildOptions,
     ) -> Option<(App, Result<(), String>)> {
         let old = self.functions.get(name)?;
-        let mut slot =
-            functions::load_one(&self.manifest, &old.function, &self.runtime, options).await;
+        let mut slot = functions::load_one(
+            &self.manifest,
+            &old.function,
+            &self.runtime,
+            &self.runner,
+            options,
+        )
+        .await;
         let outcome = match (&slot.state, &old.state) {
             (LoadState::Ready(_), _) => Ok(()),
             (failed, LoadState::Ready(_)) => {
@@ -163,8 +175,14 @@ impl App {
                     }
                 }
                 _ => {
-                    let fresh =
-                        functions::load_one(&manifest, function, &self.runtime, options).await;
+                    let fresh = functions::load_one(
+                        &manifest,
+                        function,
+                        &self.runtime,
+                        &self.runner,
+                        options,
+                    )
+                    .await;
                     match self.functions.get(&function.name) {
                         // A failed build or compile never replaces working code.
                         Some(old)
@@ -176,6 +194,7 @@ impl App {
                                 env: fresh.env,
                                 state: old.state.clone(),
                                 reload_error: fresh.state.reason(),
+                                script: old.script.clone(),
                             }
                         }
                         _ => fresh,
@@ -199,6 +218,7 @@ impl App {
             invocations: self.invocations.clone(),
             in_flight: self.in_flight.clone(),
             host,
+            runner: self.runner.clone(),
         }
     }
 
@@ -264,6 +284,11 @@ impl App {
             }
         };
         let request_id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // A JavaScript handler's runner reads its modules and context before the event.
+        let event = match &slot.script {
+            Some(script) => script.stdin(&request_id, slot.function.timeout, &event),
+            None => event,
+        };
         let started_at = chrono::Utc::now();
         let _guard = InFlight::enter(&self.in_flight);
         let response = self

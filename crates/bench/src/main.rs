@@ -10,13 +10,15 @@
 //! ```
 //!
 //! Also `queues`, `topics` and `streams` (publish → handler-start latency and
-//! throughput, in-process, against tokio channels) and `reload` (file write → first
-//! response from the new code, against a restart).
+//! throughput, in-process, against tokio channels), `reload` (file write → first
+//! response from the new code, against a restart) and `js` (a JavaScript handler beside
+//! the same route in Rust).
 
 mod bare;
 mod duration;
 mod http;
 mod inproc;
+mod js;
 mod load;
 mod process;
 mod queues;
@@ -53,6 +55,9 @@ enum Benchmark {
     Streams(streams::StreamArgs),
     /// File write → first response from the new code, against a restart.
     Reload(reload::ReloadArgs),
+    /// A JavaScript HTTP handler beside the same route in Rust, a 500 KB bundle, and
+    /// JS edit → new code served.
+    Js(js::JsArgs),
     /// The bare hyper baseline server (started by `http` as a child process).
     #[command(hide = true)]
     BareServer {
@@ -69,6 +74,7 @@ fn main() -> ExitCode {
         Benchmark::Topics(args) => topics::run(args),
         Benchmark::Streams(args) => streams::run(args),
         Benchmark::Reload(args) => reload::run(args),
+        Benchmark::Js(args) => js::run(args),
         Benchmark::BareServer { port } => bare::run(port),
     };
     // Child processes are already stopped here: their guards lived inside `run`.

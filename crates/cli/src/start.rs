@@ -35,6 +35,11 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         ClockKind::System => Clock::system(),
         ClockKind::Manual => Clock::manual(args.clock_start.unwrap_or_else(whole_seconds_now)),
     };
+    // Handlers' WASI wall clock is the sandbox clock (manual or offset alike).
+    let handler_clock = clock.clone();
+    cell.load()
+        .runtime()
+        .set_wall_clock(Arc::new(move || handler_clock.now().into()));
     let triggers = Triggers::start(cell.clone(), clock).map_err(|e| anyhow::anyhow!("{e}"))?;
     let _watcher = if args.no_watch {
         None

@@ -4,7 +4,9 @@
 //!   the located error); otherwise unchanged functions keep their compiled code, the rest
 //!   load, services are reconfigured, and the new app is swapped in;
 //! - a `handler.wasm`/`handler.wat` changed → recompile that function only;
-//! - a source file of a function the sandbox builds changed → rebuild that function only.
+//! - a source file of a function the sandbox builds changed → rebuild that function only;
+//! - a JavaScript/TypeScript file changed → reload every JS function whose modules
+//!   include it (or whose directory holds it).
 //!
 //! Nothing restarts: the listener keeps its connections, invocations already running
 //! finish on the code they started with, and a change that fails to build or compile
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
 use sandbox_app::BuildOptions;
-use sandbox_manifest::{Function, HandlerSource, MANIFEST_FILES};
+use sandbox_manifest::{Function, HandlerSource, MANIFEST_FILES, SCRIPT_ENTRIES};
 use sandbox_triggers::Triggers;
 use tokio::sync::mpsc;
 
@@ -171,6 +173,15 @@ async fn reload_functions(
     // `streams/s/c` is not mistaken for a parent directory's function).
     let mut affected = BTreeSet::new();
     for path in changed {
+        // A JavaScript module may live outside its function's directory (`src/shared`).
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+        for slot in current.functions().values() {
+            if let Some(script) = &slot.script {
+                if script.files.iter().any(|f| f == path || *f == canonical) {
+                    affected.insert(slot.function.name.clone());
+                }
+            }
+        }
         let owner = current
             .functions()
             .values()
@@ -213,6 +224,11 @@ fn relevant(source: &HandlerSource, dir: &Path, path: &Path) -> bool {
         // Any source of a scripted build, but not the output it writes itself: that
         // would rebuild forever.
         HandlerSource::Command { output, .. } => path != output.as_path(),
+        // Any module in the function's directory, including one not imported yet (the
+        // edit that imports it arrives too) or one whose last load failed.
+        HandlerSource::JavaScript { .. } | HandlerSource::TypeScript { .. } => {
+            path.starts_with(dir)
+        }
         // Handled by `handler_appeared` (a manifest reload resolves the new source).
         HandlerSource::Missing { .. } => false,
     }
@@ -231,6 +247,7 @@ fn handler_appeared(triggers: &Triggers, changed: &BTreeSet<PathBuf>) -> bool {
                 .any(|path| path.starts_with(dir) || dir.starts_with(path))
             && ["handler.wasm", "handler.wat", "Cargo.toml"]
                 .iter()
+                .chain(SCRIPT_ENTRIES)
                 .any(|file| dir.join(file).is_file())
     })
 }

@@ -12,8 +12,24 @@ use crate::model::{Function, HandlerSource};
 /// Where Cargo-built handlers land, relative to the project root.
 pub const CARGO_TARGET_DIR: &str = ".sandbox/target";
 
+/// JavaScript and TypeScript entry files, in the order they are looked for (Architect's
+/// `index.*` first, then `handler.*`).
+pub const SCRIPT_ENTRIES: &[&str] = &[
+    "index.js",
+    "index.mjs",
+    "index.cjs",
+    "index.ts",
+    "index.mts",
+    "handler.js",
+    "handler.mjs",
+    "handler.cjs",
+    "handler.ts",
+    "handler.mts",
+];
+
 /// Resolve a function directory: an explicit `build` command wins, then `handler.wasm`,
-/// `handler.wat`, and a Rust crate (`Cargo.toml`).
+/// `handler.wat`, a Rust crate (`Cargo.toml`), and a JavaScript or TypeScript entry
+/// ([`SCRIPT_ENTRIES`]).
 pub fn resolve_handler(root: &Path, dir: &Path, build: Option<&str>) -> HandlerSource {
     if let Some(command) = build {
         return HandlerSource::Command {
@@ -47,6 +63,16 @@ pub fn resolve_handler(root: &Path, dir: &Path, build: Option<&str>) -> HandlerS
                 .join(format!("{binary}.wasm")),
         };
     }
+    for name in SCRIPT_ENTRIES {
+        let entry = dir.join(name);
+        if entry.is_file() {
+            return if name.ends_with("ts") {
+                HandlerSource::TypeScript { entry }
+            } else {
+                HandlerSource::JavaScript { entry }
+            };
+        }
+    }
     HandlerSource::Missing {
         looked_in: dir.to_path_buf(),
     }
@@ -77,9 +103,11 @@ pub fn missing_handler_help(f: &Function) -> String {
         _ => f.dir.clone(),
     };
     format!(
-        "no handler for `{name}`: looked in {looked} for handler.wasm, handler.wat and Cargo.toml.\n\
-         To fix: put a WASI module there as handler.wasm (or its text form handler.wat); or make \
-         it a Rust binary crate (`cargo new --bin src/{name}`, not --lib; the sandbox builds it \
+        "no handler for `{name}`: looked in {looked} for handler.wasm, handler.wat, Cargo.toml and \
+         index.js/.mjs/.cjs/.ts/.mts (or handler.js/...).\n\
+         To fix: write the handler in JavaScript or TypeScript as index.js or index.ts \
+         (`exports.handler = async (event) => ...`); or put a WASI module there as handler.wasm \
+         (or its text form handler.wat); or make it a Rust binary crate (`cargo new --bin src/{name}`, not --lib; the sandbox builds it \
          for wasm32-wasip1); or add `build <command>` to the function's entry in the manifest \
          (run in that directory, it must write handler.wasm).",
         name = f.name,

@@ -19,7 +19,7 @@ mod validate;
 use std::path::Path;
 
 pub use error::{ManifestError, Snippet};
-pub use handler::{missing_handler_help, resolve_handler, CARGO_TARGET_DIR};
+pub use handler::{missing_handler_help, resolve_handler, CARGO_TARGET_DIR, SCRIPT_ENTRIES};
 pub use model::*;
 
 /// Manifest file names, in the order [`load`] looks for them.

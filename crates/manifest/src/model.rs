@@ -89,6 +89,12 @@ pub enum HandlerSource {
     /// A build command from the manifest (`build "make"`), run in the function
     /// directory, producing `output`.
     Command { command: String, output: PathBuf },
+    /// A JavaScript handler (`index.js`, `.mjs`, `.cjs`, or `handler.*`), run by the
+    /// JavaScript runner the sandbox ships.
+    JavaScript { entry: PathBuf },
+    /// A TypeScript handler (`index.ts`, `.mts`, or `handler.*`): types stripped on the
+    /// host, then run as JavaScript.
+    TypeScript { entry: PathBuf },
     /// Nothing found: `looked_in` is the directory that was searched.
     Missing { looked_in: PathBuf },
 }

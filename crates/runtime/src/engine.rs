@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     /// One permit per pool slot, so a burst queues instead of failing instantiation.
     pub(crate) slots: Semaphore,
     pub(crate) ticker: Ticker,
+    /// The sandbox clock, once the daemon has one; the host's clock until then.
+    pub(crate) wall_clock: std::sync::OnceLock<crate::clock::WallClock>,
 }
 
 impl Shared {
@@ -66,6 +68,7 @@ impl Shared {
             linker,
             config,
             slots: Semaphore::new(slots as usize),
+            wall_clock: std::sync::OnceLock::new(),
         })
     }
 }

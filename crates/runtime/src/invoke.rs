@@ -13,6 +13,7 @@ use wasmtime::{Extern, Store, Trap, WasmBacktrace};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
+use crate::clock::SandboxWallClock;
 use crate::engine::Shared;
 use crate::host::HostState;
 use crate::limits::{self, DeadlineExceeded, MemoryLimiter};
@@ -54,6 +55,9 @@ pub(crate) async fn invoke(shared: &Shared, handler: &Handler, request: Request)
         .stderr(stderr.clone())
         .envs(&env)
         .arg(&function);
+    if let Some(clock) = shared.wall_clock.get() {
+        wasi.wall_clock(SandboxWallClock(clock.clone()));
+    }
     let (ended, memory_denied) = {
         // The semaphore is never closed, so this only waits, it never fails.
         let _slot = shared.slots.acquire().await;

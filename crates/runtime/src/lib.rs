@@ -29,6 +29,7 @@
 //! ```
 
 mod cache;
+mod clock;
 mod compile;
 mod engine;
 mod host;
@@ -42,6 +43,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use clock::WallClock;
 pub use compile::{CompileError, Handler};
 
 /// Engine-wide settings.
@@ -173,6 +175,12 @@ impl Runtime {
     /// `spawn_blocking` or at startup, not on a latency-sensitive task.
     pub fn compile(&self, bytes: &[u8]) -> Result<Handler, CompileError> {
         compile::compile(&self.inner, bytes)
+    }
+
+    /// Makes handlers' WASI wall clock read `clock` (the sandbox clock) from now on.
+    /// Set once: later calls are ignored (reloaded apps share the runtime and its clock).
+    pub fn set_wall_clock(&self, clock: WallClock) {
+        let _ = self.inner.wall_clock.set(clock);
     }
 
     /// Runs `handler` once in a fresh instance. Never panics on guest behaviour: every
