@@ -29,6 +29,19 @@ fn start(dir: &Path) -> Sandbox {
         .unwrap()
 }
 
+/// A `queues/jobs` consumer that logs each event it receives (the schedules fixture's
+/// logger); answers its directory and its WAT source, for tests that swap it.
+fn logging_consumer(dir: &Path) -> (std::path::PathBuf, String) {
+    let consumer = dir.join("src/queues/jobs");
+    std::fs::create_dir_all(&consumer).unwrap();
+    let logger = std::fs::read_to_string(
+        common::fixture("schedules").join("src/scheduled/hourly/handler.wat"),
+    )
+    .unwrap();
+    std::fs::write(consumer.join("handler.wat"), &logger).unwrap();
+    (consumer, logger)
+}
+
 /// Polls until `path` answers `expected` (a condition, not a sleep), or panics.
 fn await_body(sandbox: &Sandbox, path: &str, expected: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -206,13 +219,7 @@ fn a_compile_error_and_a_manifest_error_keep_the_old_code_serving() {
 fn messages_queued_during_a_reload_are_all_delivered() {
     let dir = tempfile::tempdir().unwrap();
     app(dir.path(), "@app\nreload\n@http\nget /\n@queues\njobs\n");
-    let consumer = dir.path().join("src/queues/jobs");
-    std::fs::create_dir_all(&consumer).unwrap();
-    let logger = std::fs::read_to_string(
-        common::fixture("schedules").join("src/scheduled/hourly/handler.wat"),
-    )
-    .unwrap();
-    std::fs::write(consumer.join("handler.wat"), &logger).unwrap();
+    let (consumer, logger) = logging_consumer(dir.path());
     let sandbox = start(dir.path());
 
     let mut sent = BTreeSet::new();
@@ -338,13 +345,7 @@ fn twenty_reloads_under_http_and_queue_load_fail_no_request_and_lose_no_message(
     };
     let dir = tempfile::tempdir().unwrap();
     app(dir.path(), &manifest(30));
-    let consumer = dir.path().join("src/queues/jobs");
-    std::fs::create_dir_all(&consumer).unwrap();
-    let logger = std::fs::read_to_string(
-        common::fixture("schedules").join("src/scheduled/hourly/handler.wat"),
-    )
-    .unwrap();
-    std::fs::write(consumer.join("handler.wat"), &logger).unwrap();
+    logging_consumer(dir.path());
     let sandbox = start(dir.path());
     await_body(&sandbox, "/", "v0");
 
