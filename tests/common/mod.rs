@@ -122,3 +122,4 @@ pub fn unfollowed(sandbox: &Sandbox, method: &str, path: &str) -> (u16, Option<S
 pub fn shared_cache() -> String {
     concat!(env!("CARGO_TARGET_TMPDIR"), "/sandbox-test-cache").to_string()
 }
+pub mod aws;

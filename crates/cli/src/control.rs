@@ -1,11 +1,12 @@
-//! Adapts the triggers' control routes to the server's [`ControlPlane`] extension point.
+//! Adapts the triggers' control routes to the server's [`ControlPlane`] extension point,
+//! and the AWS APIs (`sandbox-aws`) to its [`AwsPlane`].
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use sandbox_ops::control::Endpoint;
-use sandbox_server::{ControlFuture, ControlPlane};
+use sandbox_server::{AwsFuture, AwsPlane, AwsRequest, ControlFuture, ControlPlane};
 use sandbox_triggers::Triggers;
 
 pub struct TriggersControl(pub Arc<Triggers>);
@@ -34,5 +35,17 @@ impl ControlPlane for TriggersControl {
 
     fn endpoints(&self) -> Vec<Endpoint> {
         sandbox_triggers::control::endpoints().copied().collect()
+    }
+}
+
+pub struct AwsApis(pub sandbox_aws::Aws);
+
+impl AwsPlane for AwsApis {
+    fn handle(&self, request: AwsRequest) -> AwsFuture<'_> {
+        Box::pin(async move {
+            self.0
+                .handle(&request.uri, &request.headers, &request.body)
+                .await
+        })
     }
 }

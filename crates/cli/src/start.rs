@@ -9,7 +9,7 @@ use sandbox_server::{Policy, Server, ServerConfig};
 use sandbox_services::Clock;
 use sandbox_triggers::Triggers;
 
-use crate::control::TriggersControl;
+use crate::control::{AwsApis, TriggersControl};
 use crate::{project, summary, ClockKind, StartArgs};
 
 pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
@@ -55,6 +55,8 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    let aws = sandbox_aws::Aws::new(triggers.clone(), format!("http://{addr}"));
+    let server = server.with_aws(Arc::new(AwsApis(aws)));
     let control = Arc::new(TriggersControl(triggers));
     println!(
         "listening on http://{addr} (ready in {:.0?})",

@@ -18,6 +18,7 @@ use hyper::body::Incoming;
 use sandbox_app::{App, InvokeError, Trigger};
 
 use crate::apigw::{request, response};
+use crate::aws::{self, AwsPlane, AwsRequest};
 use crate::control;
 use crate::static_files;
 use crate::Shared;
@@ -47,6 +48,9 @@ pub(crate) async fn handle(
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     {
         return control_request(shared, &parts, body).await;
+    }
+    if let Some(plane) = shared.aws.as_ref().filter(|_| aws::is_aws(&parts)) {
+        return aws_request(shared, plane.as_ref(), parts, body).await;
     }
 
     let app = shared.cell.load_full();
@@ -171,6 +175,34 @@ async fn fallback(app: &App, parts: &Parts) -> HttpResponse {
         }
     }
     message(StatusCode::NOT_FOUND, "Not Found")
+}
+
+/// An AWS API call: the same Host and Origin rules as the control API (it changes the
+/// same state), then the plane answers in the call's own protocol.
+async fn aws_request(
+    shared: &Shared,
+    plane: &dyn AwsPlane,
+    parts: Parts,
+    body: Incoming,
+) -> HttpResponse {
+    if let Err((status, refusal)) = shared.policy.admit_control(&parts) {
+        tracing::warn!(target: "sandbox::aws", "{} {} refused: {refusal}", parts.method, parts.uri.path());
+        return json_response(
+            status,
+            serde_json::to_vec(&serde_json::json!({ "message": refusal })).unwrap_or_default(),
+        );
+    }
+    let body = match read_body(&parts, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
+    };
+    let request = AwsRequest {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+        body,
+    };
+    plane.handle(request).await.map(Full::new)
 }
 
 async fn control_request(shared: &Shared, parts: &Parts, body: Incoming) -> HttpResponse {

@@ -9,6 +9,7 @@
 //! each request keeps the `Arc<App>` it started with.
 
 pub mod apigw;
+pub mod aws;
 pub mod control;
 mod handler;
 mod policy;
@@ -30,6 +31,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use sandbox_app::App;
 use tokio::net::TcpListener;
 
+pub use aws::{AwsFuture, AwsPlane, AwsRequest};
 pub use control::{ControlFuture, ControlPlane, NoControlPlane};
 pub use handler::MAX_BODY_BYTES;
 pub use policy::Policy;
@@ -63,6 +65,7 @@ impl Default for ServerConfig {
 pub struct Server {
     listener: TcpListener,
     policy: Policy,
+    aws: Option<Arc<dyn AwsPlane>>,
 }
 
 impl Server {
@@ -88,6 +91,7 @@ impl Server {
             Server {
                 listener,
                 policy: Policy::default(),
+                aws: None,
             },
             bound,
         ))
@@ -96,6 +100,13 @@ impl Server {
     /// Limits and access rules other than the defaults.
     pub fn with_policy(mut self, policy: Policy) -> Server {
         self.policy = policy;
+        self
+    }
+
+    /// Answers the AWS APIs on this port through `plane` (without one, AWS calls reach
+    /// the app's routes like any request).
+    pub fn with_aws(mut self, plane: Arc<dyn AwsPlane>) -> Server {
+        self.aws = Some(plane);
         self
     }
 
@@ -108,7 +119,7 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
         let policy = Arc::new(self.policy);
-        let shared = Arc::new(Shared::new(app, control, policy.clone()));
+        let shared = Arc::new(Shared::new(app, control, self.aws.clone(), policy.clone()));
         let local_port = self.listener.local_addr()?.port();
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
@@ -167,6 +178,7 @@ impl Server {
 pub(crate) struct Shared {
     cell: AppCell,
     control: Arc<dyn ControlPlane>,
+    aws: Option<Arc<dyn AwsPlane>>,
     policy: Arc<Policy>,
     /// The router of the app last seen in `cell`, rebuilt when a reload swaps the app.
     routers: ArcSwap<RouterCache>,
@@ -180,7 +192,12 @@ struct RouterCache {
 }
 
 impl Shared {
-    fn new(cell: AppCell, control: Arc<dyn ControlPlane>, policy: Arc<Policy>) -> Shared {
+    fn new(
+        cell: AppCell,
+        control: Arc<dyn ControlPlane>,
+        aws: Option<Arc<dyn AwsPlane>>,
+        policy: Arc<Policy>,
+    ) -> Shared {
         let app = cell.load_full();
         let cache = RouterCache {
             app: Arc::downgrade(&app),
@@ -189,6 +206,7 @@ impl Shared {
         Shared {
             cell,
             control,
+            aws,
             policy,
             routers: ArcSwap::from_pointee(cache),
         }

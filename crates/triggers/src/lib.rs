@@ -39,6 +39,7 @@ use sandbox_services::{parse_duration, Clock};
 use driver::{Context, Drivers};
 
 pub use activity::Activity;
+pub use api::queues::send_request;
 pub use buses::BusService;
 pub use drain::DrainReport;
 pub use queues::QueueService;

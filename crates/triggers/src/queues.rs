@@ -77,6 +77,15 @@ impl QueueService {
         Ok(receipt)
     }
 
+    /// Runs `f` on the queues' state machine, under its lock, at the sandbox's `now`, then
+    /// wakes the consumer (for front ends that change queues, like the AWS APIs).
+    pub fn with_queues<R>(&self, f: impl FnOnce(&mut Queues, DateTime<Utc>) -> R) -> R {
+        let now = self.inner.clock.now();
+        let result = f(&mut self.inner.broker(), now);
+        self.inner.work.notify_one();
+        result
+    }
+
     /// Every queue of the app with its counts (`GET /_sandbox/queues`).
     pub fn list(&self) -> QueueList {
         let now = self.inner.clock.now();

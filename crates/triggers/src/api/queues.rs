@@ -61,7 +61,7 @@ pub(crate) fn host_send(
 }
 
 /// The state machine's request for a typed `SendMessage`, checking what serde cannot.
-pub(crate) fn send_request(op: SendMessage, sender_id: &str) -> Result<SendRequest, ControlError> {
+pub fn send_request(op: SendMessage, sender_id: &str) -> Result<SendRequest, ControlError> {
     let mut request = SendRequest::new(op.message_body);
     request.sender_id = sender_id.to_string();
     if let Some(seconds) = op.delay_seconds {

@@ -1,0 +1,79 @@
+//! An AWS error as every protocol answers it: the HTTP status, the error code (the
+//! model's shape name, which the JSON protocols put in `__type`), the Query protocol's
+//! code where it differs (SQS's `AWS.SimpleQueueService.NonExistentQueue`, which the
+//! JSON protocol also sends in `x-amzn-query-error` so query-compatible SDKs map it),
+//! and whether the caller is at fault (`Sender`) or the service (`Receiver`).
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    pub status: u16,
+    pub code: String,
+    pub query_code: Option<String>,
+    pub message: String,
+    pub sender: bool,
+}
+
+impl AwsError {
+    /// A caller's mistake (400) with this code.
+    pub fn sender(code: &str, message: impl Into<String>) -> AwsError {
+        AwsError {
+            status: 400,
+            code: code.to_string(),
+            query_code: None,
+            message: message.into(),
+            sender: true,
+        }
+    }
+
+    /// The same error under another HTTP status.
+    pub fn with_status(mut self, status: u16) -> AwsError {
+        self.status = status;
+        self
+    }
+
+    /// The code the Query protocol (and `x-amzn-query-error`) uses.
+    pub fn with_query_code(mut self, code: &str) -> AwsError {
+        self.query_code = Some(code.to_string());
+        self
+    }
+
+    pub fn query_code(&self) -> &str {
+        self.query_code.as_deref().unwrap_or(&self.code)
+    }
+
+    pub fn invalid_parameter_value(message: impl Into<String>) -> AwsError {
+        AwsError::sender("InvalidParameterValue", message)
+    }
+
+    pub fn missing_parameter(name: &str) -> AwsError {
+        AwsError::sender(
+            "MissingParameter",
+            format!("The request must contain the parameter {name}."),
+        )
+    }
+
+    /// An operation this service does not have (or the sandbox does not offer).
+    pub fn invalid_action(operation: &str) -> AwsError {
+        AwsError::sender(
+            "InvalidAction",
+            format!("The action {operation} is not valid for this endpoint."),
+        )
+        .with_query_code("InvalidAction")
+    }
+
+    /// A request the protocol layer cannot read at all.
+    pub fn malformed(message: impl Into<String>) -> AwsError {
+        AwsError::sender("SerializationException", message)
+    }
+
+    /// The sandbox failed, not the caller.
+    pub fn internal(message: impl Into<String>) -> AwsError {
+        AwsError {
+            status: 500,
+            code: "InternalFailure".into(),
+            query_code: None,
+            message: message.into(),
+            sender: false,
+        }
+    }
+}

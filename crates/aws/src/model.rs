@@ -1,0 +1,131 @@
+//! AWS's own service models (botocore's `service-2.json`, documentation stripped; see
+//! `models/strip.py`): the shapes the Query and CBOR codecs walk to turn wire forms into
+//! the JSON form every service module works on, and back.
+//!
+//! Only what the codecs need is read: operations' input and output shapes (and the Query
+//! result wrapper), and each shape's type, members, list member, map key and value, and
+//! the XML names (`locationName`, `flattened`).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One service's model.
+#[derive(Debug, Deserialize)]
+pub struct Model {
+    pub metadata: Metadata,
+    pub operations: BTreeMap<String, Operation>,
+    pub shapes: BTreeMap<String, Shape>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default)]
+    pub xml_namespace: Option<String>,
+    #[serde(default)]
+    pub api_version: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Operation {
+    #[serde(default)]
+    pub input: Option<ShapeRef>,
+    #[serde(default)]
+    pub output: Option<ShapeRef>,
+}
+
+/// A reference to a shape, with the serialisation traits the reference carries.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ShapeRef {
+    pub shape: String,
+    #[serde(default)]
+    pub location_name: Option<String>,
+    #[serde(default)]
+    pub result_wrapper: Option<String>,
+    #[serde(default)]
+    pub flattened: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Shape {
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    #[serde(default)]
+    pub members: BTreeMap<String, ShapeRef>,
+    #[serde(default)]
+    pub member: Option<ShapeRef>,
+    #[serde(default)]
+    pub key: Option<ShapeRef>,
+    #[serde(default)]
+    pub value: Option<ShapeRef>,
+    #[serde(default)]
+    pub flattened: bool,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Structure,
+    List,
+    Map,
+    String,
+    Integer,
+    Long,
+    Boolean,
+    Blob,
+    Timestamp,
+    Double,
+    Float,
+}
+
+impl Model {
+    /// Parses an embedded model; a broken one is a build defect, caught by the tests.
+    pub fn parse(text: &str) -> Model {
+        serde_json::from_str(text).expect("embedded AWS model parses")
+    }
+
+    pub fn shape(&self, name: &str) -> &Shape {
+        &self.shapes[name]
+    }
+
+    pub fn operation(&self, name: &str) -> Option<&Operation> {
+        self.operations.get(name)
+    }
+}
+
+macro_rules! model {
+    ($name:ident, $file:literal) => {
+        pub static $name: std::sync::LazyLock<Model> =
+            std::sync::LazyLock::new(|| Model::parse(include_str!(concat!("../models/", $file))));
+    };
+}
+
+model!(SQS_QUERY, "sqs-query.json");
+model!(SNS, "sns.json");
+model!(KINESIS, "kinesis.json");
+model!(EVENTS, "events.json");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_model_parses_and_refers_only_to_its_own_shapes() {
+        for model in [&*SQS_QUERY, &*SNS, &*KINESIS, &*EVENTS] {
+            for shape in model.shapes.values() {
+                let refs = shape
+                    .members
+                    .values()
+                    .chain(&shape.member)
+                    .chain(&shape.key)
+                    .chain(&shape.value);
+                for r in refs {
+                    assert!(model.shapes.contains_key(&r.shape), "{}", r.shape);
+                }
+            }
+        }
+        assert_eq!(SQS_QUERY.operations.len(), 23);
+    }
+}
