@@ -4,6 +4,7 @@
 //! - [`shard`]: hash-key ranges, MD5 routing, sequence numbers, one shard's records.
 //! - [`stream`]: one stream: PutRecord/PutRecords, retention, and its consumers' batches.
 //! - [`streams`]: every stream of the app by name.
+//! - [`reader`]: GetShardIterator/GetRecords positions, independent of the consumers.
 //! - [`consumer`]: Lambda's event source mapping per consumer (checkpoints, retries,
 //!   bisect, partial batch responses, max record age, replay).
 //! - [`lambda`]: the Kinesis event JSON, the on-failure record, the partial batch response.
@@ -13,6 +14,7 @@
 
 pub mod consumer;
 pub mod lambda;
+pub mod reader;
 pub mod shard;
 #[allow(clippy::module_inception)]
 pub mod stream;
@@ -25,11 +27,12 @@ pub use lambda::{
     invocation_outcome, kinesis_event, on_failure_record, on_failure_record_json,
     parse_item_failures, stream_arn,
 };
+pub use reader::{IteratorStart, ReadBatch, ReadError};
 pub use shard::{hash_ranges, partition_key_hash, shard_id, Record, Shard};
 pub use stream::{
     BatchError, ConfigError, ConsumerDescription, CursorDescription, InFlightDescription,
     LostToRetention, PutEntry, PutError, PutResult, Ready, ShardDescription, ShardTrim, Stream,
-    StreamConfig, StreamDescription, StreamError, TrimReport, MAX_BATCH_ENTRIES,
+    StreamConfig, StreamDescription, StreamError, StreamMeta, TrimReport, MAX_BATCH_ENTRIES,
     MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, MAX_REQUEST_BYTES,
 };
 pub use streams::{Streams, StreamsError};

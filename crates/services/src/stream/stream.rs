@@ -8,6 +8,7 @@
 //! silently.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -215,11 +216,37 @@ struct InFlight {
     stale: bool,
 }
 
+/// What the Kinesis API shows of a stream beyond its records: when it was created, its
+/// capacity mode and tags. Front ends set it; the state machine only keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamMeta {
+    pub created_at: DateTime<Utc>,
+    /// `ON_DEMAND` rather than `PROVISIONED` (the shard count is fixed either way).
+    pub on_demand: bool,
+    pub tags: BTreeMap<String, String>,
+    /// Unique among every stream this process made, so a shard iterator of a deleted
+    /// stream never reads a new stream of the same name.
+    pub incarnation: u64,
+}
+
+impl Default for StreamMeta {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        StreamMeta {
+            created_at: DateTime::UNIX_EPOCH,
+            on_demand: false,
+            tags: BTreeMap::new(),
+            incarnation: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
 /// One stream with its consumers.
 #[derive(Debug, Clone)]
 pub struct Stream {
     name: String,
     retention: Duration,
+    meta: StreamMeta,
     shards: Vec<Shard>,
     consumers: Vec<Consumer>,
     /// Counter of the newest sequence number issued.
@@ -262,6 +289,7 @@ impl Stream {
         Ok(Stream {
             name: config.name,
             retention: config.retention,
+            meta: StreamMeta::default(),
             shards,
             consumers,
             last_seq: 0,
@@ -276,6 +304,37 @@ impl Stream {
 
     pub fn shards(&self) -> &[Shard] {
         &self.shards
+    }
+
+    pub fn meta(&self) -> &StreamMeta {
+        &self.meta
+    }
+
+    pub fn meta_mut(&mut self) -> &mut StreamMeta {
+        &mut self.meta
+    }
+
+    /// The stream as created at `now`.
+    pub fn created_at(mut self, now: DateTime<Utc>) -> Self {
+        self.meta.created_at = now;
+        self
+    }
+
+    pub fn retention(&self) -> Duration {
+        self.retention
+    }
+
+    /// Increase/DecreaseStreamRetentionPeriod: records older than the new period go at
+    /// the next trim (bounds are the front end's to check).
+    pub fn set_retention(&mut self, retention: Duration) {
+        if !retention.is_zero() {
+            self.retention = retention;
+        }
+    }
+
+    /// The counter of the newest sequence number issued (0 before the first record).
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.last_seq
     }
 
     /// The shard a record goes to, or why it is refused.
