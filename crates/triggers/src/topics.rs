@@ -89,6 +89,20 @@ impl TopicService {
         Ok(receipt)
     }
 
+    /// Runs `f` on the topics under their lock at the sandbox clock's `now` (the SNS API's
+    /// way in), then wakes the driver for any function delivery `f` queued.
+    pub fn with_topics<R>(&self, f: impl FnOnce(&mut Topics, DateTime<Utc>) -> R) -> R {
+        let now = self.inner.clock.now();
+        let result = f(&mut self.inner.topics(), now);
+        self.inner.activity.clock_moved();
+        result
+    }
+
+    /// Where notifications' `UnsubscribeURL` points: the sandbox's own address.
+    pub fn set_endpoint(&self, endpoint: &str) {
+        self.inner.topics().set_endpoint(endpoint);
+    }
+
     /// Every topic with its subscriptions, counts and recent permanent failures.
     pub fn list(&self) -> Vec<TopicStats> {
         self.inner.topics().describe()
@@ -281,19 +295,29 @@ fn configs(manifest: &Manifest) -> Result<Vec<TopicConfig>, String> {
                 .map(|policy| FilterPolicy::compile(policy, scope))
                 .transpose()
                 .map_err(|e| format!("{at}: topic `{}`: invalid filter policy: {e}", topic.name))?;
-            subscriptions.push(SubscriptionConfig {
-                id: subscription_id(&topic.name, index),
-                target,
-                raw_message_delivery: sub.raw_message_delivery,
-                filter_policy,
-                dead_letter_queue: sub.dead_letter_queue.clone(),
-            });
+            let mut config = SubscriptionConfig::new(subscription_id(&topic.name, index), target);
+            config.raw_message_delivery = sub.raw_message_delivery;
+            config.dead_letter_queue = sub.dead_letter_queue.clone();
+            if let Some(policy) = &sub.filter_policy {
+                config
+                    .attributes
+                    .insert("FilterPolicy".into(), policy.to_string());
+                let scope = match scope {
+                    Scope::MessageAttributes => "MessageAttributes",
+                    Scope::MessageBody => "MessageBody",
+                };
+                config
+                    .attributes
+                    .insert("FilterPolicyScope".into(), scope.into());
+            }
+            config.filter_policy = filter_policy;
+            subscriptions.push(config);
         }
         configs.push(TopicConfig {
-            name: topic.name.clone(),
             fifo: topic.fifo,
             content_based_deduplication: topic.content_based_deduplication,
             subscriptions,
+            ..TopicConfig::new(topic.name.clone())
         });
     }
     let topics = Topics::new(configs.clone()).map_err(|e| e.to_string())?;

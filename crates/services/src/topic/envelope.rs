@@ -19,7 +19,6 @@ use serde::Serialize;
 
 use crate::queue::{MessageAttribute, MessageAttributes};
 
-use sandbox_ops::aws::REGION;
 pub use sandbox_ops::aws::{subscription_arn, topic_arn};
 
 /// base64 of "sandbox notifications are not signed".
@@ -27,10 +26,12 @@ pub const FAKE_SIGNATURE: &str = "c2FuZGJveCBub3RpZmljYXRpb25zIGFyZSBub3Qgc2lnbm
 const SIGNING_CERT_URL: &str =
     "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sandbox-not-signed.pem";
 
-fn unsubscribe_url(topic: &str, subscription_id: &str) -> String {
+/// `ENDPOINT/?Action=Unsubscribe&SubscriptionArn=…`: a GET on it unsubscribes, as on AWS.
+fn unsubscribe_url(n: &Notification, subscription_id: &str) -> String {
     format!(
-        "https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={}",
-        subscription_arn(topic, subscription_id)
+        "{}/?Action=Unsubscribe&SubscriptionArn={}",
+        n.endpoint.trim_end_matches('/'),
+        subscription_arn(&n.topic, subscription_id)
     )
 }
 
@@ -172,6 +173,9 @@ pub struct Notification {
     pub message: String,
     pub timestamp: DateTime<Utc>,
     pub attributes: BTreeMap<String, AttributeValue>,
+    /// The SNS endpoint the `UnsubscribeURL` names (`https://sns.us-east-1.amazonaws.com`,
+    /// or the sandbox's own address once its AWS API is up).
+    pub endpoint: String,
 }
 
 #[derive(Serialize)]
@@ -239,7 +243,7 @@ pub fn sqs_envelope(n: &Notification, subscription_id: &str) -> String {
         signature_version: signed.then_some("1"),
         signature: signed.then_some(FAKE_SIGNATURE),
         signing_cert_url: signed.then_some(SIGNING_CERT_URL),
-        unsubscribe_url: unsubscribe_url(&n.topic, subscription_id),
+        unsubscribe_url: unsubscribe_url(n, subscription_id),
         message_attributes: (!n.attributes.is_empty()).then(|| envelope_attributes(n)),
     };
     // Plain strings and maps always serialize.
@@ -302,7 +306,7 @@ pub fn lambda_event(n: &Notification, subscription_id: &str) -> Vec<u8> {
                 signature_version: signed.then_some("1"),
                 signature: signed.then_some(FAKE_SIGNATURE),
                 signing_cert_url: signed.then_some(SIGNING_CERT_URL),
-                unsubscribe_url: unsubscribe_url(&n.topic, subscription_id),
+                unsubscribe_url: unsubscribe_url(n, subscription_id),
                 message_attributes: envelope_attributes(n),
             },
         }],

@@ -57,7 +57,7 @@ pub enum SubTarget {
     Queue(String),
 }
 
-/// One subscription, built from the manifest by the caller.
+/// One subscription, built from the manifest or made through the SNS API by the caller.
 #[derive(Debug, Clone)]
 pub struct SubscriptionConfig {
     /// The subscription's UUID: the last part of its ARN.
@@ -67,15 +67,54 @@ pub struct SubscriptionConfig {
     pub filter_policy: Option<FilterPolicy>,
     /// Queue receiving messages a function subscriber failed on every attempt.
     pub dead_letter_queue: Option<String>,
+    /// Made through the SNS API: kept when a reload rebuilds the manifest's subscriptions.
+    pub from_api: bool,
+    /// SNS attributes as they were set (`FilterPolicy` text, `FilterPolicyScope`, …), for
+    /// `GetSubscriptionAttributes`; the typed fields above are what delivery uses.
+    pub attributes: BTreeMap<String, String>,
 }
 
-/// One topic, built from the manifest by the caller.
+impl SubscriptionConfig {
+    /// A subscription with no filter, no raw delivery and no dead-letter queue.
+    pub fn new(id: impl Into<String>, target: SubTarget) -> SubscriptionConfig {
+        SubscriptionConfig {
+            id: id.into(),
+            target,
+            raw_message_delivery: false,
+            filter_policy: None,
+            dead_letter_queue: None,
+            from_api: false,
+            attributes: BTreeMap::new(),
+        }
+    }
+}
+
+/// One topic, built from the manifest or created through the SNS API by the caller.
 #[derive(Debug, Clone)]
 pub struct TopicConfig {
     pub name: String,
     pub fifo: bool,
     pub content_based_deduplication: bool,
     pub subscriptions: Vec<SubscriptionConfig>,
+    /// Created through the SNS API: kept across reloads unless the manifest declares it.
+    pub from_api: bool,
+    /// SNS attributes set through the API (`DisplayName`, `Policy`, …), kept across
+    /// reloads; the sandbox stores them and does not act on them.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl TopicConfig {
+    /// A standard topic without subscriptions.
+    pub fn new(name: impl Into<String>) -> TopicConfig {
+        TopicConfig {
+            name: name.into(),
+            fifo: false,
+            content_based_deduplication: false,
+            subscriptions: Vec::new(),
+            from_api: false,
+            attributes: BTreeMap::new(),
+        }
+    }
 }
 
 /// What a publisher hands to [`Topics::publish`].
@@ -86,6 +125,9 @@ pub struct PublishRequest {
     pub attributes: BTreeMap<String, AttributeValue>,
     pub group_id: Option<String>,
     pub dedup_id: Option<String>,
+    /// `MessageStructure=json`: the message for a protocol (`sqs`, `lambda`) when it
+    /// differs from `message` (the `default`).
+    pub per_protocol: BTreeMap<String, String>,
 }
 
 impl PublishRequest {
@@ -180,6 +222,8 @@ pub enum ConfigError {
     DuplicateSubscription { topic: String, id: String },
     #[error("a topic name cannot be empty")]
     EmptyName,
+    #[error("there is no topic named `{0}`")]
+    UnknownTopic(String),
 }
 
 /// Why [`Topics::complete`] refused.
@@ -271,6 +315,8 @@ struct Topic {
     dedup: BTreeMap<String, (String, Option<String>)>,
     dedup_order: VecDeque<(DateTime<Utc>, String)>,
     failures: VecDeque<DeliveryFailure>,
+    /// Subscriptions removed with `Unsubscribe` (`SubscriptionsDeleted`).
+    unsubscribed: u64,
 }
 
 impl Topic {
@@ -288,6 +334,7 @@ impl Topic {
             dedup: BTreeMap::new(),
             dedup_order: VecDeque::new(),
             failures: VecDeque::new(),
+            unsubscribed: 0,
         }
     }
 
@@ -325,11 +372,16 @@ struct Tag {
     dedup_id: Option<String>,
 }
 
+/// Where notifications' `UnsubscribeURL` points until [`Topics::set_endpoint`].
+pub const DEFAULT_ENDPOINT: &str = "https://sns.us-east-1.amazonaws.com";
+
 /// Every topic of an app.
 #[derive(Debug, Clone)]
 pub struct Topics {
     topics: BTreeMap<String, Topic>,
     invocations: Invocations<Tag>,
+    /// The SNS endpoint notifications' `UnsubscribeURL` names.
+    endpoint: String,
 }
 
 fn list(names: &[String]) -> String {
@@ -357,7 +409,88 @@ impl Topics {
         Ok(Topics {
             topics: build(configs)?,
             invocations: Invocations::new(policy),
+            endpoint: DEFAULT_ENDPOINT.to_string(),
         })
+    }
+
+    /// The SNS endpoint (`http://127.0.0.1:3333`) that notifications' `UnsubscribeURL`
+    /// names, so following it unsubscribes from this sandbox.
+    pub fn set_endpoint(&mut self, endpoint: impl Into<String>) {
+        self.endpoint = endpoint.into();
+    }
+
+    /// One topic's configuration.
+    pub fn config(&self, name: &str) -> Option<&TopicConfig> {
+        self.topics.get(name).map(|t| &t.config)
+    }
+
+    /// One topic's configuration, to change its settings and attributes; subscriptions
+    /// change through [`Topics::subscribe`] and [`Topics::unsubscribe`].
+    pub fn config_mut(&mut self, name: &str) -> Option<&mut TopicConfig> {
+        self.topics.get_mut(name).map(|t| &mut t.config)
+    }
+
+    /// `CreateTopic`: adds a topic; an existing name is [`ConfigError::DuplicateTopic`].
+    pub fn create(&mut self, config: TopicConfig) -> Result<(), ConfigError> {
+        let mut fresh = build(vec![config])?;
+        let (name, topic) = fresh.pop_first().ok_or(ConfigError::EmptyName)?;
+        if self.topics.contains_key(&name) {
+            return Err(ConfigError::DuplicateTopic(name));
+        }
+        self.topics.insert(name, topic);
+        Ok(())
+    }
+
+    /// `DeleteTopic`: the topic and its subscriptions are gone, with their outstanding
+    /// function deliveries. Answers the removed configuration.
+    pub fn delete(&mut self, name: &str) -> Option<TopicConfig> {
+        let topic = self.topics.remove(name)?;
+        self.invocations.retain(|tag| tag.topic != name);
+        Some(topic.config)
+    }
+
+    /// `Subscribe`: adds a subscription to a topic.
+    pub fn subscribe(&mut self, topic: &str, sub: SubscriptionConfig) -> Result<(), ConfigError> {
+        let t = self
+            .topics
+            .get_mut(topic)
+            .ok_or_else(|| ConfigError::UnknownTopic(topic.to_string()))?;
+        if t.subscription(&sub.id).is_some() {
+            return Err(ConfigError::DuplicateSubscription {
+                topic: topic.to_string(),
+                id: sub.id,
+            });
+        }
+        t.counts.insert(sub.id.clone(), Counts::default());
+        t.config.subscriptions.push(sub);
+        Ok(())
+    }
+
+    /// `Unsubscribe`: removes a subscription and its outstanding function deliveries.
+    pub fn unsubscribe(&mut self, topic: &str, id: &str) -> Option<SubscriptionConfig> {
+        let t = self.topics.get_mut(topic)?;
+        let at = t.config.subscriptions.iter().position(|s| s.id == id)?;
+        let sub = t.config.subscriptions.remove(at);
+        t.counts.remove(id);
+        t.unsubscribed += 1;
+        self.invocations
+            .retain(|tag| !(tag.topic == topic && tag.subscription == id));
+        Some(sub)
+    }
+
+    /// One subscription, to change its attributes.
+    pub fn subscription_mut(&mut self, topic: &str, id: &str) -> Option<&mut SubscriptionConfig> {
+        self.topics
+            .get_mut(topic)?
+            .config
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.id == id)
+    }
+
+    /// How many subscriptions of a topic were removed with [`Topics::unsubscribe`].
+    pub fn unsubscribed(&self, topic: &str) -> u64 {
+        self.topics.get(topic).map_or(0, |t| t.unsubscribed)
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -416,6 +549,7 @@ impl Topics {
         req: PublishRequest,
         now: DateTime<Utc>,
     ) -> Result<PublishReceipt, PublishError> {
+        let endpoint = self.endpoint.clone();
         let topic = self.topic_mut(topic_name)?;
         let name = || topic_name.to_string();
         if req.message.is_empty() {
@@ -517,6 +651,7 @@ impl Topics {
             message: req.message,
             timestamp: now,
             attributes: req.attributes,
+            endpoint,
         });
         if let Some(id) = &dedup_id {
             topic.dedup.insert(
@@ -535,6 +670,15 @@ impl Topics {
             function_deliveries: Vec::new(),
             filtered: Vec::new(),
         };
+        // `MessageStructure=json`: each protocol gets its own message, else the default.
+        let for_protocol = |protocol: &str| match req.per_protocol.get(protocol) {
+            Some(message) => Arc::new(Notification {
+                message: message.clone(),
+                ..(*notification).clone()
+            }),
+            None => Arc::clone(&notification),
+        };
+        let (to_queue, to_function) = (for_protocol("sqs"), for_protocol("lambda"));
         let mut functions = Vec::new();
         for sub in &topic.config.subscriptions {
             let counts = topic.counts.entry(sub.id.clone()).or_default();
@@ -552,7 +696,7 @@ impl Topics {
                     receipt.queue_sends.push(queue_send(
                         queue,
                         sub,
-                        &notification,
+                        &to_queue,
                         req.group_id.clone(),
                         dedup_id.clone(),
                     ));
@@ -561,11 +705,11 @@ impl Topics {
             }
         }
         for (function, subscription) in functions {
-            let event = lambda_event(&notification, &subscription);
+            let event = lambda_event(&to_function, &subscription);
             let tag = Tag {
                 topic: topic_name.to_string(),
                 subscription,
-                notification: Arc::clone(&notification),
+                notification: Arc::clone(&to_function),
                 group_id: req.group_id.clone(),
                 dedup_id: dedup_id.clone(),
             };
@@ -727,11 +871,21 @@ impl Topics {
     /// Hot reload: topics that stay keep their counts, dedup window and sequence numbers;
     /// outstanding function deliveries of removed subscriptions are dropped. Returns how
     /// many were dropped. On error nothing changes.
+    ///
+    /// What the SNS API made outlives the manifest: topics it created stay (unless the
+    /// manifest now declares them, whose settings then win), and its subscriptions and
+    /// attributes stay on every topic that stays.
     pub fn replace_configs(&mut self, configs: Vec<TopicConfig>) -> Result<usize, ConfigError> {
         let mut fresh = build(configs)?;
+        for (name, topic) in &self.topics {
+            if topic.config.from_api && !fresh.contains_key(name) {
+                fresh.insert(name.clone(), topic.clone());
+            }
+        }
         for (name, topic) in fresh.iter_mut() {
             if let Some(old) = self.topics.remove(name) {
-                let config = std::mem::replace(&mut topic.config, old.config.clone());
+                let mut config = std::mem::replace(&mut topic.config, old.config.clone());
+                keep_api_settings(&mut config, &old.config);
                 let counts = config
                     .subscriptions
                     .iter()
@@ -754,6 +908,25 @@ impl Topics {
                 .get(&tag.topic)
                 .is_some_and(|t| t.subscription(&tag.subscription).is_some())
         }))
+    }
+}
+
+/// What the SNS API added to a topic the manifest (re)declares: its attributes and
+/// subscriptions, after the manifest's own.
+fn keep_api_settings(config: &mut TopicConfig, old: &TopicConfig) {
+    if old.from_api && config.from_api {
+        return;
+    }
+    for (key, value) in &old.attributes {
+        config
+            .attributes
+            .entry(key.clone())
+            .or_insert(value.clone());
+    }
+    for sub in old.subscriptions.iter().filter(|s| s.from_api) {
+        if config.subscriptions.iter().all(|s| s.id != sub.id) {
+            config.subscriptions.push(sub.clone());
+        }
     }
 }
 

@@ -16,13 +16,7 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 fn sub(id: &str, target: SubTarget) -> SubscriptionConfig {
-    SubscriptionConfig {
-        id: id.to_string(),
-        target,
-        raw_message_delivery: false,
-        filter_policy: None,
-        dead_letter_queue: None,
-    }
+    SubscriptionConfig::new(id, target)
 }
 
 fn queue(name: &str) -> SubTarget {
@@ -39,10 +33,9 @@ fn policy(value: serde_json::Value, scope: Scope) -> Option<FilterPolicy> {
 
 fn topic(name: &str, subscriptions: Vec<SubscriptionConfig>) -> TopicConfig {
     TopicConfig {
-        name: name.to_string(),
         fifo: name.ends_with(".fifo"),
-        content_based_deduplication: false,
         subscriptions,
+        ..TopicConfig::new(name)
     }
 }
 
@@ -585,4 +578,112 @@ fn has_due_agrees_with_the_drain_report() {
     t.complete(first[0].id, false, at(2)).expect("settled");
     assert!(!agrees(&t, at(61)));
     assert!(agrees(&t, at(62)));
+}
+
+#[test]
+fn the_unsubscribe_url_names_the_endpoint_that_was_set() {
+    let mut t = topics(vec![topic("news", vec![sub("0f1e", queue("inbox"))])]);
+    t.set_endpoint("http://127.0.0.1:3333");
+    let receipt = t.publish("news", PublishRequest::new("hi"), at(0)).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&receipt.queue_sends[0].body).unwrap();
+    assert_eq!(
+        body["UnsubscribeURL"],
+        "http://127.0.0.1:3333/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:123456789012:news:0f1e"
+    );
+}
+
+#[test]
+fn topics_and_subscriptions_are_created_and_removed_at_run_time() {
+    let mut t = topics(vec![]);
+    t.create(topic("made", vec![])).unwrap();
+    assert_eq!(
+        t.create(topic("made", vec![])),
+        Err(ConfigError::DuplicateTopic("made".into()))
+    );
+    t.subscribe("made", sub("a", function("f"))).unwrap();
+    t.subscribe("made", sub("b", queue("q"))).unwrap();
+    assert!(t.subscribe("made", sub("a", queue("q"))).is_err());
+    assert_eq!(
+        t.subscribe("nope", sub("c", queue("q"))),
+        Err(ConfigError::UnknownTopic("nope".into()))
+    );
+    let receipt = t.publish("made", PublishRequest::new("m"), at(0)).unwrap();
+    assert_eq!(receipt.queue_sends.len(), 1);
+    assert_eq!(receipt.function_deliveries.len(), 1);
+    // Unsubscribing drops the outstanding function delivery and counts the removal.
+    assert!(t.unsubscribe("made", "a").is_some());
+    assert!(t.unsubscribe("made", "a").is_none());
+    assert_eq!(t.unsubscribed("made"), 1);
+    assert!(t.due_deliveries(at(0)).is_empty());
+    t.subscription_mut("made", "b")
+        .unwrap()
+        .raw_message_delivery = true;
+    let receipt = t
+        .publish("made", PublishRequest::new("raw"), at(1))
+        .unwrap();
+    assert_eq!(receipt.queue_sends[0].body, "raw");
+    assert!(t.delete("made").is_some());
+    assert!(t.publish("made", PublishRequest::new("m"), at(2)).is_err());
+}
+
+#[test]
+fn a_reload_keeps_what_the_api_made() {
+    let mut t = topics(vec![topic("declared", vec![sub("m", queue("q"))])]);
+    let mut made = topic("made", vec![]);
+    made.from_api = true;
+    t.create(made).unwrap();
+    let mut api_sub = sub("api", queue("other"));
+    api_sub.from_api = true;
+    t.subscribe("declared", api_sub.clone()).unwrap();
+    t.subscribe("made", api_sub).unwrap();
+    t.config_mut("declared")
+        .unwrap()
+        .attributes
+        .insert("DisplayName".into(), "D".into());
+    t.publish("declared", PublishRequest::new("x"), at(0))
+        .unwrap();
+
+    // The manifest now declares `declared` with another subscription.
+    t.replace_configs(vec![topic("declared", vec![sub("m2", queue("q"))])])
+        .unwrap();
+    assert_eq!(t.names(), vec!["declared".to_string(), "made".to_string()]);
+    let ids: Vec<_> = t
+        .config("declared")
+        .unwrap()
+        .subscriptions
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
+    assert_eq!(ids, vec!["m2".to_string(), "api".to_string()]);
+    assert_eq!(t.config("declared").unwrap().attributes["DisplayName"], "D");
+    assert_eq!(t.stats("declared").unwrap().published, 1);
+    let stats = t.stats("declared").unwrap();
+    assert_eq!(
+        stats.subscriptions[1].delivered, 1,
+        "the API subscription keeps its count"
+    );
+    assert_eq!(t.config("made").unwrap().subscriptions.len(), 1);
+
+    // A manifest that declares an API-made topic takes it over: removed with the manifest.
+    t.replace_configs(vec![topic("made", vec![])]).unwrap();
+    assert_eq!(t.config("made").unwrap().subscriptions.len(), 1);
+    t.replace_configs(vec![]).unwrap();
+    assert!(t.names().is_empty());
+}
+
+#[test]
+fn a_json_message_structure_gives_each_protocol_its_message() {
+    let mut t = topics(vec![topic(
+        "t",
+        vec![sub("q", queue("q")), sub("f", function("f"))],
+    )]);
+    let mut req = PublishRequest::new("default");
+    req.per_protocol
+        .insert("lambda".into(), "for lambda".into());
+    let receipt = t.publish("t", req, at(0)).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&receipt.queue_sends[0].body).unwrap();
+    assert_eq!(body["Message"], "default");
+    let due = t.due_deliveries(at(0));
+    let event: serde_json::Value = serde_json::from_slice(&due[0].event).unwrap();
+    assert_eq!(event["Records"][0]["Sns"]["Message"], "for lambda");
 }
