@@ -16,7 +16,10 @@
 //! retry up to 60 s. Lambda backs off by an unpublished amount; retrying at once would
 //! make a poison record (retried forever by default) spin a core.
 
+mod resources;
 mod views;
+
+pub use resources::CreateError;
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -91,7 +94,13 @@ impl StreamService {
     ) -> Result<StreamService, String> {
         let defs = cx.app.load().manifest().streams.clone();
         let configs = defs.iter().map(config).collect::<Result<Vec<_>, _>>()?;
-        let streams = Streams::new(configs).map_err(|e| e.to_string())?;
+        let mut streams = Streams::new(configs).map_err(|e| e.to_string())?;
+        let now = cx.clock.now();
+        for name in streams.names() {
+            if let Ok(stream) = streams.get_mut(&name) {
+                stream.meta_mut().created_at = now;
+            }
+        }
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
             queues: queues.clone(),
@@ -168,9 +177,9 @@ impl StreamService {
         Ok(moved)
     }
 
-    /// The names of the app's streams.
+    /// The names of every stream: the manifest's and those created through the AWS API.
     pub fn names(&self) -> Vec<String> {
-        self.inner.defs().iter().map(|d| d.name.clone()).collect()
+        self.inner.state().streams.names()
     }
 }
 
@@ -327,6 +336,28 @@ fn record_trim(state: &mut State, stream: &str, report: &TrimReport) {
     }
 }
 
+/// Whether a stream the AWS API created can become the manifest's `def` in place: the
+/// same shard count and no consumers of its own yet.
+fn fits_api_stream(state: &State, def: &StreamDef) -> bool {
+    state
+        .streams
+        .get(&def.name)
+        .is_ok_and(|s| s.shards().len() == def.shards as usize && !s.has_consumers())
+}
+
+/// Makes an API-created stream the manifest's: its retention and consumers (`built` is
+/// the stream as the manifest declares it, read for its settings).
+fn adopt(state: &mut State, def: &StreamDef, built: Stream) {
+    let Ok(stream) = state.streams.get_mut(&def.name) else {
+        return;
+    };
+    stream.set_retention(built.retention());
+    let consumers = config(def).map(|c| c.consumers).unwrap_or_default();
+    if let Err(e) = stream.adopt_consumers(consumers) {
+        tracing::error!("stream {}: {e}", def.name);
+    }
+}
+
 /// Removes a stream for a reload; in-flight batches of it will be ignored. Returns how
 /// many records it held.
 fn drop_stream(state: &mut State, name: &str) -> usize {
@@ -396,10 +427,15 @@ impl Driver for Inner {
     /// whatever a dropped stream held is reported.
     fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let defs = manifest.streams.clone();
+        let now = self.clock.now();
         // Build every new stream first: a bad setting changes nothing.
         let mut built = Vec::new();
         for def in &defs {
-            built.push(Stream::new(config(def)?).map_err(|e| e.to_string())?);
+            built.push(
+                Stream::new(config(def)?)
+                    .map_err(|e| e.to_string())?
+                    .created_at(now),
+            );
         }
         let old = self.defs();
         let mut lines = Vec::new();
@@ -407,23 +443,43 @@ impl Driver for Inner {
         let mut lost = 0;
         let mut state = self.state();
         for (def, stream) in defs.iter().zip(built) {
-            let Some(before) = old.iter().find(|d| d.name == def.name) else {
-                state.streams.insert(stream);
-                lines.push(format!("stream {} added", def.name));
-                continue;
-            };
-            if same_settings(before, def) {
-                continue;
+            let exists = state.streams.get(&def.name).is_ok();
+            let before = old.iter().find(|d| d.name == def.name);
+            match before {
+                None if !exists => lines.push(format!("stream {} added", def.name)),
+                Some(_) if !exists => lines.push(format!(
+                    "stream {} (deleted through the AWS API) recreated from the manifest",
+                    def.name
+                )),
+                Some(before) if same_settings(before, def) => continue,
+                None if fits_api_stream(&state, def) => {
+                    lines.push(format!(
+                        "stream {} (created through the AWS API) is now declared by the manifest; its records are kept",
+                        def.name
+                    ));
+                    adopt(&mut state, def, stream);
+                    continue;
+                }
+                _ => {
+                    let held = drop_stream(&mut state, &def.name);
+                    lost += held;
+                    let was = if before.is_none() {
+                        " (created through the AWS API)"
+                    } else {
+                        ""
+                    };
+                    lines.push(format!(
+                        "stream {}{was} settings changed; it was recreated empty, dropping {held} record(s) and its consumers' checkpoints",
+                        def.name
+                    ));
+                }
             }
-            let held = drop_stream(&mut state, &def.name);
             state.streams.insert(stream);
-            lost += held;
-            lines.push(format!(
-                "stream {} settings changed; it was recreated empty, dropping {held} record(s) and its consumers' checkpoints",
-                def.name
-            ));
         }
         for gone in old.iter().filter(|o| defs.iter().all(|d| d.name != o.name)) {
+            if state.streams.get(&gone.name).is_err() {
+                continue;
+            }
             let held = drop_stream(&mut state, &gone.name);
             lost += held;
             lines.push(format!(
@@ -458,9 +514,10 @@ impl Driver for Inner {
         let (ready, next) = {
             let mut state = self.state();
             let mut ready = Vec::new();
-            for def in self.defs().iter() {
-                let generation = state.generation(&def.name);
-                let Ok(stream) = state.streams.get_mut(&def.name) else {
+            // Every stream, the AWS API's too: retention trims them all.
+            for name in state.streams.names() {
+                let generation = state.generation(&name);
+                let Ok(stream) = state.streams.get_mut(&name) else {
                     continue;
                 };
                 let stream_ready = stream.next_batches(now);
@@ -470,7 +527,7 @@ impl Driver for Inner {
                 let records: usize = stream_ready.batches.iter().map(|b| b.records.len()).sum();
                 self.activity
                     .begin((records + stream_ready.given_up.len()) as u64);
-                record_trim(&mut state, &def.name, &stream_ready.trimmed);
+                record_trim(&mut state, &name, &stream_ready.trimmed);
                 ready.push((generation, stream_ready));
             }
             (ready, state.streams.next_change(now))

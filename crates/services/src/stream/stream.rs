@@ -306,6 +306,10 @@ impl Stream {
         &self.shards
     }
 
+    pub fn has_consumers(&self) -> bool {
+        !self.consumers.is_empty()
+    }
+
     pub fn meta(&self) -> &StreamMeta {
         &self.meta
     }
@@ -330,6 +334,30 @@ impl Stream {
         if !retention.is_zero() {
             self.retention = retention;
         }
+    }
+
+    /// Gives a stream that has no consumers yet (one created through the AWS API, now
+    /// declared by the manifest) the manifest's consumers, each starting at its starting
+    /// position among the records already there.
+    pub fn adopt_consumers(&mut self, configs: Vec<ConsumerConfig>) -> Result<(), ConfigError> {
+        let fail = |reason: String| ConfigError {
+            stream: self.name.clone(),
+            reason,
+        };
+        if !self.consumers.is_empty() {
+            return Err(fail("it already has consumers".into()));
+        }
+        for (i, c) in configs.iter().enumerate() {
+            c.validate().map_err(&fail)?;
+            if configs[..i].iter().any(|o| o.name == c.name) {
+                return Err(fail(format!("two consumers are named `{}`", c.name)));
+            }
+        }
+        self.consumers = configs
+            .into_iter()
+            .map(|c| Consumer::new(c, &self.shards, self.last_seq))
+            .collect();
+        Ok(())
     }
 
     /// The counter of the newest sequence number issued (0 before the first record).
