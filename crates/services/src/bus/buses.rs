@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::event::{Event, PutEntry, MAX_ENTRIES, MAX_REQUEST_BYTES};
 use crate::drain::{Pending, PendingWork};
-use crate::pattern::{EventPattern, InputShape, RuleContext};
+use crate::pattern::{EventPattern, InputError, InputShape, RuleContext};
 pub use sandbox_ops::aws::{bus_arn, rule_arn};
 
 use crate::async_retry::{CompleteError, FunctionDelivery, Invocations, RetryPolicy, Settled};
@@ -46,18 +46,97 @@ pub enum BusTarget {
     Topic(String),
 }
 
+/// Who made a bus, rule, target or archive. A hot reload rebuilds the manifest's from the
+/// manifest and keeps the API's (unless the manifest now declares the same name: then the
+/// manifest's settings win).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    #[default]
+    Manifest,
+    Api,
+}
+
+/// A target's input settings as written (`Input`, `InputPath`, `InputTransformer`), kept
+/// to answer `ListTargetsByRule`; [`RuleTargetConfig::input`] is their compiled form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetInput {
+    pub input: Option<String>,
+    pub input_path: Option<String>,
+    /// Paths map and template.
+    pub input_transformer: Option<(BTreeMap<String, String>, String)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RuleTargetConfig {
+    /// The target's `Id`, unique within its rule.
+    pub id: String,
     pub target: BusTarget,
     pub input: InputShape,
+    pub written: TargetInput,
+    pub origin: Origin,
+}
+
+impl RuleTargetConfig {
+    /// A target with its input settings compiled.
+    pub fn compile(
+        id: impl Into<String>,
+        target: BusTarget,
+        written: TargetInput,
+    ) -> Result<Self, InputError> {
+        let input = InputShape::compile(
+            written.input.as_deref(),
+            written.input_path.as_deref(),
+            written
+                .input_transformer
+                .as_ref()
+                .map(|(paths, template)| (paths, template.as_str())),
+        )?;
+        Ok(RuleTargetConfig {
+            id: id.into(),
+            target,
+            input,
+            written,
+            origin: Origin::Manifest,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct RuleConfig {
     pub name: String,
-    pub pattern: EventPattern,
+    /// `None` for a rule with only a schedule: it matches no event.
+    pub pattern: Option<EventPattern>,
+    /// The pattern as written, for `DescribeRule`.
+    pub pattern_text: Option<String>,
+    /// `ScheduleExpression`, stored and described (the bus does not fire it).
+    pub schedule: Option<String>,
+    pub description: Option<String>,
     pub enabled: bool,
     pub targets: Vec<RuleTargetConfig>,
+    pub origin: Origin,
+}
+
+impl RuleConfig {
+    /// An enabled manifest rule with `pattern` and no targets.
+    pub fn new(name: impl Into<String>, pattern: EventPattern, text: String) -> Self {
+        RuleConfig {
+            name: name.into(),
+            pattern: Some(pattern),
+            pattern_text: Some(text),
+            schedule: None,
+            description: None,
+            enabled: true,
+            targets: Vec::new(),
+            origin: Origin::Manifest,
+        }
+    }
+
+    fn matches(&self, event: &Event) -> bool {
+        self.pattern
+            .as_ref()
+            .is_some_and(|p| p.matches(&event.value))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,24 +144,46 @@ pub struct ArchiveConfig {
     pub name: String,
     /// `None` archives every event of the bus.
     pub pattern: Option<EventPattern>,
+    /// The pattern as written, for `DescribeArchive`.
+    pub pattern_text: Option<String>,
+    pub description: Option<String>,
     /// `None` keeps events forever.
     pub retention_days: Option<u32>,
+    pub origin: Origin,
+}
+
+impl ArchiveConfig {
+    /// A manifest archive of every event, kept forever.
+    pub fn new(name: impl Into<String>) -> Self {
+        ArchiveConfig {
+            name: name.into(),
+            pattern: None,
+            pattern_text: None,
+            description: None,
+            retention_days: None,
+            origin: Origin::Manifest,
+        }
+    }
 }
 
 /// One bus, built from the manifest by the caller.
 #[derive(Debug, Clone)]
 pub struct BusConfig {
     pub name: String,
+    pub description: Option<String>,
     pub rules: Vec<RuleConfig>,
     pub archives: Vec<ArchiveConfig>,
+    pub origin: Origin,
 }
 
 impl BusConfig {
     pub fn new(name: impl Into<String>) -> Self {
         BusConfig {
             name: name.into(),
+            description: None,
             rules: Vec::new(),
             archives: Vec::new(),
+            origin: Origin::Manifest,
         }
     }
 }
@@ -188,6 +289,7 @@ pub enum ReplayState {
     Starting,
     Running,
     Completed,
+    Cancelled,
 }
 
 /// What `StartReplay` asks for.
@@ -267,6 +369,8 @@ pub struct UnknownBus {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetStats {
+    pub id: String,
+    pub origin: Origin,
     pub target: BusTarget,
     pub delivered: u64,
     pub failed: u64,
@@ -279,7 +383,11 @@ pub struct TargetStats {
 pub struct RuleStats {
     pub name: String,
     pub arn: String,
+    pub origin: Origin,
     pub enabled: bool,
+    /// A schedule rule's expression (stored, not fired by the bus).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
     pub matched: u64,
     pub targets: Vec<TargetStats>,
 }
@@ -290,6 +398,7 @@ pub struct RuleStats {
 pub struct BusStats {
     pub name: String,
     pub arn: String,
+    pub origin: Origin,
     pub events: u64,
     pub rules: Vec<RuleStats>,
     pub archives: Vec<ArchiveInfo>,
@@ -307,6 +416,8 @@ struct Archived {
 struct Archive {
     config: ArchiveConfig,
     events: VecDeque<Archived>,
+    /// When the API created it (`None` for the manifest's).
+    created_at: Option<DateTime<Utc>>,
 }
 
 impl Archive {
@@ -367,10 +478,14 @@ struct Replay {
 
 #[derive(Debug, Clone)]
 struct Bus {
+    description: Option<String>,
+    origin: Origin,
+    /// When the API created it (`None` for the manifest's).
+    created_at: Option<DateTime<Utc>>,
     rules: Vec<RuleConfig>,
     matched: BTreeMap<String, u64>,
-    /// By (rule, target index).
-    counts: BTreeMap<(String, usize), Counts>,
+    /// By (rule, target id).
+    counts: BTreeMap<(String, String), Counts>,
     archives: Vec<Archive>,
     replays: Vec<Replay>,
     events: u64,
@@ -390,7 +505,8 @@ impl Bus {
 struct Tag {
     bus: String,
     rule: String,
-    target: usize,
+    /// The target's id.
+    target: String,
     event_id: String,
     replay: Option<String>,
 }
@@ -443,6 +559,9 @@ fn build(configs: Vec<BusConfig>) -> Result<BTreeMap<String, Bus>, ConfigError> 
             }
         }
         let bus = Bus {
+            description: config.description,
+            origin: config.origin,
+            created_at: None,
             rules: config.rules,
             matched: BTreeMap::new(),
             counts: BTreeMap::new(),
@@ -452,6 +571,7 @@ fn build(configs: Vec<BusConfig>) -> Result<BTreeMap<String, Bus>, ConfigError> 
                 .map(|config| Archive {
                     config,
                     events: VecDeque::new(),
+                    created_at: None,
                 })
                 .collect(),
             replays: Vec::new(),
@@ -622,12 +742,12 @@ impl Buses {
         for rule in &bus.rules {
             if !rule.enabled
                 || only.is_some_and(|names| !names.contains(&rule.name))
-                || !rule.pattern.matches(&event.value)
+                || !rule.matches(event)
             {
                 continue;
             }
             *bus.matched.entry(rule.name.clone()).or_default() += 1;
-            for (index, target) in rule.targets.iter().enumerate() {
+            for target in &rule.targets {
                 let input = match shape(&target.input, event, bus_name, &rule.name, now) {
                     Ok(input) => input,
                     Err(reason) => {
@@ -641,7 +761,7 @@ impl Buses {
                             reason,
                         };
                         bus.counts
-                            .entry((rule.name.clone(), index))
+                            .entry((rule.name.clone(), target.id.clone()))
                             .or_default()
                             .failed += 1;
                         if bus.failures.len() == RECENT_FAILURES {
@@ -660,14 +780,14 @@ impl Buses {
                         Tag {
                             bus: bus_name.to_string(),
                             rule: rule.name.clone(),
-                            target: index,
+                            target: target.id.clone(),
                             event_id: event.id.clone(),
                             replay: replay.map(str::to_string),
                         },
                     )),
                     other => {
                         bus.counts
-                            .entry((rule.name.clone(), index))
+                            .entry((rule.name.clone(), target.id.clone()))
                             .or_default()
                             .delivered += 1;
                         routed.sends.push(TargetDelivery {
@@ -705,7 +825,7 @@ impl Buses {
                         .find(|r| r.info.name == name)
                 }) {
                     replay.awaiting = replay.awaiting.saturating_sub(1);
-                    if replay.awaiting == 0 {
+                    if replay.awaiting == 0 && replay.info.state == ReplayState::Running {
                         replay.info.state = ReplayState::Completed;
                         replay.info.ended_at = Some(now);
                     }
@@ -771,7 +891,7 @@ impl Buses {
         let bus = self.buses.get_mut(&tag.bus)?;
         Some(
             bus.counts
-                .entry((tag.rule.clone(), tag.target))
+                .entry((tag.rule.clone(), tag.target.clone()))
                 .or_default(),
         )
     }
@@ -917,21 +1037,22 @@ impl Buses {
             .map(|rule| RuleStats {
                 name: rule.name.clone(),
                 arn: rule_arn(name, &rule.name),
+                origin: rule.origin,
                 enabled: rule.enabled,
+                schedule: rule.schedule.clone(),
                 matched: bus.matched.get(&rule.name).copied().unwrap_or(0),
                 targets: rule
                     .targets
                     .iter()
-                    .enumerate()
-                    .map(|(index, target)| {
+                    .map(|target| {
                         let counts = bus
                             .counts
-                            .get(&(rule.name.clone(), index))
+                            .get(&(rule.name.clone(), target.id.clone()))
                             .cloned()
                             .unwrap_or_default();
                         let (mut retrying, mut in_flight) = (0, 0);
                         for (tag, _, flying) in self.invocations.outstanding() {
-                            if tag.bus == name && tag.rule == rule.name && tag.target == index {
+                            if tag.bus == name && tag.rule == rule.name && tag.target == target.id {
                                 if flying {
                                     in_flight += 1;
                                 } else {
@@ -940,6 +1061,8 @@ impl Buses {
                             }
                         }
                         TargetStats {
+                            id: target.id.clone(),
+                            origin: target.origin,
                             target: target.target.clone(),
                             delivered: counts.delivered,
                             failed: counts.failed,
@@ -953,6 +1076,7 @@ impl Buses {
         Ok(BusStats {
             name: name.to_string(),
             arn: bus_arn(name),
+            origin: bus.origin,
             events: bus.events,
             rules,
             archives: bus.archives.iter().map(|a| a.info(name, now)).collect(),
@@ -994,29 +1118,21 @@ impl Buses {
         }
     }
 
-    /// Hot reload: buses that stay keep their archives (events kept for archives whose
-    /// name stays), replays and counts; outstanding function deliveries of removed rules
-    /// are dropped. Returns how many were dropped. On error nothing changes.
+    /// Hot reload: the manifest's buses, rules, targets and archives are rebuilt from
+    /// `configs`; the API's are kept unless the manifest now declares the same name (then
+    /// the manifest's settings win). Buses that stay keep their archived events (per
+    /// archive name), replays and counts; outstanding function deliveries of removed
+    /// rule targets are dropped. Returns how many were dropped. On error nothing changes.
     pub fn replace_configs(&mut self, configs: Vec<BusConfig>) -> Result<usize, ConfigError> {
         let mut fresh = build(configs)?;
-        for (name, bus) in fresh.iter_mut() {
-            let Some(mut old) = self.buses.remove(name) else {
-                continue;
-            };
-            for archive in &mut bus.archives {
-                if let Some(previous) = old
-                    .archives
-                    .iter_mut()
-                    .find(|a| a.config.name == archive.config.name)
-                {
-                    archive.events = std::mem::take(&mut previous.events);
+        for (name, old) in std::mem::take(&mut self.buses) {
+            match fresh.get_mut(&name) {
+                Some(bus) => bus.adopt(old),
+                None if old.origin == Origin::Api => {
+                    fresh.insert(name, old);
                 }
+                None => {}
             }
-            bus.matched = old.matched;
-            bus.counts = old.counts;
-            bus.replays = old.replays;
-            bus.events = old.events;
-            bus.failures = old.failures;
         }
         self.buses = fresh;
         let buses = &self.buses;
@@ -1024,9 +1140,55 @@ impl Buses {
             buses.get(&tag.bus).is_some_and(|b| {
                 b.rules
                     .iter()
-                    .any(|r| r.name == tag.rule && r.targets.len() > tag.target)
+                    .any(|r| r.name == tag.rule && r.targets.iter().any(|t| t.id == tag.target))
             })
         }))
+    }
+}
+
+impl Bus {
+    /// Takes over what `old` (the same bus before a reload) holds: events of archives
+    /// that stay, the API's rules, targets and archives, counts and replays.
+    fn adopt(&mut self, mut old: Bus) {
+        for archive in &mut self.archives {
+            if let Some(previous) = old
+                .archives
+                .iter_mut()
+                .find(|a| a.config.name == archive.config.name)
+            {
+                archive.events = std::mem::take(&mut previous.events);
+                archive.created_at = previous.created_at;
+            }
+        }
+        for archive in old.archives {
+            let declared = self
+                .archives
+                .iter()
+                .any(|a| a.config.name == archive.config.name);
+            if archive.config.origin == Origin::Api && !declared {
+                self.archives.push(archive);
+            }
+        }
+        for rule in old.rules {
+            match self.rules.iter_mut().find(|r| r.name == rule.name) {
+                Some(fresh) => {
+                    for target in rule.targets {
+                        let declared = fresh.targets.iter().any(|t| t.id == target.id);
+                        if target.origin == Origin::Api && !declared {
+                            fresh.targets.push(target);
+                        }
+                    }
+                }
+                None if rule.origin == Origin::Api => self.rules.push(rule),
+                None => {}
+            }
+        }
+        self.created_at = old.created_at;
+        self.matched = old.matched;
+        self.counts = old.counts;
+        self.replays = old.replays;
+        self.events = old.events;
+        self.failures = old.failures;
     }
 }
 
@@ -1053,6 +1215,10 @@ impl Pending for Buses {
         self.invocations.next_change(now) == Some(now)
     }
 }
+
+#[path = "admin.rs"]
+mod admin;
+pub use admin::{AdminError, ArchiveDetail, ArchiveUpdate, BusInfo, MAX_TARGETS};
 
 #[cfg(test)]
 #[path = "buses_tests.rs"]

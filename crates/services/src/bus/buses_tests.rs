@@ -21,9 +21,12 @@ fn pattern(value: Value) -> EventPattern {
 }
 
 fn target(t: BusTarget) -> RuleTargetConfig {
-    RuleTargetConfig {
-        target: t,
-        input: InputShape::Event,
+    RuleTargetConfig::compile(target_id(&t), t, TargetInput::default()).expect("no input")
+}
+
+fn target_id(t: &BusTarget) -> String {
+    match t {
+        BusTarget::Function(n) | BusTarget::Queue(n) | BusTarget::Topic(n) => n.clone(),
     }
 }
 
@@ -33,10 +36,8 @@ fn queue(name: &str) -> BusTarget {
 
 fn rule(name: &str, p: Value, targets: Vec<RuleTargetConfig>) -> RuleConfig {
     RuleConfig {
-        name: name.to_string(),
-        pattern: pattern(p),
-        enabled: true,
         targets,
+        ..RuleConfig::new(name, pattern(p.clone()), p.to_string())
     }
 }
 
@@ -46,9 +47,9 @@ fn buses(configs: Vec<BusConfig>) -> Buses {
 
 fn bus(name: &str, rules: Vec<RuleConfig>, archives: Vec<ArchiveConfig>) -> BusConfig {
     BusConfig {
-        name: name.to_string(),
         rules,
         archives,
+        ..BusConfig::new(name)
     }
 }
 
@@ -258,8 +259,8 @@ fn input_shaping_is_applied_per_target() {
         .into_iter()
         .collect();
     let shaped = |input: Result<InputShape, _>, name: &str| RuleTargetConfig {
-        target: queue(name),
         input: input.expect("valid input"),
+        ..target(queue(name))
     };
     let mut b = buses(vec![bus(
         "shop",
@@ -380,11 +381,13 @@ fn archives_with_and_without_a_pattern() {
                 name: "everything".into(),
                 pattern: None,
                 retention_days: None,
+                ..ArchiveConfig::new("")
             },
             ArchiveConfig {
                 name: "shop-only".into(),
                 pattern: Some(pattern(json!({"source": ["shop"]}))),
                 retention_days: Some(3),
+                ..ArchiveConfig::new("")
             },
         ],
     )]);
@@ -420,6 +423,7 @@ fn retention_trims_on_the_clock() {
             name: "day".into(),
             pattern: None,
             retention_days: Some(1),
+            ..ArchiveConfig::new("")
         }],
     )]);
     put(&mut b, vec![entry("s", "{}")], at(0));
@@ -456,6 +460,7 @@ fn replay_bus() -> Buses {
             name: "all".into(),
             pattern: None,
             retention_days: None,
+            ..ArchiveConfig::new("")
         }],
     )])
 }
@@ -628,6 +633,7 @@ fn config_errors_and_reload_keep_archives() {
                 name: "all".into(),
                 pattern: None,
                 retention_days: None,
+                ..ArchiveConfig::new("")
             }],
         )])
         .expect("valid");
@@ -664,4 +670,109 @@ fn has_due_agrees_with_the_drain_report() {
     b.complete(first[0].id, false, at(1)).expect("settled");
     assert!(!agrees(&b, at(60)));
     assert!(agrees(&b, at(61)));
+}
+
+fn api_target(id: &str, t: BusTarget) -> RuleTargetConfig {
+    RuleTargetConfig {
+        origin: Origin::Api,
+        ..RuleTargetConfig::compile(id, t, TargetInput::default()).expect("no input")
+    }
+}
+
+#[test]
+fn api_buses_rules_and_targets_survive_a_reload_and_the_manifest_wins_on_names() {
+    let manifest = || {
+        vec![bus(
+            "shop",
+            vec![rule(
+                "m",
+                json!({"source": ["shop"]}),
+                vec![target(queue("mq"))],
+            )],
+            vec![],
+        )]
+    };
+    let mut b = buses(manifest());
+    b.create_bus("extra", Some("made by the API".into()), at(0))
+        .unwrap();
+    let api_rule = |name: &str| rule(name, json!({"source": ["api"]}), vec![]);
+    b.put_rule("extra", api_rule("r")).unwrap();
+    b.put_targets("extra", "r", vec![api_target("t", queue("xq"))])
+        .unwrap();
+    b.put_rule("shop", api_rule("added")).unwrap();
+    b.put_targets("shop", "m", vec![api_target("extra", queue("aq"))])
+        .unwrap();
+    b.create_archive("shop", ArchiveConfig::new("api-archive"), at(0))
+        .unwrap();
+    // Re-declaring `m` with the API does not make it the API's.
+    b.put_rule("shop", api_rule("m")).unwrap();
+
+    b.replace_configs(manifest()).unwrap();
+
+    assert_eq!(b.names(), vec!["default", "extra", "shop"]);
+    assert_eq!(b.rule("extra", "r").unwrap().targets[0].id, "t");
+    assert_eq!(b.bus_info("extra").unwrap().origin, Origin::Api);
+    let m = b.rule("shop", "m").unwrap();
+    assert_eq!(m.pattern_text.as_deref(), Some(r#"{"source":["shop"]}"#));
+    let ids: Vec<_> = m.targets.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, vec!["mq", "extra"]);
+    assert!(b.rule("shop", "added").is_ok());
+    assert_eq!(
+        b.archive_detail("api-archive", at(0)).unwrap().info.bus,
+        "shop"
+    );
+    let mut e = entry("shop", "{}");
+    e.event_bus_name = Some("shop".into());
+    let out = put(&mut b, vec![e], at(1));
+    let queues: Vec<_> = out.routed.sends.iter().map(|s| s.target.clone()).collect();
+    assert_eq!(queues, vec![queue("mq"), queue("aq")]);
+}
+
+#[test]
+fn rules_with_targets_and_the_default_bus_cannot_be_deleted() {
+    let mut b = buses(vec![]);
+    assert_eq!(b.delete_bus("default"), Err(AdminError::DefaultBus));
+    assert_eq!(b.delete_bus("nope"), Ok(false));
+    b.put_rule("default", rule("r", json!({"source": ["x"]}), vec![]))
+        .unwrap();
+    b.put_targets("default", "r", vec![api_target("1", queue("q"))])
+        .unwrap();
+    assert_eq!(
+        b.delete_rule("default", "r"),
+        Err(AdminError::RuleHasTargets)
+    );
+    b.remove_targets("default", "r", &["1".to_string()])
+        .unwrap();
+    assert_eq!(b.delete_rule("default", "r"), Ok(()));
+    assert_eq!(b.delete_rule("default", "r"), Ok(()), "idempotent");
+    assert!(matches!(
+        b.delete_rule("nope", "r"),
+        Err(AdminError::UnknownBus(_))
+    ));
+    let six: Vec<_> = (0..6)
+        .map(|i| api_target(&i.to_string(), queue("q")))
+        .collect();
+    b.put_rule("default", rule("r", json!({"source": ["x"]}), vec![]))
+        .unwrap();
+    assert_eq!(
+        b.put_targets("default", "r", six),
+        Err(AdminError::TooManyTargets)
+    );
+}
+
+#[test]
+fn removing_a_function_target_drops_its_pending_deliveries() {
+    let mut b = buses(vec![]);
+    b.put_rule("default", rule("r", json!({"source": ["x"]}), vec![]))
+        .unwrap();
+    b.put_targets(
+        "default",
+        "r",
+        vec![api_target("f", BusTarget::Function("handler".into()))],
+    )
+    .unwrap();
+    let out = put(&mut b, vec![entry("x", "{}")], at(0));
+    assert_eq!(out.routed.function_deliveries.len(), 1);
+    assert_eq!(b.remove_targets("default", "r", &["f".to_string()]), Ok(1));
+    assert!(b.due_deliveries(at(0)).is_empty());
 }

@@ -13,9 +13,10 @@ pub mod buses;
 pub mod event;
 
 pub use buses::{
-    bus_arn, rule_arn, ArchiveConfig, ArchiveInfo, BusConfig, BusStats, BusTarget, Buses,
-    ConfigError, DeliveryOutcome, PutEventsError, PutEventsOutcome, PutEventsResult,
-    PutEventsResultEntry, ReplayError, ReplayInfo, ReplayRequest, ReplayState, Routed, RuleConfig,
-    RuleStats, RuleTargetConfig, TargetDelivery, TargetFailure, TargetStats, UnknownBus,
+    bus_arn, rule_arn, AdminError, ArchiveConfig, ArchiveDetail, ArchiveInfo, ArchiveUpdate,
+    BusConfig, BusInfo, BusStats, BusTarget, Buses, ConfigError, DeliveryOutcome, Origin,
+    PutEventsError, PutEventsOutcome, PutEventsResult, PutEventsResultEntry, ReplayError,
+    ReplayInfo, ReplayRequest, ReplayState, Routed, RuleConfig, RuleStats, RuleTargetConfig,
+    TargetDelivery, TargetFailure, TargetInput, TargetStats, UnknownBus, MAX_TARGETS,
 };
 pub use event::{Event, PutEntry, MAX_ENTRIES, MAX_REQUEST_BYTES};
