@@ -16,9 +16,9 @@ use sandbox_manifest::{Manifest, Target};
 use sandbox_services::bus::{
     ArchiveConfig, ArchiveInfo, BusConfig, BusStats, BusTarget, Buses, DeliveryOutcome, PutEntry,
     PutEventsError, PutEventsResult, ReplayError, ReplayInfo, ReplayRequest, Routed, RuleConfig,
-    RuleTargetConfig, TargetDelivery, UnknownBus,
+    RuleTargetConfig, TargetDelivery, TargetInput, UnknownBus,
 };
-use sandbox_services::pattern::{EventPattern, InputShape};
+use sandbox_services::pattern::EventPattern;
 use sandbox_services::queue::SendRequest;
 use sandbox_services::rfc3339_seconds;
 use sandbox_services::topic::PublishRequest;
@@ -114,6 +114,28 @@ impl BusService {
         );
         self.inner.dispatch(topics, routed);
         Ok(info)
+    }
+
+    /// The state machine under its lock at the sandbox clock's `now`, for the AWS front
+    /// end's management calls (buses, rules, targets, archives); wakes the driver
+    /// afterwards, since a change may drop or make work.
+    pub fn with_buses<R>(&self, f: impl FnOnce(&mut Buses, DateTime<Utc>) -> R) -> R {
+        let now = self.inner.clock.now();
+        let result = f(&mut self.inner.buses(), now);
+        self.inner.activity.clock_moved();
+        result
+    }
+
+    /// The app function whose Lambda name (`bus-first` for `bus/first`) is `name`.
+    pub fn function_named(&self, name: &str) -> Option<String> {
+        self.inner
+            .app
+            .load()
+            .manifest()
+            .functions
+            .keys()
+            .find(|f| sandbox_ops::aws::function_name(f) == name)
+            .cloned()
     }
 
     /// `DescribeReplay`.
@@ -419,33 +441,34 @@ fn configs(manifest: &Manifest) -> Result<Vec<BusConfig>, String> {
                 )
             })?;
             let mut targets = Vec::new();
-            for target in &rule.targets {
-                let input = InputShape::compile(
-                    target.input.as_deref(),
-                    target.input_path.as_deref(),
-                    target
+            for (index, target) in rule.targets.iter().enumerate() {
+                let written = TargetInput {
+                    input: target.input.clone(),
+                    input_path: target.input_path.clone(),
+                    input_transformer: target
                         .input_transformer
                         .as_ref()
-                        .map(|t| (&t.input_paths_map, t.input_template.as_str())),
-                )
-                .map_err(|e| {
-                    format!(
-                        "{at}: bus `{}`, rule `{}`: invalid target input: {e}",
-                        bus.name, rule.name
-                    )
-                })?;
-                let target = match &target.target {
+                        .map(|t| (t.input_paths_map.clone(), t.input_template.clone())),
+                };
+                let kind = match &target.target {
                     Target::Function(f) => BusTarget::Function(f.clone()),
                     Target::Queue(q) => BusTarget::Queue(q.clone()),
                     Target::Topic(t) => BusTarget::Topic(t.clone()),
                 };
-                targets.push(RuleTargetConfig { target, input });
+                // The manifest names no ids: targets are numbered in order, from 1.
+                let config = RuleTargetConfig::compile((index + 1).to_string(), kind, written)
+                    .map_err(|e| {
+                        format!(
+                            "{at}: bus `{}`, rule `{}`: invalid target input: {e}",
+                            bus.name, rule.name
+                        )
+                    })?;
+                targets.push(config);
             }
             config.rules.push(RuleConfig {
-                name: rule.name.clone(),
-                pattern,
                 enabled: rule.enabled,
                 targets,
+                ..RuleConfig::new(rule.name.clone(), pattern, rule.event_pattern.to_string())
             });
         }
         for archive in &bus.archives {
@@ -461,9 +484,10 @@ fn configs(manifest: &Manifest) -> Result<Vec<BusConfig>, String> {
                     )
                 })?;
             config.archives.push(ArchiveConfig {
-                name: archive.name.clone(),
                 pattern,
+                pattern_text: archive.event_pattern.as_ref().map(|p| p.to_string()),
                 retention_days: archive.retention_days,
+                ..ArchiveConfig::new(archive.name.clone())
             });
         }
         configs.push(config);
