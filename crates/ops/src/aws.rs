@@ -38,6 +38,16 @@ pub fn rule_arn(bus: &str, rule: &str) -> String {
     }
 }
 
+/// `arn:aws:events:us-east-1:123456789012:archive/<archive>`.
+pub fn archive_arn(archive: &str) -> String {
+    format!("arn:aws:events:{REGION}:{ACCOUNT}:archive/{archive}")
+}
+
+/// `arn:aws:events:us-east-1:123456789012:replay/<replay>`.
+pub fn replay_arn(replay: &str) -> String {
+    format!("arn:aws:events:{REGION}:{ACCOUNT}:replay/{replay}")
+}
+
 /// `arn:aws:kinesis:<region>:123456789012:stream/<name>`.
 pub fn stream_arn(name: &str, region: &str) -> String {
     format!("arn:aws:kinesis:{region}:{ACCOUNT}:stream/{name}")
