@@ -7,7 +7,9 @@
 //!   `Kinesis_20131202.`, `AWSEvents.`);
 //! - a SigV4 `Authorization` header whose credential scope names `sqs`, `sns`, `kinesis`
 //!   or `events` (`Credential=KEY/20261130/us-east-1/sqs/aws4_request`);
-//! - a query string carrying both `Action` and `Version` (the Query protocol's GET form).
+//! - a query string carrying both `Action` and `Version` (the Query protocol's GET form);
+//! - an SNS notification's `UnsubscribeURL` (`/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:…`),
+//!   which has no `Version` and is followed by plain GETs, as on AWS.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -58,8 +60,18 @@ pub fn is_aws(parts: &Parts) -> bool {
     }
     parts.uri.query().is_some_and(|query| {
         let keys = || query.split('&').filter_map(|pair| pair.split('=').next());
-        keys().any(|k| k == "Action") && keys().any(|k| k == "Version")
+        keys().any(|k| k == "Action") && keys().any(|k| k == "Version") || is_unsubscribe_url(query)
     })
+}
+
+/// An SNS `UnsubscribeURL`'s query: `Action=Unsubscribe` and an SNS `SubscriptionArn`.
+fn is_unsubscribe_url(query: &str) -> bool {
+    let pairs = || query.split('&').filter_map(|pair| pair.split_once('='));
+    pairs().any(|pair| pair == ("Action", "Unsubscribe"))
+        && pairs().any(|(k, v)| {
+            k == "SubscriptionArn"
+                && (v.starts_with("arn:aws:sns:") || v.starts_with("arn%3Aaws%3Asns%3A"))
+        })
 }
 
 /// The service named by a SigV4 `Authorization` header's credential scope.
@@ -111,6 +123,20 @@ mod tests {
         assert!(!is_aws(&parts("/", &[("x-amz-target", "Other.Op")])));
         assert!(!is_aws(&parts("/", &[("authorization", "Bearer token")])));
         assert!(!is_aws(&parts("/a/b?Action=x", &[])));
+        // An SNS UnsubscribeURL, followed without a Version or a signature.
+        assert!(is_aws(&parts(
+            "/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:123456789012:t:abc",
+            &[]
+        )));
+        assert!(is_aws(&parts(
+            "/?Action=Unsubscribe&SubscriptionArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At%3Aabc",
+            &[]
+        )));
+        assert!(!is_aws(&parts(
+            "/?Action=Unsubscribe&SubscriptionArn=mine",
+            &[]
+        )));
+        assert!(!is_aws(&parts("/?Action=Unsubscribe", &[])));
         let s3 = "AWS4-HMAC-SHA256 Credential=k/20261130/us-east-1/s3/aws4_request, Signature=x";
         assert!(!is_aws(&parts("/", &[("authorization", s3)])));
     }
