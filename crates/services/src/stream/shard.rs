@@ -34,7 +34,7 @@ pub struct Record {
 }
 
 /// The sequence number string for counter value `seq`.
-pub(crate) fn sequence_string(seq: u64) -> String {
+pub fn sequence_string(seq: u64) -> String {
     let width = SEQUENCE_DIGITS - SEQUENCE_PREFIX.len();
     format!("{SEQUENCE_PREFIX}{seq:0width$}")
 }
