@@ -37,15 +37,21 @@ pub struct Aws {
     triggers: Arc<Triggers>,
     /// `http://127.0.0.1:PORT`: where queue URLs point.
     endpoint: String,
+    /// SQS message move tasks started through the API.
+    moves: sqs::MoveTasks,
 }
 
 impl Aws {
     /// The AWS APIs over `triggers`' services, reachable at `endpoint`
     /// (`http://127.0.0.1:3333`).
     pub fn new(triggers: Arc<Triggers>, endpoint: impl Into<String>) -> Aws {
+        // Notifications' UnsubscribeURL names this endpoint, so following it unsubscribes.
+        let endpoint: String = endpoint.into();
+        triggers.topics().set_endpoint(&endpoint);
         Aws {
             triggers,
             endpoint: endpoint.into(),
+            moves: Default::default(),
         }
     }
 

@@ -49,17 +49,21 @@ struct Inner {
     /// Wakes only this driver (a message arrived, a batch finished); clock moves wake
     /// every driver through the shared activity.
     work: tokio::sync::Notify,
+    /// Wakes long-polling receivers (the AWS API's `WaitTimeSeconds`) on every change.
+    changed: tokio::sync::Notify,
 }
 
 impl QueueService {
     pub(crate) fn start(cx: &Context, drivers: &mut Drivers) -> Result<QueueService, String> {
         let configs = cx.app.load().manifest().queues.iter().map(config).collect();
-        let broker = Queues::new(configs).map_err(|e| e.to_string())?;
+        let mut broker = Queues::new(configs).map_err(|e| e.to_string())?;
+        broker.stamp(cx.clock.now());
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
             broker: Lock::new(broker),
             running: Lock::new(HashMap::new()),
             work: tokio::sync::Notify::new(),
+            changed: tokio::sync::Notify::new(),
         }));
         Ok(QueueService { inner })
     }
@@ -72,8 +76,9 @@ impl QueueService {
             .broker()
             .send(queue, request, now)
             .map_err(queue_error)?;
-        // Only the consumer cares: wake it alone, not every driver.
+        // Only the consumer and long-polling receivers care: wake them, not every driver.
         self.inner.work.notify_one();
+        self.inner.changed.notify_waiters();
         Ok(receipt)
     }
 
@@ -83,32 +88,74 @@ impl QueueService {
         let now = self.inner.clock.now();
         let result = f(&mut self.inner.broker(), now);
         self.inner.work.notify_one();
+        self.inner.changed.notify_waiters();
         result
     }
 
-    /// Every queue of the app with its counts (`GET /_sandbox/queues`).
+    /// Long polling: runs `take` (under the lock, at `now`) until it finds something or
+    /// `wait` has passed, looking again whenever a message is sent, the queues change or
+    /// the clock moves (and at least every 100 ms, for delays ending on the system clock).
+    pub async fn poll<R>(
+        &self,
+        wait: std::time::Duration,
+        mut take: impl FnMut(&mut Queues, DateTime<Utc>) -> Option<R>,
+    ) -> Option<R> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let changed = self.inner.changed.notified();
+            let clock = self.inner.activity.wake.notified();
+            tokio::pin!(changed, clock);
+            changed.as_mut().enable();
+            clock.as_mut().enable();
+            let now = self.inner.clock.now();
+            let found = take(&mut self.inner.broker(), now);
+            if found.is_some() {
+                self.inner.work.notify_one();
+                return found;
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let nap = left.min(std::time::Duration::from_millis(100));
+            tokio::select! {
+                () = changed => {}
+                () = clock => {}
+                () = tokio::time::sleep(nap) => {}
+            }
+        }
+    }
+
+    /// Every queue with its counts (`GET /_sandbox/queues`): the manifest's and those
+    /// made through the AWS API alike.
     pub fn list(&self) -> QueueList {
         let now = self.inner.clock.now();
         let app = self.inner.app.load();
         let broker = self.inner.broker();
-        let queues = app
-            .manifest()
-            .queues
-            .iter()
-            .filter_map(|def| {
-                let stats = broker.stats(&def.name, now).ok()?;
-                let dead_letter_queue = def.dead_letter.as_ref().map(|dl| DeadLetterSummary {
-                    name: dl.queue.clone(),
-                    max_receive_count: dl.max_receive_count,
-                    depth: broker
-                        .stats(&dl.queue, now)
-                        .map(|s| s.visible + s.in_flight + s.delayed)
-                        .unwrap_or(0),
-                });
+        let queues = broker
+            .names()
+            .into_iter()
+            .filter_map(|name| {
+                let queue = broker.get(&name).ok()?;
+                let stats = queue.stats(now);
+                let def = app.manifest().queues.iter().find(|d| d.name == name);
+                let dead_letter_queue =
+                    queue
+                        .config()
+                        .dead_letter
+                        .as_ref()
+                        .map(|(dlq, max)| DeadLetterSummary {
+                            name: dlq.clone(),
+                            max_receive_count: *max,
+                            depth: broker
+                                .stats(dlq, now)
+                                .map(|s| s.visible + s.in_flight + s.delayed)
+                                .unwrap_or(0),
+                        });
                 Some(QueueSummary {
-                    name: def.name.clone(),
-                    fifo: def.fifo,
-                    consumer: def.function.clone(),
+                    name: name.clone(),
+                    fifo: queue.config().fifo,
+                    consumer: def.and_then(|d| d.function.clone()),
                     visible: stats.visible,
                     in_flight: stats.in_flight,
                     delayed: stats.delayed,
@@ -196,10 +243,12 @@ impl Driver for Inner {
     /// messages are reported, never dropped silently.
     fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = manifest.queues.iter().map(config).collect();
-        let report = self
-            .broker()
-            .replace_configs(configs)
-            .map_err(|e| e.to_string())?;
+        let report = {
+            let mut broker = self.broker();
+            let report = broker.replace_configs(configs).map_err(|e| e.to_string())?;
+            broker.stamp(self.clock.now());
+            report
+        };
         let mut lines: Vec<String> = report
             .added
             .iter()

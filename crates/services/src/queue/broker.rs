@@ -81,6 +81,8 @@ pub struct ReloadReport {
 #[derive(Debug, Clone, Default)]
 pub struct Queues {
     queues: BTreeMap<String, Queue>,
+    /// What the API knows beyond configuration (`admin`): times, tags, stored attributes.
+    pub(super) meta: BTreeMap<String, super::admin::QueueMeta>,
 }
 
 fn check(configs: &[QueueConfig]) -> Result<BTreeMap<String, QueueConfig>, ConfigError> {
@@ -121,7 +123,66 @@ impl Queues {
         for (name, config) in check(&configs)? {
             queues.insert(name, Queue::new(config)?);
         }
-        Ok(Queues { queues })
+        Ok(Queues {
+            queues,
+            meta: BTreeMap::new(),
+        })
+    }
+
+    /// Adds a queue made at run time (`admin`).
+    pub(super) fn insert(&mut self, queue: Queue) {
+        self.queues.insert(queue.name().to_string(), queue);
+    }
+
+    /// Removes a queue and its messages (`admin`).
+    pub(super) fn remove(&mut self, name: &str) -> Option<Queue> {
+        self.queues.remove(name)
+    }
+
+    /// Changes one queue's configuration, keeping its messages; checks its dead-letter
+    /// queue against the others as a reload would.
+    pub(super) fn reconfigure_one(
+        &mut self,
+        name: &str,
+        config: QueueConfig,
+    ) -> Result<(), ConfigError> {
+        let configs: Vec<QueueConfig> = self
+            .queues
+            .values()
+            .map(|q| {
+                if q.name() == name {
+                    config.clone()
+                } else {
+                    q.config().clone()
+                }
+            })
+            .collect();
+        check(&configs)?;
+        match self.queues.get_mut(name) {
+            Some(queue) => queue.reconfigure(config),
+            None => Ok(()),
+        }
+    }
+
+    /// Moves every message of `dlq_name` to `destination` (`StartMessageMoveTask` with a
+    /// destination), receive counts reset. Returns how many moved.
+    pub fn move_messages(
+        &mut self,
+        dlq_name: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, Error> {
+        self.get(destination)?;
+        let messages = self.get_mut(dlq_name)?.take_all();
+        let moved = messages.len();
+        let target = self.get_mut(destination)?;
+        for mut message in messages {
+            message.dead_letter_source = None;
+            message.receive_count = 0;
+            message.first_received_at = None;
+            target.enqueue_moved(message, now);
+        }
+        Ok(moved)
     }
 
     /// Queue names, sorted.
@@ -339,6 +400,15 @@ impl Queues {
         &mut self,
         configs: Vec<QueueConfig>,
     ) -> Result<ReloadReport, ConfigError> {
+        let mut configs = configs;
+        // Queues the API made are not in the manifest: they stay, under their own
+        // settings, unless the manifest now declares the same name.
+        for (name, queue) in &self.queues {
+            let from_api = self.meta.get(name).is_some_and(|m| m.from_api);
+            if from_api && !configs.iter().any(|c| &c.name == name) {
+                configs.push(queue.config().clone());
+            }
+        }
         let wanted = check(&configs)?;
         let mut report = ReloadReport::default();
         let mut next = BTreeMap::new();
