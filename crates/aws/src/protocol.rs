@@ -177,6 +177,7 @@ pub fn read(uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Call, Unread
     let params = Params::parse(&[uri.query().unwrap_or("").as_bytes(), body]);
     let service = signed
         .or_else(|| params.get("Version").and_then(Service::from_query_version))
+        .or_else(|| unsubscribe_url(&params).then_some(Service::Sns))
         .unwrap_or(Service::Sqs);
     let Some(operation) = params.get("Action").map(str::to_string) else {
         return Err(fail(
@@ -204,6 +205,14 @@ pub fn read(uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Call, Unread
         }),
         Err(error) => Err(fail(service, Wire::Query, error)),
     }
+}
+
+/// An SNS notification's `UnsubscribeURL`, followed without a `Version`.
+fn unsubscribe_url(params: &Params) -> bool {
+    params.get("Action") == Some("Unsubscribe")
+        && params
+            .get("SubscriptionArn")
+            .is_some_and(|arn| arn.starts_with("arn:aws:sns:"))
 }
 
 /// `(region, service)` from a SigV4 credential scope.
