@@ -50,7 +50,7 @@ impl Aws {
         triggers.topics().set_endpoint(&endpoint);
         Aws {
             triggers,
-            endpoint: endpoint.into(),
+            endpoint,
             moves: Default::default(),
         }
     }
