@@ -62,6 +62,9 @@ pub struct Shape {
     pub value: Option<ShapeRef>,
     #[serde(default)]
     pub flattened: bool,
+    /// A name the shape gives itself wherever it is used (SQS's `TagMap` is `Tag`).
+    #[serde(default, rename = "locationName")]
+    pub location_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +91,23 @@ impl Model {
 
     pub fn shape(&self, name: &str) -> &Shape {
         &self.shapes[name]
+    }
+
+    /// The wire name of a member: the reference's `locationName`, else the shape's, else
+    /// the member's own name (botocore merges them the same way).
+    pub fn wire_name<'a>(&'a self, member: &'a ShapeRef, name: &'a str) -> &'a str {
+        member
+            .location_name
+            .as_deref()
+            .or(self.shape(&member.shape).location_name.as_deref())
+            .unwrap_or(name)
+    }
+
+    /// The `locationName` a reference carries or its shape gives itself.
+    pub fn ref_name<'a>(&'a self, r: &'a ShapeRef) -> Option<&'a str> {
+        r.location_name
+            .as_deref()
+            .or(self.shape(&r.shape).location_name.as_deref())
     }
 
     pub fn operation(&self, name: &str) -> Option<&Operation> {

@@ -59,7 +59,7 @@ pub fn decode(model: &Model, operation: &str, params: &Params) -> Result<Value, 
 fn structure(model: &Model, shape: &str, prefix: &str, params: &Params) -> Result<Value, AwsError> {
     let mut out = Map::new();
     for (name, member) in &model.shape(shape).members {
-        let key = join(prefix, member.location_name.as_deref().unwrap_or(name));
+        let key = join(prefix, model.wire_name(member, name));
         if let Some(value) = read(model, member, &key, params)? {
             out.insert(name.clone(), value);
         }
@@ -84,13 +84,13 @@ fn read(
         Kind::List => {
             let member = shape.member.as_ref().expect("list shapes have a member");
             let base = if shape.flattened || r.flattened {
-                match &member.location_name {
+                match model.ref_name(member) {
                     // botocore replaces the last name with the member's.
                     Some(name) => replace_last(key, name),
                     None => key.to_string(),
                 }
             } else {
-                join(key, member.location_name.as_deref().unwrap_or("member"))
+                join(key, model.ref_name(member).unwrap_or("member"))
             };
             if params.get(key) == Some("") {
                 return Ok(Some(Value::Array(Vec::new())));
@@ -113,8 +113,8 @@ fn read(
             } else {
                 join(key, "entry")
             };
-            let key_name = k.location_name.as_deref().unwrap_or("key");
-            let value_name = v.location_name.as_deref().unwrap_or("value");
+            let key_name = model.ref_name(k).unwrap_or("key");
+            let value_name = model.ref_name(v).unwrap_or("value");
             let mut out = Map::new();
             for i in 1.. {
                 let Some(name) = params.get(&format!("{base}.{i}.{key_name}")) else {

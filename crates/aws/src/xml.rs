@@ -54,7 +54,7 @@ fn members(model: &Model, shape: &str, value: &Value, xml: &mut String) {
     };
     for (name, member) in &model.shape(shape).members {
         if let Some(v) = object.get(name).filter(|v| !v.is_null()) {
-            let element = member.location_name.as_deref().unwrap_or(name);
+            let element = model.wire_name(member, name);
             write_value(model, member, element, v, xml);
         }
     }
@@ -72,12 +72,12 @@ fn write_value(model: &Model, r: &ShapeRef, element: &str, value: &Value, xml: &
             let member = shape.member.as_ref().expect("list shapes have a member");
             let items = value.as_array().map(Vec::as_slice).unwrap_or_default();
             if shape.flattened || r.flattened {
-                let name = member.location_name.as_deref().unwrap_or(element);
+                let name = model.ref_name(member).unwrap_or(element);
                 for item in items {
                     write_value(model, member, name, item, xml);
                 }
             } else {
-                let name = member.location_name.as_deref().unwrap_or("member");
+                let name = model.ref_name(member).unwrap_or("member");
                 let _ = write!(xml, "<{element}>");
                 for item in items {
                     write_value(model, member, name, item, xml);
@@ -90,8 +90,8 @@ fn write_value(model: &Model, r: &ShapeRef, element: &str, value: &Value, xml: &
                 shape.key.as_ref().expect("key"),
                 shape.value.as_ref().expect("value"),
             );
-            let key_name = k.location_name.as_deref().unwrap_or("key");
-            let value_name = v.location_name.as_deref().unwrap_or("value");
+            let key_name = model.ref_name(k).unwrap_or("key");
+            let value_name = model.ref_name(v).unwrap_or("value");
             let Some(entries) = value.as_object() else {
                 return;
             };
@@ -154,10 +154,8 @@ mod tests {
             "Attributes": {"SenderId": "x"},
             "MessageAttributes": {"c": {"DataType": "String", "StringValue": "red"}}}]});
         let xml = response(&SQS_QUERY, "ReceiveMessage", &output, "r1");
-        assert!(
-            xml.contains("<ReceiveMessageResult><Message><Body>a&lt;b</Body>"),
-            "{xml}"
-        );
+        assert!(xml.contains("<ReceiveMessageResult><Message>"), "{xml}");
+        assert!(xml.contains("<Body>a&lt;b</Body>"), "{xml}");
         assert!(
             xml.contains("<Attribute><Name>SenderId</Name><Value>x</Value></Attribute>"),
             "{xml}"
