@@ -304,3 +304,23 @@ fn json_type(version: &str) -> &'static str {
         "application/x-amz-json-1.1"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unsubscribe_url_is_an_sns_call_without_a_version() {
+        let uri: Uri =
+            "/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-1:123456789012:t:abc"
+                .parse()
+                .unwrap();
+        let call = read(&uri, &HeaderMap::new(), &Bytes::new()).ok().unwrap();
+        assert_eq!(call.service, Service::Sns);
+        assert_eq!(call.operation, "Unsubscribe");
+        assert_eq!(
+            call.input["SubscriptionArn"],
+            "arn:aws:sns:us-east-1:123456789012:t:abc"
+        );
+    }
+}
