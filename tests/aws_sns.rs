@@ -899,6 +899,34 @@ fn handlers_and_the_control_api_reach_api_made_topics() {
 }
 
 #[test]
+fn a_manifest_topic_deleted_through_the_api_comes_back_with_its_handler() {
+    let sandbox = common::manual("events");
+    let rt = aws::runtime();
+    let sns = aws::sns(&sandbox);
+    let orders = format!("{ARN}:orders");
+    rt.block_on(sns.delete_topic().topic_arn(&orders).send())
+        .unwrap();
+    let err = rt
+        .block_on(sns.publish().topic_arn(&orders).message("gone").send())
+        .unwrap_err();
+    assert_eq!(aws::code(&err), "NotFound");
+    assert!(sandbox
+        .topics()
+        .unwrap()
+        .iter()
+        .all(|t| t["name"] != "orders"));
+    rt.block_on(sns.create_topic().name("orders").send())
+        .unwrap();
+    rt.block_on(sns.publish().topic_arn(&orders).message("back").send())
+        .unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    let got = common::events(&sandbox, "events/orders");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["Records"][0]["Sns"]["Message"], "back");
+    assert_eq!(bodies(&sandbox, "inbox")[0]["Message"], "back");
+}
+
+#[test]
 fn api_made_topics_and_subscriptions_survive_a_hot_reload() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&common::fixture("events"), dir.path());

@@ -98,6 +98,17 @@ impl TopicService {
         result
     }
 
+    /// The topic the current manifest declares by this name, with its subscriptions: what
+    /// `CreateTopic` re-creates after a manifest topic was deleted through the API, so its
+    /// handler and queues are attached again.
+    pub fn declared(&self, name: &str) -> Option<TopicConfig> {
+        let app = self.inner.app.load();
+        configs(app.manifest())
+            .ok()?
+            .into_iter()
+            .find(|c| c.name == name)
+    }
+
     /// Where notifications' `UnsubscribeURL` points: the sandbox's own address.
     pub fn set_endpoint(&self, endpoint: &str) {
         self.inner.topics().set_endpoint(endpoint);

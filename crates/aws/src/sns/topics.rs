@@ -155,7 +155,13 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    let config = requested(name, &attributes)?;
+    let mut config = requested(name, &attributes)?;
+    // A manifest topic deleted through the API comes back with the manifest's
+    // subscriptions (its handler, its queues), as the manifest's own topic.
+    if let Some(declared) = aws.triggers().topics().declared(name) {
+        config.subscriptions = declared.subscriptions;
+        config.from_api = false;
+    }
     aws.triggers().topics().with_topics(|topics, _| {
         if let Some(existing) = topics.config(name) {
             if !same_attributes(existing, &attributes) {
