@@ -18,6 +18,9 @@ pub struct BuildOptions {
     pub target_dir: PathBuf,
     /// Skip building entirely and use whatever output already exists.
     pub skip: bool,
+    /// Where the sandbox listens (`http://127.0.0.1:3333`), so handlers' environment can
+    /// carry their queues' URLs; `None` outside a running sandbox (`sandbox invoke`).
+    pub endpoint: Option<String>,
 }
 
 impl BuildOptions {
@@ -25,6 +28,7 @@ impl BuildOptions {
         BuildOptions {
             target_dir: root.join(".sandbox").join("target"),
             skip: false,
+            endpoint: None,
         }
     }
 }

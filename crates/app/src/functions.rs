@@ -115,7 +115,7 @@ pub async fn load_all(
                 continue;
             }
         };
-        let env = environment(manifest, &function);
+        let env = environment(manifest, &function, options.endpoint.as_deref());
         functions.insert(
             function.name.clone(),
             FunctionSlot {
@@ -154,7 +154,7 @@ pub async fn load_one(
     };
     FunctionSlot {
         function: function.clone(),
-        env: environment(manifest, function),
+        env: environment(manifest, function, options.endpoint.as_deref()),
         state,
         reload_error: None,
         script,
@@ -162,8 +162,12 @@ pub async fn load_one(
 }
 
 /// The environment of a function under a (possibly new) manifest.
-pub fn environment_for(manifest: &Manifest, function: &Function) -> Vec<(String, String)> {
-    environment(manifest, function)
+pub fn environment_for(
+    manifest: &Manifest,
+    function: &Function,
+    endpoint: Option<&str>,
+) -> Vec<(String, String)> {
+    environment(manifest, function, endpoint)
 }
 
 /// Produces the module bytes for a function, building it first when needed, or loads
@@ -216,7 +220,11 @@ async fn read(path: &Path) -> Result<Vec<u8>, LoadState> {
 
 /// What a handler may see: the manifest's variables plus the few Lambda and Architect
 /// set for every function. No host variables, and never credentials.
-fn environment(manifest: &Manifest, function: &Function) -> Vec<(String, String)> {
+fn environment(
+    manifest: &Manifest,
+    function: &Function,
+    endpoint: Option<&str>,
+) -> Vec<(String, String)> {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert("AWS_REGION".into(), sandbox_ops::aws::REGION.into());
     env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), function.name.clone());
@@ -251,10 +259,56 @@ fn environment(manifest: &Manifest, function: &Function) -> Vec<(String, String)
             env.insert(key.into(), names.join(","));
         }
     }
+    env.extend(resource_variables(manifest, endpoint));
     for (key, value) in &function.env {
         env.insert(key.clone(), value.clone());
     }
     env.into_iter().collect()
+}
+
+/// Each resource's identifiers, as SST's `bind` gives them: `SANDBOX_QUEUE_<NAME>_URL`
+/// (with the sandbox's real port) and `_ARN`, and `SANDBOX_TOPIC_<NAME>_ARN`,
+/// `SANDBOX_STREAM_<NAME>_ARN`, `SANDBOX_BUS_<NAME>_ARN`. `<NAME>` is the name in upper
+/// case with every other character than a letter or digit as `_` (`jobs.fifo` →
+/// `JOBS_FIFO`).
+fn resource_variables(manifest: &Manifest, endpoint: Option<&str>) -> Vec<(String, String)> {
+    use sandbox_ops::aws::{bus_arn, queue_arn, stream_arn, topic_arn, ACCOUNT, REGION};
+    let key = |kind: &str, name: &str, what: &str| {
+        let name: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("SANDBOX_{kind}_{name}_{what}")
+    };
+    let mut vars = Vec::new();
+    for q in &manifest.queues {
+        vars.push((
+            key("QUEUE", &q.name, "ARN"),
+            queue_arn(&q.name, REGION, ACCOUNT),
+        ));
+        if let Some(endpoint) = endpoint {
+            vars.push((
+                key("QUEUE", &q.name, "URL"),
+                format!("{endpoint}/{ACCOUNT}/{}", q.name),
+            ));
+        }
+    }
+    for t in &manifest.topics {
+        vars.push((key("TOPIC", &t.name, "ARN"), topic_arn(&t.name)));
+    }
+    for s in &manifest.streams {
+        vars.push((key("STREAM", &s.name, "ARN"), stream_arn(&s.name, REGION)));
+    }
+    for b in &manifest.buses {
+        vars.push((key("BUS", &b.name, "ARN"), bus_arn(&b.name)));
+    }
+    vars
 }
 
 #[cfg(test)]
@@ -269,10 +323,25 @@ mod tests {
             "@app\nenvs\n@env\nSTAGE dev\n@http\nget /\n@queues\njobs\nmail\n@events\nsignups\n";
         let manifest = sandbox_manifest::parse_arc(&root, &root.join("app.arc"), text).unwrap();
         let function = &manifest.functions["http/get-index"];
-        let env: BTreeMap<String, String> = environment(&manifest, function).into_iter().collect();
+        let env: BTreeMap<String, String> =
+            environment(&manifest, function, Some("http://127.0.0.1:3333"))
+                .into_iter()
+                .collect();
         assert_eq!(env["STAGE"], "dev");
         assert_eq!(env["SANDBOX_QUEUES"], "jobs,mail");
         assert_eq!(env["SANDBOX_TOPICS"], "signups");
+        assert_eq!(
+            env["SANDBOX_QUEUE_JOBS_URL"],
+            "http://127.0.0.1:3333/123456789012/jobs"
+        );
+        assert_eq!(
+            env["SANDBOX_QUEUE_MAIL_ARN"],
+            "arn:aws:sqs:us-east-1:123456789012:mail"
+        );
+        assert_eq!(
+            env["SANDBOX_TOPIC_SIGNUPS_ARN"],
+            "arn:aws:sns:us-east-1:123456789012:signups"
+        );
         assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "http/get-index");
         assert!(
             !env.contains_key("SANDBOX_STREAMS"),

@@ -170,7 +170,11 @@ impl App {
                     if old.function == *function && matches!(old.state, LoadState::Ready(_)) =>
                 {
                     FunctionSlot {
-                        env: functions::environment_for(&manifest, function),
+                        env: functions::environment_for(
+                            &manifest,
+                            function,
+                            options.endpoint.as_deref(),
+                        ),
                         ..old.clone()
                     }
                 }

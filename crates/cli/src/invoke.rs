@@ -10,7 +10,7 @@ use sandbox_ops::aws::{ACCOUNT, REGION};
 use crate::{project, InvokeArgs};
 
 pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
-    let app = project::load(&args.dir, &args.load).await?;
+    let app = project::load(&args.dir, &args.load, None).await?;
     let Some(function) = app.resolve(&args.function).map(str::to_string) else {
         let known: Vec<_> = app.functions().keys().cloned().collect();
         bail!(

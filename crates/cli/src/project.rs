@@ -6,7 +6,12 @@ use sandbox_runtime::{Runtime, RuntimeConfig};
 
 use crate::LoadArgs;
 
-pub async fn load(dir: &std::path::Path, args: &LoadArgs) -> anyhow::Result<App> {
+/// `endpoint` is where the sandbox listens, when it does (handlers' queue URLs point there).
+pub async fn load(
+    dir: &std::path::Path,
+    args: &LoadArgs,
+    endpoint: Option<String>,
+) -> anyhow::Result<App> {
     let root = dir
         .canonicalize()
         .with_context(|| format!("cannot open project directory {}", dir.display()))?;
@@ -31,5 +36,6 @@ pub async fn load(dir: &std::path::Path, args: &LoadArgs) -> anyhow::Result<App>
     })?;
     let mut build = BuildOptions::for_project(&root);
     build.skip = args.no_build;
+    build.endpoint = endpoint;
     Ok(App::load(manifest, runtime, &build).await)
 }

@@ -28,7 +28,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         allowed_origins: args.allow_origins.clone(),
         ..Policy::default()
     });
-    let app = project::load(&args.dir, &args.load).await?;
+    let app = project::load(&args.dir, &args.load, Some(format!("http://{addr}"))).await?;
     summary::print(&app);
     let cell = sandbox_server::app_cell(app);
     let clock = match args.clock {
@@ -47,6 +47,7 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         let root = cell.load().manifest().root.clone();
         let mut options = sandbox_app::BuildOptions::for_project(&root);
         options.skip = args.load.no_build;
+        options.endpoint = Some(format!("http://{addr}"));
         match crate::watch::start(root, triggers.clone(), options) {
             Ok(watcher) => Some(watcher),
             Err(e) => {
