@@ -55,6 +55,20 @@ async fn serve(port: u16) -> Result<()> {
     }
 }
 
-async fn hello(_request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// What SQS answers to `SendMessage` of the body `bench` (its MD5 is the real one, so a
+/// client that checks digests accepts it): the `sqs` benchmark's baseline.
+pub const CANNED_SEND: &[u8] = br#"{"MessageId":"5fea7756-0ea4-451a-a703-a558b933e274","MD5OfMessageBody":"1d28d258250876fb7dde22a17436ef9c"}"#;
+
+async fn hello(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    // An AWS call (the `sqs` benchmark) gets the canned SendMessage answer; anything
+    // else `hello`.
+    if request.headers().contains_key("x-amz-target") {
+        let mut response = Response::new(Full::new(Bytes::from_static(CANNED_SEND)));
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        return Ok(response);
+    }
     Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
 }

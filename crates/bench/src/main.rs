@@ -12,7 +12,8 @@
 //! Also `queues`, `topics` and `streams` (publish → handler-start latency and
 //! throughput, in-process, against tokio channels), `reload` (file write → first
 //! response from the new code, against a restart) and `js` (a JavaScript handler beside
-//! the same route in Rust).
+//! the same route in Rust), and `sqs` (the SQS API through the official Rust SDK, against
+//! a bare hyper server's canned answer).
 
 mod bare;
 mod duration;
@@ -24,6 +25,7 @@ mod process;
 mod queues;
 mod reload;
 mod report;
+mod sqs;
 mod stats;
 mod streams;
 mod topics;
@@ -58,6 +60,9 @@ enum Benchmark {
     /// A JavaScript HTTP handler beside the same route in Rust, a 500 KB bundle, and
     /// JS edit → new code served.
     Js(js::JsArgs),
+    /// SQS SendMessage and Receive+Delete round trips through the official Rust SDK,
+    /// against the same client and a bare hyper server's canned answer.
+    Sqs(sqs::SqsArgs),
     /// The bare hyper baseline server (started by `http` as a child process).
     #[command(hide = true)]
     BareServer {
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
         Benchmark::Streams(args) => streams::run(args),
         Benchmark::Reload(args) => reload::run(args),
         Benchmark::Js(args) => js::run(args),
+        Benchmark::Sqs(args) => sqs::run(args),
         Benchmark::BareServer { port } => bare::run(port),
     };
     // Child processes are already stopped here: their guards lived inside `run`.
