@@ -11,7 +11,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry, Tag};
 use common::aws;
 use serde_json::{json, Value};
 
@@ -177,6 +177,62 @@ fn topics_are_created_idempotently_listed_described_and_deleted() {
         .unwrap()
         .iter()
         .all(|t| t["name"] != "alerts"));
+}
+
+#[test]
+fn topics_are_tagged_untagged_and_their_tags_listed() {
+    let sandbox = common::manual("events");
+    let rt = aws::runtime();
+    let sns = aws::sns(&sandbox);
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+    let topic = rt
+        .block_on(
+            sns.create_topic()
+                .name("tagged")
+                .tags(tag("team", "a"))
+                .send(),
+        )
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    rt.block_on(
+        sns.tag_resource()
+            .resource_arn(&topic)
+            .tags(tag("env", "dev"))
+            .tags(tag("team", "b"))
+            .send(),
+    )
+    .unwrap();
+    rt.block_on(
+        sns.untag_resource()
+            .resource_arn(&topic)
+            .tag_keys("env")
+            .send(),
+    )
+    .unwrap();
+    let listed = rt
+        .block_on(sns.list_tags_for_resource().resource_arn(&topic).send())
+        .unwrap();
+    let tags: Vec<(&str, &str)> = listed.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, [("team", "b")]);
+    let err = rt
+        .block_on(
+            sns.list_tags_for_resource()
+                .resource_arn(format!("{ARN}:missing"))
+                .send(),
+        )
+        .unwrap_err();
+    assert_eq!(aws::code(&err), "ResourceNotFound");
+    let many: Vec<Tag> = (0..51).map(|i| tag(&format!("k{i}"), "v")).collect();
+    let err = rt
+        .block_on(
+            sns.tag_resource()
+                .resource_arn(&topic)
+                .set_tags(Some(many))
+                .send(),
+        )
+        .unwrap_err();
+    assert_eq!(aws::code(&err), "TagLimitExceeded");
 }
 
 #[test]

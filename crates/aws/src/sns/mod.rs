@@ -6,6 +6,7 @@
 //! - [`subscriptions`]: Subscribe, Unsubscribe, ListSubscriptions(ByTopic),
 //!   Get/SetSubscriptionAttributes.
 //! - [`publish`]: Publish and PublishBatch.
+//! - [`tags`]: TagResource, UntagResource, ListTagsForResource.
 //!
 //! Topics and subscriptions made here are the state machine's own (marked as made by the
 //! API so a reload keeps them). Subscriptions deliver to the app's queues (`sqs`) and
@@ -13,6 +14,7 @@
 
 mod publish;
 mod subscriptions;
+mod tags;
 mod topics;
 
 use serde_json::Value;
@@ -37,6 +39,9 @@ pub(crate) async fn call(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
         "SetSubscriptionAttributes" => subscriptions::set_attributes(aws, call),
         "Publish" => publish::publish(aws, call),
         "PublishBatch" => publish::publish_batch(aws, call),
+        "TagResource" => tags::tag(aws, call),
+        "UntagResource" => tags::untag(aws, call),
+        "ListTagsForResource" => tags::list(aws, call),
         _ => Err(unsupported(call)),
     }
 }

@@ -156,6 +156,7 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
         .cloned()
         .unwrap_or_default();
     let mut config = requested(name, &attributes)?;
+    config.tags = super::tags::for_create(call)?;
     // A manifest topic deleted through the API comes back with the manifest's
     // subscriptions (its handler, its queues), as the manifest's own topic.
     if let Some(declared) = aws.triggers().topics().declared(name) {
@@ -167,6 +168,11 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
             if !same_attributes(existing, &attributes) {
                 return Err(invalid(
                     "Invalid parameter: Attributes Reason: Topic already exists with different attributes",
+                ));
+            }
+            if !config.tags.is_empty() && config.tags != existing.tags {
+                return Err(invalid(
+                    "Invalid parameter: Tags Reason: Topic already exists with different tags",
                 ));
             }
             return Ok(());

@@ -101,6 +101,8 @@ pub struct TopicConfig {
     /// SNS attributes set through the API (`DisplayName`, `Policy`, …), kept across
     /// reloads; the sandbox stores them and does not act on them.
     pub attributes: BTreeMap<String, String>,
+    /// Tags set through the API, kept across reloads.
+    pub tags: BTreeMap<String, String>,
 }
 
 impl TopicConfig {
@@ -113,6 +115,7 @@ impl TopicConfig {
             subscriptions: Vec::new(),
             from_api: false,
             attributes: BTreeMap::new(),
+            tags: BTreeMap::new(),
         }
     }
 }
@@ -922,6 +925,9 @@ fn keep_api_settings(config: &mut TopicConfig, old: &TopicConfig) {
             .attributes
             .entry(key.clone())
             .or_insert(value.clone());
+    }
+    for (key, value) in &old.tags {
+        config.tags.entry(key.clone()).or_insert(value.clone());
     }
     for sub in old.subscriptions.iter().filter(|s| s.from_api) {
         if config.subscriptions.iter().all(|s| s.id != sub.id) {
