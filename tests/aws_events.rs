@@ -203,7 +203,7 @@ fn rules_are_put_described_listed_toggled_and_deleted() {
         .unwrap();
     assert_eq!(listed.targets().len(), 1);
 
-    // A schedule rule is accepted and described (the sandbox does not fire it).
+    // A schedule rule is accepted and described.
     rt.block_on(
         eb.put_rule()
             .name("nightly")
@@ -756,4 +756,48 @@ fn what_the_sdk_made_survives_a_hot_reload() {
     sandbox.drain(DRAIN).unwrap();
     // sdk-bus's rule, default's SDK rule, and rule a's two targets.
     assert_eq!(first_lines(&sandbox, "bus/h").len(), 4);
+}
+
+#[test]
+fn a_schedule_rule_sends_the_scheduled_event_at_every_tick_of_the_sandbox_clock() {
+    let Setup { sandbox, rt, eb } = start();
+    rt.block_on(
+        eb.put_rule()
+            .name("hourly")
+            .schedule_expression("rate(1 hour)")
+            .send(),
+    )
+    .unwrap();
+    rt.block_on(
+        eb.put_targets()
+            .rule("hourly")
+            .targets(target("q", SHOP_EVENTS_ARN).build().unwrap())
+            .targets(target("fn", &lambda("bus-first")).build().unwrap())
+            .send(),
+    )
+    .unwrap();
+    sandbox.advance("59m").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert!(sandbox.peek("shop-events").unwrap().is_empty());
+    sandbox.advance("61m").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    let bodies: Vec<Value> = sandbox
+        .peek("shop-events")
+        .unwrap()
+        .iter()
+        .map(|m| serde_json::from_str(m["body"].as_str().unwrap()).unwrap())
+        .collect();
+    let times: Vec<_> = bodies.iter().map(|e| e["time"].clone()).collect();
+    assert_eq!(
+        times,
+        vec![json!("2030-01-01T01:00:00Z"), json!("2030-01-01T02:00:00Z")]
+    );
+    assert_eq!(bodies[0]["detail-type"], "Scheduled Event");
+    assert_eq!(
+        bodies[0]["resources"],
+        json!(["arn:aws:events:us-east-1:123456789012:rule/hourly"])
+    );
+    let got = events(&sandbox, "bus/first");
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["source"], "aws.events");
 }

@@ -38,6 +38,8 @@ pub struct BusService {
 struct Inner {
     cx: Context,
     queues: QueueService,
+    /// Where schedule rules' topic targets publish.
+    topics: TopicService,
     buses: Lock<Buses>,
 }
 
@@ -46,6 +48,7 @@ impl BusService {
         cx: &Context,
         drivers: &mut Drivers,
         queues: &QueueService,
+        topics: &TopicService,
     ) -> Result<BusService, String> {
         let buses = {
             let loaded = cx.app.load();
@@ -54,6 +57,7 @@ impl BusService {
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
             queues: queues.clone(),
+            topics: topics.clone(),
             buses: Lock::new(buses),
         }));
         Ok(BusService { inner })
@@ -367,18 +371,29 @@ impl Driver for Inner {
         self.buses().has_due(now)
     }
 
-    /// Trims archives and hands out due function deliveries; the next change is a retry
-    /// coming due or an archived event expiring.
+    /// Trims archives, fires schedule rules' ticks and hands out due function
+    /// deliveries; the next change is a retry coming due, an archived event expiring or
+    /// a schedule rule's tick.
     fn round(self: Arc<Self>, now: DateTime<Utc>) -> Round {
-        let (due, next) = {
+        let (fired, due, next) = {
             let mut buses = self.buses();
             buses.tick(now);
+            let fired = buses.fire_schedules(now, self.clock.is_manual());
+            // Busy until the queue and topic sends below are made, so drain sees no gap.
+            if !fired.sends.is_empty() {
+                self.activity.begin(1);
+            }
             let due = buses.due_deliveries(now);
             if !due.is_empty() {
                 self.activity.begin(due.len() as u64);
             }
-            (due, buses.next_change(now))
+            (fired, due, buses.next_change(now))
         };
+        let sending = !fired.sends.is_empty();
+        self.dispatch(&self.topics, fired);
+        if sending {
+            self.activity.end(1);
+        }
         lambda_async::hand_out(&self, due);
         Round::Wait(next)
     }

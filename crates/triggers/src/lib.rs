@@ -81,7 +81,7 @@ impl Triggers {
         let schedules = Schedules::start(&cx, &mut drivers)?;
         let queues = QueueService::start(&cx, &mut drivers)?;
         let topics = TopicService::start(&cx, &mut drivers, &queues)?;
-        let buses = BusService::start(&cx, &mut drivers, &queues)?;
+        let buses = BusService::start(&cx, &mut drivers, &queues, &topics)?;
         let streams = StreamService::start(&cx, &mut drivers, &queues, &topics)?;
         drivers.spawn();
         let triggers = Arc::new(Triggers {

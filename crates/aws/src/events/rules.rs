@@ -1,7 +1,8 @@
-//! Rules and their targets. A rule has an `EventPattern`, a `ScheduleExpression` or both;
-//! the schedule is validated, stored and described, but the bus does not fire it (only
-//! the manifest's `@scheduled` functions run on a schedule). `PutRule` on an existing rule
-//! replaces its settings and keeps its targets, as AWS does.
+//! Rules and their targets. A rule has an `EventPattern`, a `ScheduleExpression` or both
+//! (schedules only on the default bus, as AWS); a schedule rule sends the "Scheduled
+//! Event" to its targets at every tick on the sandbox clock (`sandbox_services::bus`'s
+//! timers). `PutRule` on an existing rule replaces its settings and keeps its targets, as
+//! AWS does.
 //!
 //! Targets are the app's own resources: Lambda function ARNs
 //! (`arn:aws:lambda:us-east-1:123456789012:function:<path with / as ->`), queue ARNs and
@@ -103,14 +104,9 @@ pub(super) fn put(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let bus = bus_name(call);
     let rule = read_rule(call, &bus)?;
     let name = rule.name.clone();
-    if rule.schedule.is_some() {
-        tracing::warn!(
-            "bus {bus}: rule {name} has a ScheduleExpression; the sandbox stores it but does not fire it (use @scheduled)"
-        );
-    }
     aws.triggers()
         .buses()
-        .with_buses(|b, _| b.put_rule(&bus, rule))
+        .with_buses(|b, now| b.put_rule(&bus, rule, now))
         .map_err(admin)?;
     Ok(json!({ "RuleArn": rule_arn(&bus, &name) }))
 }

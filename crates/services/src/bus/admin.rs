@@ -139,7 +139,13 @@ impl Buses {
     }
 
     /// `PutRule`: creates the rule or replaces its settings, keeping its targets.
-    pub fn put_rule(&mut self, bus: &str, rule: RuleConfig) -> Result<(), AdminError> {
+    pub fn put_rule(
+        &mut self,
+        bus: &str,
+        rule: RuleConfig,
+        now: DateTime<Utc>,
+    ) -> Result<(), AdminError> {
+        let (name, schedule) = (rule.name.clone(), rule.schedule.clone());
         let b = self.bus_mut(bus)?;
         match b.rules.iter_mut().find(|r| r.name == rule.name) {
             Some(existing) => {
@@ -155,6 +161,7 @@ impl Buses {
                 ..rule
             }),
         }
+        self.set_timer(bus, &name, schedule.as_deref(), now);
         Ok(())
     }
 
@@ -189,6 +196,7 @@ impl Buses {
         }
         b.rules.remove(index);
         b.matched.remove(name);
+        b.timers.remove(name);
         Ok(())
     }
 

@@ -109,7 +109,7 @@ pub struct RuleConfig {
     pub pattern: Option<EventPattern>,
     /// The pattern as written, for `DescribeRule`.
     pub pattern_text: Option<String>,
-    /// `ScheduleExpression`, stored and described (the bus does not fire it).
+    /// `ScheduleExpression`: the rule sends the scheduled event at every tick (`timers`).
     pub schedule: Option<String>,
     pub description: Option<String>,
     pub enabled: bool,
@@ -385,7 +385,7 @@ pub struct RuleStats {
     pub arn: String,
     pub origin: Origin,
     pub enabled: bool,
-    /// A schedule rule's expression (stored, not fired by the bus).
+    /// A schedule rule's expression.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     pub matched: u64,
@@ -483,6 +483,8 @@ struct Bus {
     /// When the API created it (`None` for the manifest's).
     created_at: Option<DateTime<Utc>>,
     rules: Vec<RuleConfig>,
+    /// Schedule rules' timers, by rule name.
+    timers: BTreeMap<String, timers::Timer>,
     matched: BTreeMap<String, u64>,
     /// By (rule, target id).
     counts: BTreeMap<(String, String), Counts>,
@@ -563,6 +565,7 @@ fn build(configs: Vec<BusConfig>) -> Result<BTreeMap<String, Bus>, ConfigError> 
             origin: config.origin,
             created_at: None,
             rules: config.rules,
+            timers: BTreeMap::new(),
             matched: BTreeMap::new(),
             counts: BTreeMap::new(),
             archives: config
@@ -688,7 +691,8 @@ impl Buses {
                         error_message: None,
                     });
                     self.archive(&bus, &event, now);
-                    self.route(&bus, &event, None, None, now, &mut routed);
+                    let matching = |r: &RuleConfig| r.matches(&event);
+                    self.route(&bus, &event, &matching, None, now, &mut routed);
                 }
                 Err(e) => {
                     result.failed_entry_count += 1;
@@ -723,13 +727,14 @@ impl Buses {
         }
     }
 
-    /// Matches `event` against the bus's enabled rules (only `only`, when given) and makes
-    /// the deliveries. Returns how many deliveries were made.
+    /// Sends `event` to the bus's enabled rules that `select` picks (those whose pattern
+    /// matches, or a schedule's own rule) and makes the deliveries. Returns how many
+    /// deliveries were made.
     fn route(
         &mut self,
         bus_name: &str,
         event: &Event,
-        only: Option<&[String]>,
+        select: &dyn Fn(&RuleConfig) -> bool,
         replay: Option<&str>,
         now: DateTime<Utc>,
         routed: &mut Routed,
@@ -740,10 +745,7 @@ impl Buses {
         let mut made = 0;
         let mut functions = Vec::new();
         for rule in &bus.rules {
-            if !rule.enabled
-                || only.is_some_and(|names| !names.contains(&rule.name))
-                || !rule.matches(event)
-            {
+            if !rule.enabled || !select(rule) {
                 continue;
             }
             *bus.matched.entry(rule.name.clone()).or_default() += 1;
@@ -981,10 +983,14 @@ impl Buses {
         let mut deliveries = 0;
         for event in &events {
             let replayed = event.replayed(&req.name);
+            let only = req.rules.as_deref();
+            let selected = |r: &RuleConfig| {
+                only.is_none_or(|names| names.contains(&r.name)) && r.matches(&replayed)
+            };
             deliveries += self.route(
                 bus_name,
                 &replayed,
-                req.rules.as_deref(),
+                &selected,
                 Some(&req.name),
                 now,
                 &mut routed,
@@ -1102,8 +1108,8 @@ impl Buses {
         }
     }
 
-    /// The next moment something changes by itself: a retry becomes due or an archived
-    /// event expires (`now` if one already has).
+    /// The next moment something changes by itself: a retry becomes due, an archived
+    /// event expires or a schedule rule ticks (`now` if one already has).
     pub fn next_change(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let expiry = self
             .buses
@@ -1112,10 +1118,11 @@ impl Buses {
             .filter_map(|a| a.events.front().and_then(|e| a.expires(e.archived_at)))
             .map(|t| t.max(now))
             .min();
-        match (expiry, self.invocations.next_change(now)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let tick = self.next_tick().map(|t| t.max(now));
+        [expiry, self.invocations.next_change(now), tick]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Hot reload: the manifest's buses, rules, targets and archives are rebuilt from
@@ -1184,6 +1191,7 @@ impl Bus {
             }
         }
         self.created_at = old.created_at;
+        self.timers = timers::kept_timers(old.timers, &self.rules);
         self.matched = old.matched;
         self.counts = old.counts;
         self.replays = old.replays;
@@ -1201,7 +1209,7 @@ impl Pending for Buses {
                 PendingWork {
                     service: "bus".to_string(),
                     resource: name.clone(),
-                    due_now: c.due_now,
+                    due_now: c.due_now + self.ticks_due(name, now),
                     scheduled_later: c.scheduled_later,
                     next_due: c.next_due,
                 }
@@ -1209,15 +1217,17 @@ impl Pending for Buses {
             .collect()
     }
 
-    /// A delivery is due when the retry queue's next change is now (archive expiry is
-    /// not work drain waits for).
+    /// A delivery is due when the retry queue's next change is now, or a schedule rule's
+    /// tick has come (archive expiry is not work drain waits for).
     fn has_due(&self, now: DateTime<Utc>) -> bool {
-        self.invocations.next_change(now) == Some(now)
+        self.invocations.next_change(now) == Some(now) || self.next_tick().is_some_and(|t| t <= now)
     }
 }
 
 #[path = "admin.rs"]
 mod admin;
+#[path = "timers.rs"]
+mod timers;
 pub use admin::{AdminError, ArchiveDetail, ArchiveUpdate, BusInfo, MAX_TARGETS};
 
 #[cfg(test)]

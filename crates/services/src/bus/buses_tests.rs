@@ -696,16 +696,16 @@ fn api_buses_rules_and_targets_survive_a_reload_and_the_manifest_wins_on_names()
     b.create_bus("extra", Some("made by the API".into()), at(0))
         .unwrap();
     let api_rule = |name: &str| rule(name, json!({"source": ["api"]}), vec![]);
-    b.put_rule("extra", api_rule("r")).unwrap();
+    b.put_rule("extra", api_rule("r"), at(0)).unwrap();
     b.put_targets("extra", "r", vec![api_target("t", queue("xq"))])
         .unwrap();
-    b.put_rule("shop", api_rule("added")).unwrap();
+    b.put_rule("shop", api_rule("added"), at(0)).unwrap();
     b.put_targets("shop", "m", vec![api_target("extra", queue("aq"))])
         .unwrap();
     b.create_archive("shop", ArchiveConfig::new("api-archive"), at(0))
         .unwrap();
     // Re-declaring `m` with the API does not make it the API's.
-    b.put_rule("shop", api_rule("m")).unwrap();
+    b.put_rule("shop", api_rule("m"), at(0)).unwrap();
 
     b.replace_configs(manifest()).unwrap();
 
@@ -733,8 +733,12 @@ fn rules_with_targets_and_the_default_bus_cannot_be_deleted() {
     let mut b = buses(vec![]);
     assert_eq!(b.delete_bus("default"), Err(AdminError::DefaultBus));
     assert_eq!(b.delete_bus("nope"), Ok(false));
-    b.put_rule("default", rule("r", json!({"source": ["x"]}), vec![]))
-        .unwrap();
+    b.put_rule(
+        "default",
+        rule("r", json!({"source": ["x"]}), vec![]),
+        at(0),
+    )
+    .unwrap();
     b.put_targets("default", "r", vec![api_target("1", queue("q"))])
         .unwrap();
     assert_eq!(
@@ -752,8 +756,12 @@ fn rules_with_targets_and_the_default_bus_cannot_be_deleted() {
     let six: Vec<_> = (0..6)
         .map(|i| api_target(&i.to_string(), queue("q")))
         .collect();
-    b.put_rule("default", rule("r", json!({"source": ["x"]}), vec![]))
-        .unwrap();
+    b.put_rule(
+        "default",
+        rule("r", json!({"source": ["x"]}), vec![]),
+        at(0),
+    )
+    .unwrap();
     assert_eq!(
         b.put_targets("default", "r", six),
         Err(AdminError::TooManyTargets)
@@ -763,8 +771,12 @@ fn rules_with_targets_and_the_default_bus_cannot_be_deleted() {
 #[test]
 fn removing_a_function_target_drops_its_pending_deliveries() {
     let mut b = buses(vec![]);
-    b.put_rule("default", rule("r", json!({"source": ["x"]}), vec![]))
-        .unwrap();
+    b.put_rule(
+        "default",
+        rule("r", json!({"source": ["x"]}), vec![]),
+        at(0),
+    )
+    .unwrap();
     b.put_targets(
         "default",
         "r",
@@ -775,4 +787,38 @@ fn removing_a_function_target_drops_its_pending_deliveries() {
     assert_eq!(out.routed.function_deliveries.len(), 1);
     assert_eq!(b.remove_targets("default", "r", &["f".to_string()]), Ok(1));
     assert!(b.due_deliveries(at(0)).is_empty());
+}
+
+#[test]
+fn schedule_rules_fire_scheduled_events_at_every_tick() {
+    let mut b = buses(vec![]);
+    let nightly = RuleConfig {
+        pattern: None,
+        pattern_text: None,
+        schedule: Some("rate(1 hour)".into()),
+        ..rule("hourly", json!({"source": ["x"]}), vec![])
+    };
+    b.put_rule("default", nightly.clone(), at(0)).unwrap();
+    b.put_targets("default", "hourly", vec![api_target("q", queue("q"))])
+        .unwrap();
+    assert_eq!(b.next_change(at(0)), Some(at(3600)));
+    assert!(b.fire_schedules(at(3599), true).sends.is_empty());
+    // Re-putting the same expression keeps the timer's anchor.
+    b.put_rule("default", nightly, at(1800)).unwrap();
+    assert!(b.has_due(at(3600)));
+    let fired = b.fire_schedules(at(3 * 3600), true);
+    assert_eq!(fired.sends.len(), 3);
+    let event: Value = serde_json::from_str(&fired.sends[0].input).unwrap();
+    assert_eq!(event["source"], "aws.events");
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(event["time"], "2026-01-01T01:00:00Z");
+    assert_eq!(
+        event["resources"],
+        json!(["arn:aws:events:us-east-1:123456789012:rule/hourly"])
+    );
+    // Coalesced (system clock): only the latest missed tick.
+    assert_eq!(b.fire_schedules(at(6 * 3600), false).sends.len(), 1);
+    b.set_rule_enabled("default", "hourly", false).unwrap();
+    assert!(b.fire_schedules(at(7 * 3600), true).sends.is_empty());
+    assert!(!b.has_due(at(7 * 3600)));
 }

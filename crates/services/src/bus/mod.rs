@@ -2,7 +2,9 @@
 //! targets, input shaping, archives with retention, and replays.
 //!
 //! - [`event`]: one `PutEvents` entry, its validation, and the event envelope it becomes.
-//! - [`buses`]: every bus of an app; routing, function retries, archives, replays, stats.
+//! - [`buses`]: every bus of an app; routing, function retries, archives, replays, stats;
+//!   the management calls of EventBridge's API (buses, rules, targets and archives made at
+//!   run time, kept across reloads) and schedule rules' timers.
 //!
 //! Patterns and input shaping are compiled by [`crate::pattern`]; function targets use
 //! Lambda's async retry queue from [`crate::async_retry`]. Nothing here reads a clock or
