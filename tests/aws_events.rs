@@ -109,6 +109,17 @@ fn buses_are_created_described_listed_and_deleted() {
         .block_on(eb.list_event_buses().name_prefix("sdk").send())
         .unwrap();
     assert_eq!(prefixed.event_buses().len(), 1);
+    rt.block_on(
+        eb.update_event_bus()
+            .name("sdk-bus")
+            .description("changed")
+            .send(),
+    )
+    .unwrap();
+    let described = rt
+        .block_on(eb.describe_event_bus().name(SDK_BUS_ARN).send())
+        .unwrap();
+    assert_eq!(described.description(), Some("changed"));
     // One world: the control API lists it.
     assert_eq!(sandbox.bus("sdk-bus").unwrap()["origin"], "api");
 
@@ -277,6 +288,14 @@ fn rules_are_put_described_listed_toggled_and_deleted() {
     );
     assert_eq!(big.targets()[2].arn(), lambda("bus-transformed"));
     assert!(big.targets()[2].input_transformer().is_some());
+    let by_target = rt
+        .block_on(
+            eb.list_rule_names_by_target()
+                .target_arn(lambda("bus-first"))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(by_target.rule_names(), ["off", "rule1"]);
 }
 
 #[test]

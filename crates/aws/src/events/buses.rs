@@ -1,4 +1,4 @@
-//! Event buses: create, describe, list, delete. Names follow AWS's rules; `default` always
+//! Event buses: create, describe, list, update (the description), delete. Names follow AWS's rules; `default` always
 //! exists and cannot be deleted. Deleting a bus removes its rules and archives with it.
 
 use serde_json::{json, Value};
@@ -92,4 +92,20 @@ pub(super) fn delete(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
         tracing::info!("bus {name}: deleted through the AWS API (with its rules and archives)");
     }
     Ok(json!({}))
+}
+
+pub(super) fn update(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
+    let name = optional(call, "Name")
+        .map(|n| sandbox_ops::aws::resource_name(n).to_string())
+        .unwrap_or_else(|| "default".to_string());
+    let description = optional(call, "Description").map(str::to_string);
+    aws.triggers()
+        .buses()
+        .with_buses(|b, _| b.set_bus_description(&name, description.clone()))
+        .map_err(admin)?;
+    Ok(compact(json!({
+        "Arn": bus_arn(&name),
+        "Name": name,
+        "Description": description,
+    })))
 }

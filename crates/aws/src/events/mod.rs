@@ -3,9 +3,11 @@
 //! `bus.PutEvents`, so what the API makes is listed in `/_sandbox/buses`, delivers through
 //! the bus driver and survives a hot reload.
 //!
-//! - [`buses`]: `CreateEventBus`, `DescribeEventBus`, `ListEventBuses`, `DeleteEventBus`.
+//! - [`buses`]: `CreateEventBus`, `DescribeEventBus`, `ListEventBuses`, `UpdateEventBus`,
+//!   `DeleteEventBus`.
 //! - [`rules`]: `PutRule`, `DescribeRule`, `ListRules`, `DeleteRule`, `EnableRule`,
-//!   `DisableRule`, and the targets (`PutTargets`, `RemoveTargets`, `ListTargetsByRule`).
+//!   `DisableRule`, and the targets (`PutTargets`, `RemoveTargets`, `ListTargetsByRule`,
+//!   `ListRuleNamesByTarget`).
 //! - [`events`]: `PutEvents`, `TestEventPattern`.
 //! - [`archives`]: archives and replays.
 //!
@@ -34,6 +36,7 @@ pub(crate) async fn call(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
         "CreateEventBus" => buses::create(aws, call),
         "DescribeEventBus" => buses::describe(aws, call),
         "ListEventBuses" => buses::list(aws, call),
+        "UpdateEventBus" => buses::update(aws, call),
         "DeleteEventBus" => buses::delete(aws, call),
         "PutRule" => rules::put(aws, call),
         "DescribeRule" => rules::describe(aws, call),
@@ -44,6 +47,7 @@ pub(crate) async fn call(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
         "PutTargets" => rules::put_targets(aws, call),
         "RemoveTargets" => rules::remove_targets(aws, call),
         "ListTargetsByRule" => rules::list_targets(aws, call),
+        "ListRuleNamesByTarget" => rules::names_by_target(aws, call),
         "PutEvents" => events::put(aws, call),
         "TestEventPattern" => events::test_pattern(call),
         "CreateArchive" => archives::create(aws, call),

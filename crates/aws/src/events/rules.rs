@@ -1,4 +1,4 @@
-//! Rules and their targets. A rule has an `EventPattern`, a `ScheduleExpression` or both
+//! Rules and their targets (and `ListRuleNamesByTarget`). A rule has an `EventPattern`, a `ScheduleExpression` or both
 //! (schedules only on the default bus, as AWS); a schedule rule sends the "Scheduled
 //! Event" to its targets at every tick on the sandbox clock (`sandbox_services::bus`'s
 //! timers). `PutRule` on an existing rule replaces its settings and keeps its targets, as
@@ -327,4 +327,21 @@ pub(super) fn list_targets(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let targets: Vec<Value> = rule.targets.iter().map(target_json).collect();
     let (targets, next) = page(call, targets)?;
     Ok(listed("Targets", targets, next))
+}
+
+pub(super) fn names_by_target(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
+    let bus = bus_name(call);
+    let arn = string(call, "TargetArn")?;
+    let rules = aws
+        .triggers()
+        .buses()
+        .with_buses(|b, _| b.rules(&bus))
+        .map_err(admin)?;
+    let names: Vec<Value> = rules
+        .iter()
+        .filter(|r| r.targets.iter().any(|t| target_arn(&t.target) == arn))
+        .map(|r| json!(r.name))
+        .collect();
+    let (names, next) = page(call, names)?;
+    Ok(listed("RuleNames", names, next))
 }

@@ -127,6 +127,16 @@ impl Buses {
         Ok(existed)
     }
 
+    /// `UpdateEventBus`: the description (the only setting the sandbox keeps).
+    pub fn set_bus_description(
+        &mut self,
+        name: &str,
+        description: Option<String>,
+    ) -> Result<(), AdminError> {
+        self.bus_mut(name)?.description = description;
+        Ok(())
+    }
+
     /// `DescribeEventBus`.
     pub fn bus_info(&self, name: &str) -> Result<BusInfo, AdminError> {
         let bus = self.bus(name)?;
