@@ -134,6 +134,29 @@ fn buses_are_created_described_listed_and_deleted() {
         .unwrap_err();
     assert_eq!(aws::code(&gone), "ResourceNotFoundException");
     assert!(sandbox.bus("sdk-bus").is_err());
+
+    // The manifest's bus: gone with its rules, then re-created with them.
+    rt.block_on(eb.delete_event_bus().name("orders").send())
+        .unwrap();
+    let put = |detail: &str| {
+        rt.block_on(
+            eb.put_events()
+                .entries(entry("orders", "sdk", detail))
+                .send(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        put("{}").entries()[0].error_code(),
+        Some("ResourceNotFoundException")
+    );
+    rt.block_on(eb.create_event_bus().name("orders").send())
+        .unwrap();
+    assert_eq!(put(r#"{"back": true}"#).failed_entry_count(), 0);
+    sandbox.drain(DRAIN).unwrap();
+    let got = events(&sandbox, "bus/orders-all");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["detail"], json!({"back": true}));
 }
 
 #[test]

@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use sandbox_app::Trigger;
 use sandbox_manifest::{Manifest, Target};
 use sandbox_services::bus::{
-    ArchiveConfig, ArchiveInfo, BusConfig, BusStats, BusTarget, Buses, DeliveryOutcome, PutEntry,
-    PutEventsError, PutEventsResult, ReplayError, ReplayInfo, ReplayRequest, Routed, RuleConfig,
-    RuleTargetConfig, TargetDelivery, TargetInput, UnknownBus,
+    AdminError, ArchiveConfig, ArchiveInfo, BusConfig, BusStats, BusTarget, Buses, DeliveryOutcome,
+    Origin, PutEntry, PutEventsError, PutEventsResult, ReplayError, ReplayInfo, ReplayRequest,
+    Routed, RuleConfig, RuleTargetConfig, TargetDelivery, TargetInput, UnknownBus,
 };
 use sandbox_services::pattern::EventPattern;
 use sandbox_services::queue::SendRequest;
@@ -128,6 +128,26 @@ impl BusService {
         let result = f(&mut self.inner.buses(), now);
         self.inner.activity.clock_moved();
         result
+    }
+
+    /// `CreateEventBus`: a bus of the API's, or — when the manifest declares `name` — the
+    /// manifest's bus re-created with its rules and archives (after a `DeleteEventBus`).
+    pub fn create_bus(&self, name: &str, description: Option<String>) -> Result<(), AdminError> {
+        let declared = configs(self.inner.app.load().manifest())
+            .ok()
+            .and_then(|c| c.into_iter().find(|b| b.name == name));
+        let config = match declared {
+            Some(config) => BusConfig {
+                description,
+                ..config
+            },
+            None => BusConfig {
+                description,
+                origin: Origin::Api,
+                ..BusConfig::new(name)
+            },
+        };
+        self.with_buses(|b, now| b.create_bus(config, now))
     }
 
     /// The app function whose Lambda name (`bus-first` for `bus/first`) is `name`.

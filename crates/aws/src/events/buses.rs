@@ -33,7 +33,7 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let description = optional(call, "Description").map(str::to_string);
     aws.triggers()
         .buses()
-        .with_buses(|b, now| b.create_bus(name, description.clone(), now))
+        .create_bus(name, description.clone())
         .map_err(admin)?;
     tracing::info!("bus {name}: created through the AWS API");
     Ok(compact(json!({

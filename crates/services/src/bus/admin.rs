@@ -93,25 +93,17 @@ impl Buses {
             })
     }
 
-    /// `CreateEventBus`.
-    pub fn create_bus(
-        &mut self,
-        name: &str,
-        description: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<(), AdminError> {
-        if self.buses.contains_key(name) {
-            return Err(AdminError::BusExists(name.to_string()));
+    /// `CreateEventBus` with `config`: a bus the API declares ([`Origin::Api`]), or the
+    /// manifest's own bus re-created after a `DeleteEventBus` (its rules reconnected).
+    pub fn create_bus(&mut self, config: BusConfig, now: DateTime<Utc>) -> Result<(), AdminError> {
+        let name = config.name.clone();
+        if self.buses.contains_key(&name) {
+            return Err(AdminError::BusExists(name));
         }
-        let mut built = build(vec![BusConfig {
-            description,
-            origin: Origin::Api,
-            ..BusConfig::new(name)
-        }])
-        .map_err(|_| AdminError::UnknownBus(name.to_string()))?;
-        if let Some(mut bus) = built.remove(name) {
+        let mut built = build(vec![config]).map_err(|_| AdminError::UnknownBus(name.clone()))?;
+        if let Some(mut bus) = built.remove(&name) {
             bus.created_at = Some(now);
-            self.buses.insert(name.to_string(), bus);
+            self.buses.insert(name, bus);
         }
         Ok(())
     }

@@ -693,8 +693,12 @@ fn api_buses_rules_and_targets_survive_a_reload_and_the_manifest_wins_on_names()
         )]
     };
     let mut b = buses(manifest());
-    b.create_bus("extra", Some("made by the API".into()), at(0))
-        .unwrap();
+    let extra = BusConfig {
+        description: Some("made by the API".into()),
+        origin: Origin::Api,
+        ..BusConfig::new("extra")
+    };
+    b.create_bus(extra, at(0)).unwrap();
     let api_rule = |name: &str| rule(name, json!({"source": ["api"]}), vec![]);
     b.put_rule("extra", api_rule("r"), at(0)).unwrap();
     b.put_targets("extra", "r", vec![api_target("t", queue("xq"))])
