@@ -17,6 +17,8 @@ mod error;
 mod events;
 mod kinesis;
 mod model;
+#[cfg(test)]
+mod properties;
 mod protocol;
 mod query;
 mod sns;
