@@ -179,7 +179,8 @@ fn page<T>(call: &Call, items: Vec<T>) -> Result<(Vec<T>, Option<String>), AwsEr
     };
     let total = items.len();
     let items: Vec<T> = items.into_iter().skip(start).take(limit).collect();
-    let next = (start + limit < total).then(|| (start + limit).to_string());
+    let end = start.saturating_add(limit);
+    let next = (end < total).then(|| end.to_string());
     Ok((items, next))
 }
 
@@ -212,6 +213,28 @@ mod tests {
         assert_eq!(u.timestamp(), 1_893_456_000);
         assert!(read_time(&json!(true)).is_err());
         assert_eq!(epoch(t), json!(1_893_456_000.5));
+    }
+
+    #[test]
+    fn pages_by_limit_and_token() {
+        let call = |input: Value| Call {
+            service: crate::protocol::Service::Events,
+            wire: crate::protocol::Wire::Json("1.1"),
+            operation: "ListRules".into(),
+            input,
+            region: "us-east-1".into(),
+            request_id: "r".into(),
+            path: "/".into(),
+        };
+        let (first, next) = page(&call(json!({"Limit": 2})), vec![1, 2, 3]).unwrap();
+        assert_eq!((first, next.as_deref()), (vec![1, 2], Some("2")));
+        let (rest, next) =
+            page(&call(json!({"Limit": 2, "NextToken": "2"})), vec![1, 2, 3]).unwrap();
+        assert_eq!((rest, next), (vec![3], None));
+        let huge = json!({"NextToken": usize::MAX.to_string()});
+        assert_eq!(page(&call(huge), vec![1]).unwrap().0, Vec::<i32>::new());
+        assert!(page(&call(json!({"NextToken": "x"})), vec![1]).is_err());
+        assert!(page(&call(json!({"Limit": 0})), vec![1]).is_err());
     }
 
     #[test]
