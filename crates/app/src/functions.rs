@@ -75,8 +75,8 @@ fn compile(
             Ok(handler) => (LoadState::Ready(handler), None),
             Err(e) => (LoadState::CompileFailed(e.to_string()), None),
         },
-        Prepared::Script(script) => match runner.get(runtime) {
-            Ok(handler) => (LoadState::Ready(handler), Some(Arc::new(script))),
+        Prepared::Script(script) => match runner.prepare(runtime, script) {
+            Ok((handler, script)) => (LoadState::Ready(handler), Some(Arc::new(script))),
             Err(e) => (LoadState::CompileFailed(e), None),
         },
     }

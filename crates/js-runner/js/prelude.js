@@ -7,15 +7,21 @@
   'use strict';
   const native = globalThis.__native;
   const g = globalThis;
+  let seedRandom = null;
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
 
-  // --- Math.random: xorshift128+ seeded from WASI's random_get on every instance.
+  // --- Math.random: xorshift128+ seeded from WASI's random_get on every invocation
+  // (`begin`: the instance may start from a snapshot taken once for all of them).
   {
-    const seed = new Uint32Array(native.randomBytes(16));
-    let s0 = (BigInt(seed[0]) << 32n) | BigInt(seed[1]) || 1n;
-    let s1 = (BigInt(seed[2]) << 32n) | BigInt(seed[3]) || 2n;
+    let s0 = 1n;
+    let s1 = 2n;
     const mask = (1n << 64n) - 1n;
+    seedRandom = () => {
+      const seed = new Uint32Array(native.randomBytes(16));
+      s0 = (BigInt(seed[0]) << 32n) | BigInt(seed[1]) || 1n;
+      s1 = (BigInt(seed[2]) << 32n) | BigInt(seed[3]) || 2n;
+    };
     Math.random = function random() {
       let x = s0;
       const y = s1;
@@ -127,9 +133,8 @@
   define('console', console);
 
   // --- process: the environment the manifest gives, and little else.
-  const env = native.env();
   const process = {
-    env,
+    env: {},
     argv: ['node', 'handler'],
     platform: 'linux',
     arch: 'wasm32',
@@ -233,7 +238,17 @@
   lazy('url', ['URL', 'URLSearchParams']);
   lazy('buffer', ['Buffer']);
 
-  define('performance', { now: () => native.monotonic(), timeOrigin: Date.now() - native.monotonic() });
+  const performance = { now: () => native.monotonic(), timeOrigin: 0 };
+  define('performance', performance);
+
+  // Everything that must be this invocation's rather than the snapshot's (the runner
+  // may start from memory captured once, before any invocation): randomness, the
+  // environment, the time origin. run.js calls it before the handler loads.
+  internal.begin = () => {
+    seedRandom();
+    process.env = native.env();
+    performance.timeOrigin = Date.now() - native.monotonic();
+  };
 
   g.__sandbox_internal = internal;
 })();

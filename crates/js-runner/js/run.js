@@ -78,7 +78,10 @@
         const dirname = id.includes('/') ? id.slice(0, id.lastIndexOf('/')) : '.';
         const require = makeRequire(id);
         module.require = require;
-        const fn = native.compileFunction(id, 'exports, require, module, __filename, __dirname', m.source);
+        // Bundled modules may come as bytecode; built-ins are compiled from source.
+        const fn = id.startsWith('builtin:')
+          ? native.compileFunction(id, 'exports, require, module, __filename, __dirname', m.source)
+          : native.cjsFunction(id);
         fn.call(module.exports, module.exports, require, module, id, dirname);
       }
     } catch (e) {
@@ -136,6 +139,7 @@
   globalThis.__sandbox = {
     requireId,
     start(entry, contextJson, eventText) {
+      internal.begin();
       const meta = JSON.parse(contextJson);
       const deadline = native.monotonic() + meta.timeoutMs;
       context = {

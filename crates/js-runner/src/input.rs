@@ -1,10 +1,12 @@
 //! What the host writes on stdin, in order:
 //!
-//! 1. one line of JSON describing the bundle: `{"entry": ID, "modules": [{"id", "kind",
-//!    "len", "deps", "lines"?}]}` — `kind` is `esm`, `cjs` or `json`; `deps` maps each
-//!    specifier the module uses to the id it resolved to on the host; `lines` (for
-//!    TypeScript) maps each line of the stripped code to the line of the `.ts` file;
-//! 2. the modules' sources, `len` bytes each, in that order;
+//! 1. one line of JSON describing the bundle: `{"entry": ID, "compile"?: true, "modules":
+//!    [{"id", "kind", "len", "deps", "lines"?, "bytecode"?}]}` — `kind` is `esm`, `cjs` or
+//!    `json`; `deps` maps each specifier the module uses to the id it resolved to on the
+//!    host; `lines` (for TypeScript) maps each line of the stripped code to the line of
+//!    the `.ts` file; `bytecode` says the module's code is QuickJS bytecode this runner
+//!    wrote in compile mode (`compile: true`, see `main.rs`) rather than source;
+//! 2. the modules' code, `len` bytes each, in that order;
 //! 3. one line of JSON with the invocation context (`requestId`, `timeoutMs`);
 //! 4. the event, to the end.
 //!
@@ -19,15 +21,23 @@ use serde_json::Value;
 /// One module of the handler, as the host resolved it.
 pub struct Module {
     pub kind: String,
+    /// Empty when the module came as bytecode.
     pub source: String,
+    /// QuickJS bytecode (a module for `esm`, the CommonJS wrapper function for `cjs`).
+    pub bytecode: Option<Vec<u8>>,
     pub deps: HashMap<String, String>,
     /// Generated line (index) → original line, for type-stripped TypeScript.
     pub lines: Option<Vec<u32>>,
 }
 
+#[derive(Default)]
 pub struct Bundle {
     pub entry: String,
     pub modules: HashMap<String, Module>,
+    /// Module ids in the order the host sent them (compile mode answers in this order).
+    pub order: Vec<String>,
+    /// Compile mode: write each module's bytecode instead of running the handler.
+    pub compile: bool,
 }
 
 pub struct Input {
@@ -56,6 +66,7 @@ fn parse(bytes: Vec<u8>) -> Result<Input, String> {
         .ok_or_else(|| bad("no entry"))?
         .to_string();
     let mut modules = HashMap::new();
+    let mut order = Vec::new();
     for module in header["modules"]
         .as_array()
         .ok_or_else(|| bad("no modules"))?
@@ -80,11 +91,18 @@ fn parse(bytes: Vec<u8>) -> Result<Input, String> {
                 .map(|l| l.as_u64().unwrap_or(0) as u32)
                 .collect()
         });
+        let (source, bytecode) = if module["bytecode"].as_bool().unwrap_or(false) {
+            (String::new(), Some(source.to_vec()))
+        } else {
+            (String::from_utf8_lossy(source).into_owned(), None)
+        };
+        order.push(id.to_string());
         modules.insert(
             id.to_string(),
             Module {
                 kind: module["kind"].as_str().unwrap_or("cjs").to_string(),
-                source: String::from_utf8_lossy(source).into_owned(),
+                source,
+                bytecode,
                 deps,
                 lines,
             },
@@ -94,7 +112,12 @@ fn parse(bytes: Vec<u8>) -> Result<Input, String> {
     let context = String::from_utf8_lossy(context).into_owned();
     let event = bytes[at..].to_vec();
     Ok(Input {
-        bundle: Bundle { entry, modules },
+        bundle: Bundle {
+            entry,
+            modules,
+            order,
+            compile: header["compile"].as_bool().unwrap_or(false),
+        },
         context,
         event,
     })

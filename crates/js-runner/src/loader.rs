@@ -6,13 +6,11 @@
 //! and re-exported (`default` plus each own key as a named export), which is how Node
 //! lets `import` read CommonJS.
 
-use std::rc::Rc;
 
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
 use rquickjs::{Ctx, Function, Module, Object, Value};
 
-use crate::input::Bundle;
 
 /// Built-in modules shipped in the runner, by id (`builtin:NAME`); each is CommonJS.
 pub fn builtin_source(id: &str) -> Option<&'static str> {
@@ -34,7 +32,7 @@ pub fn builtin_source(id: &str) -> Option<&'static str> {
     })
 }
 
-pub struct BundleResolver(pub Rc<Bundle>);
+pub struct BundleResolver;
 
 impl Resolver for BundleResolver {
     fn resolve<'js>(
@@ -44,10 +42,11 @@ impl Resolver for BundleResolver {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<String> {
-        if self.0.modules.contains_key(name) || builtin_source(name).is_some() {
+        let bundle = crate::bundle();
+        if bundle.modules.contains_key(name) || builtin_source(name).is_some() {
             return Ok(name.to_string());
         }
-        if let Some(id) = self.0.modules.get(base).and_then(|m| m.deps.get(name)) {
+        if let Some(id) = bundle.modules.get(base).and_then(|m| m.deps.get(name)) {
             return Ok(id.clone());
         }
         Err(rquickjs::Exception::throw_message(
@@ -57,7 +56,7 @@ impl Resolver for BundleResolver {
     }
 }
 
-pub struct BundleLoader(pub Rc<Bundle>);
+pub struct BundleLoader;
 
 impl Loader for BundleLoader {
     fn load<'js>(
@@ -66,9 +65,16 @@ impl Loader for BundleLoader {
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> rquickjs::Result<Module<'js, Declared>> {
-        if let Some(module) = self.0.modules.get(name) {
+        let bundle = crate::bundle();
+        if let Some(module) = bundle.modules.get(name) {
             if module.kind == "esm" {
-                return Module::declare(ctx.clone(), name, module.source.clone());
+                return match &module.bytecode {
+                    // SAFETY: this runner wrote the bytecode (compile mode), and the bundle
+                    // holding it lives until the instance ends (QuickJS may keep
+                    // pointers into it: it is read as ROM data).
+                    Some(bytes) => unsafe { Module::load(ctx.clone(), bytes) },
+                    None => Module::declare(ctx.clone(), name, module.source.clone()),
+                };
             }
         }
         Module::declare(ctx.clone(), name, commonjs_facade(ctx, name)?)

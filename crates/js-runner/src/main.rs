@@ -10,19 +10,104 @@
 //! go to stderr; a failure exits with status 1 after logging the error and its stack.
 
 mod base64;
+mod bytecode;
 mod input;
 mod loader;
 mod native;
 
+use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rquickjs::{CatchResultExt, Context, Ctx, Function, Object, Runtime};
+
+use input::Bundle;
 
 /// QuickJS checks its own stack use against this bound and throws a `RangeError`
 /// (catchable, located) instead of overrunning the wasm stack.
 const MAX_STACK: usize = 512 * 1024;
+
+/// QuickJS with the runner's JavaScript layer evaluated: made by [`sandbox_init`] when
+/// the host snapshots the runner (so every instance starts with it), else by the first
+/// thing `main` does.
+struct Engine {
+    // Kept alive with the context (the context refers to it).
+    _runtime: Runtime,
+    context: Context,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
+    /// This invocation's bundle (the module loader and `__native.module` read it).
+    static BUNDLE: RefCell<Rc<Bundle>> = RefCell::new(Rc::new(Bundle::default()));
+    /// Where `__native.monotonic` counts from: this invocation's start.
+    static STARTED: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// This invocation's bundle.
+pub fn bundle() -> Rc<Bundle> {
+    BUNDLE.with(|b| b.borrow().clone())
+}
+
+/// When this invocation (or, while snapshotting, the engine) started.
+pub fn started() -> Instant {
+    STARTED.with(|s| {
+        s.get().unwrap_or_else(|| {
+            let now = Instant::now();
+            s.set(Some(now));
+            now
+        })
+    })
+}
+
+/// The host calls this export once on a throwaway instance and snapshots its memory
+/// (`crates/app/src/script/snapshot.rs`): every invocation's instance then starts with
+/// QuickJS up and the runner's JavaScript evaluated instead of doing it again. Nothing
+/// here may depend on the invocation (the environment, randomness, the clock): those
+/// are read in `begin` (prelude.js) when an invocation starts.
+#[export_name = "sandbox_init"]
+pub extern "C" fn sandbox_init() {
+    match engine() {
+        Ok(engine) => engine.context.with(|ctx| {
+            // The web globals, URL and Buffer load on first use (too costly to parse in
+            // every instance); in a snapshot they cost nothing, so load them now.
+            let _ = evaluate(&ctx, "<sandbox init>", "void [TextEncoder, URL, Buffer];");
+        }),
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::abort();
+        }
+    }
+    STARTED.with(|s| s.set(None));
+    ENGINE.with(|e| {
+        if let Some(engine) = e.borrow().as_ref() {
+            engine._runtime.run_gc();
+        }
+    });
+}
+
+/// The engine, started (and kept for the rest of this instance) if not yet.
+fn engine() -> Result<Rc<Engine>, String> {
+    if let Some(engine) = ENGINE.with(|e| e.borrow().clone()) {
+        return Ok(engine);
+    }
+    let runtime = Runtime::new().map_err(|e| format!("cannot start QuickJS: {e}"))?;
+    runtime.set_max_stack_size(MAX_STACK);
+    runtime.set_loader(loader::BundleResolver, loader::BundleLoader);
+    let context = Context::full(&runtime).map_err(|e| format!("cannot start QuickJS: {e}"))?;
+    context.with(|ctx| {
+        native::install(&ctx).map_err(|e| describe(&ctx, e))?;
+        evaluate(&ctx, "<sandbox prelude>", include_str!("../js/prelude.js"))?;
+        evaluate(&ctx, "<sandbox run>", include_str!("../js/run.js"))
+    })?;
+    let engine = Rc::new(Engine {
+        _runtime: runtime,
+        context,
+    });
+    ENGINE.with(|e| *e.borrow_mut() = Some(engine.clone()));
+    Ok(engine)
+}
 
 fn main() {
     let code = match run() {
@@ -38,19 +123,14 @@ fn main() {
 
 fn run() -> Result<i32, String> {
     let input = input::read_stdin()?;
+    STARTED.with(|s| s.set(Some(Instant::now())));
     let bundle = Rc::new(input.bundle);
-    let runtime = Runtime::new().map_err(|e| format!("cannot start QuickJS: {e}"))?;
-    runtime.set_max_stack_size(MAX_STACK);
-    runtime.set_loader(
-        loader::BundleResolver(bundle.clone()),
-        loader::BundleLoader(bundle.clone()),
-    );
-    let context = Context::full(&runtime).map_err(|e| format!("cannot start QuickJS: {e}"))?;
-    context.with(|ctx| {
-        let started = std::time::Instant::now();
-        native::install(&ctx, bundle.clone(), started).map_err(|e| describe(&ctx, e))?;
-        evaluate(&ctx, "<sandbox prelude>", include_str!("../js/prelude.js"))?;
-        evaluate(&ctx, "<sandbox run>", include_str!("../js/run.js"))?;
+    BUNDLE.with(|b| *b.borrow_mut() = bundle.clone());
+    let engine = engine()?;
+    if bundle.compile {
+        return engine.context.with(|ctx| compile(&ctx, &bundle));
+    }
+    engine.context.with(|ctx| {
         let sandbox: Object = ctx
             .globals()
             .get("__sandbox")
@@ -82,6 +162,21 @@ fn run() -> Result<i32, String> {
         let code: i32 = finish.call(()).catch(&ctx).map_err(|e| e.to_string())?;
         Ok(code)
     })
+}
+
+/// Compile mode: each module's bytecode on stdout, in the bundle's order, as a
+/// little-endian `u32` length then the bytes (length 0: keep the source).
+fn compile(ctx: &Ctx<'_>, bundle: &Bundle) -> Result<i32, String> {
+    let mut out = Vec::new();
+    for id in &bundle.order {
+        let code = bytecode::compile(ctx, id, &bundle.modules[id]).unwrap_or_default();
+        out.extend_from_slice(&(code.len() as u32).to_le_bytes());
+        out.extend_from_slice(&code);
+    }
+    std::io::stdout()
+        .write_all(&out)
+        .map_err(|e| format!("sandbox runner: {e}"))?;
+    Ok(0)
 }
 
 /// Runs every queued promise job (microtask). A job that throws is an unhandled

@@ -5,8 +5,6 @@
 //! and byte conversions that are slow in an interpreter.
 
 use std::io::Write;
-use std::rc::Rc;
-use std::time::Instant;
 
 use rquickjs::function::Opt;
 use rquickjs::promise::PromiseState;
@@ -29,7 +27,7 @@ extern "C" {
     fn answer(response_ptr: *mut u8, response_cap: i32) -> i32;
 }
 
-pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rquickjs::Result<()> {
+pub fn install<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<()> {
     let native = Object::new(ctx.clone())?;
     native.set(
         "write",
@@ -63,8 +61,8 @@ pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rqu
     )?;
     native.set(
         "monotonic",
-        Function::new(ctx.clone(), move || {
-            started.elapsed().as_secs_f64() * 1000.0
+        Function::new(ctx.clone(), || {
+            crate::started().elapsed().as_secs_f64() * 1000.0
         })?,
     )?;
     native.set(
@@ -73,11 +71,16 @@ pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rqu
             host_call(&ctx, &request)
         })?,
     )?;
-    let modules = bundle.clone();
     native.set(
         "module",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, id: String| {
-            module_info(&ctx, &modules, &id)
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, id: String| {
+            module_info(&ctx, &crate::bundle(), &id)
+        })?,
+    )?;
+    native.set(
+        "cjsFunction",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, id: String| {
+            cjs_function(&ctx, &crate::bundle(), &id)
         })?,
     )?;
     native.set(
@@ -85,12 +88,10 @@ pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rqu
         Function::new(
             ctx.clone(),
             |ctx: Ctx<'js>, id: String, params: String, body: String| {
-                // The wrapper shares the body's first line so line numbers stay the file's.
-                let source = format!("(function ({params}) {{{body}\n}})");
                 let mut options = rquickjs::context::EvalOptions::default();
                 options.filename = Some(id);
                 options.strict = false;
-                ctx.eval_with_options::<Function, _>(source, options)
+                ctx.eval_with_options::<Function, _>(wrap(&params, &body), options)
             },
         )?,
     )?;
@@ -154,6 +155,32 @@ pub fn install<'js>(ctx: &Ctx<'js>, bundle: Rc<Bundle>, started: Instant) -> rqu
     )?;
     ctx.globals().set("__native", native)?;
     Ok(())
+}
+
+/// The parameters of a CommonJS module's wrapper function.
+pub const CJS_PARAMS: &str = "exports, require, module, __filename, __dirname";
+
+/// A function expression around `body`; the wrapper shares the body's first line so
+/// line numbers stay the file's.
+pub fn wrap(params: &str, body: &str) -> String {
+    format!("(function ({params}) {{{body}\n}})")
+}
+
+/// A bundled CommonJS module's wrapper function: from its bytecode when the host sent
+/// bytecode, else compiled from source.
+fn cjs_function<'js>(ctx: &Ctx<'js>, bundle: &Bundle, id: &str) -> rquickjs::Result<Value<'js>> {
+    let Some(module) = bundle.modules.get(id) else {
+        return Err(Exception::throw_message(ctx, &format!("no module {id}")));
+    };
+    match &module.bytecode {
+        Some(bytes) => crate::bytecode::run(ctx, bytes),
+        None => {
+            let mut options = rquickjs::context::EvalOptions::default();
+            options.filename = Some(id.to_string());
+            options.strict = false;
+            ctx.eval_with_options::<Value, _>(wrap(CJS_PARAMS, &module.source), options)
+        }
+    }
 }
 
 /// `{kind, source, deps, lines}` for a bundled or built-in module; `undefined` if unknown.

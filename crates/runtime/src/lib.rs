@@ -37,6 +37,7 @@ mod invoke;
 mod limits;
 mod logs;
 mod output;
+mod snapshot;
 mod ticker;
 
 use std::path::PathBuf;
@@ -191,6 +192,13 @@ impl Runtime {
     /// computing in a loop yields every millisecond, so it never blocks the worker.
     pub async fn invoke(&self, handler: &Handler, request: Request) -> Response {
         invoke::invoke(&self.inner, handler, request).await
+    }
+
+    /// Instantiates `handler` without WASI stdio, environment or arguments and with
+    /// fixed clocks, calls its export `export` (`() -> ()`) and returns the exported
+    /// `memory` afterwards: the raw material of a pre-initialised (snapshotted) module.
+    pub async fn memory_after(&self, handler: &Handler, export: &str) -> Result<Vec<u8>, String> {
+        snapshot::memory_after(&self.inner, handler, export).await
     }
 }
 

@@ -4,12 +4,14 @@
 //! Loading a function walks its modules from the entry file, parsing each (TypeScript is
 //! type-stripped) and resolving every specifier; a module that cannot be found or parsed
 //! fails the load with file, line, column and a fix, and the rest of the app runs. The
-//! result is a [`Script`]: the bundle the runner reads first on its stdin, built once,
-//! and the files it came from (hot reload watches them).
+//! result is a [`Script`]: the bundle the runner reads first on its stdin, built once
+//! (and compiled to QuickJS bytecode once, by [`runner::RunnerCell::prepare`]), and the
+//! files it came from (hot reload watches them).
 
 mod parse;
 mod resolve;
 pub mod runner;
+mod snapshot;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -23,6 +25,9 @@ use resolve::Target;
 pub struct Script {
     /// The bundle header line and every module's code, as the runner reads them.
     prefix: Vec<u8>,
+    /// The header's module entries and each module's code, to build the prefix again
+    /// with bytecode.
+    modules: Vec<(serde_json::Value, Vec<u8>)>,
     /// Every project file in the bundle (the entry first).
     pub files: Vec<PathBuf>,
 }
@@ -42,6 +47,41 @@ impl Script {
         stdin.push(b'\n');
         stdin.extend_from_slice(event);
         stdin
+    }
+
+    /// The runner's stdin in compile mode: the bundle, answered with its bytecode.
+    fn compile_stdin(&self) -> Vec<u8> {
+        let mut stdin = prefix(&self.modules, true);
+        stdin.extend_from_slice(b"{}\n");
+        stdin
+    }
+
+    /// This script with each module's code replaced by the bytecode in `answer` (the
+    /// runner's compile-mode stdout: per module, a little-endian `u32` length then the
+    /// bytes; an empty entry keeps the source).
+    fn with_bytecode(mut self, answer: &[u8]) -> Script {
+        let mut at = 0;
+        let mut codes = Vec::new();
+        for _ in &self.modules {
+            let Some(len) = answer.get(at..at + 4) else {
+                return self;
+            };
+            let len = u32::from_le_bytes(len.try_into().unwrap_or_default()) as usize;
+            let Some(code) = answer.get(at + 4..at + 4 + len) else {
+                return self;
+            };
+            codes.push(code);
+            at += 4 + len;
+        }
+        for ((entry, code), bytecode) in self.modules.iter_mut().zip(codes) {
+            if !bytecode.is_empty() {
+                entry["len"] = bytecode.len().into();
+                entry["bytecode"] = true.into();
+                *code = bytecode.to_vec();
+            }
+        }
+        self.prefix = prefix(&self.modules, false);
+        self
     }
 }
 
@@ -114,17 +154,19 @@ pub fn load(root: &Path, entry: &Path) -> Result<Script, String> {
         files.push(path);
         modules.push(Module { id, parsed, deps });
     }
+    let modules = bundle(&modules);
     Ok(Script {
-        prefix: bundle(&modules),
+        prefix: prefix(&modules, false),
+        modules,
         files,
     })
 }
 
-/// The header line and the concatenated sources (see the runner's `input.rs`).
-fn bundle(modules: &[Module]) -> Vec<u8> {
-    let header = serde_json::json!({
-        "entry": modules[0].id,
-        "modules": modules.iter().map(|m| {
+/// Each module's header entry and code (see the runner's `input.rs`).
+fn bundle(modules: &[Module]) -> Vec<(serde_json::Value, Vec<u8>)> {
+    modules
+        .iter()
+        .map(|m| {
             let mut entry = serde_json::json!({
                 "id": m.id,
                 "kind": m.parsed.kind.as_str(),
@@ -134,13 +176,24 @@ fn bundle(modules: &[Module]) -> Vec<u8> {
             if let Some(lines) = &m.parsed.lines {
                 entry["lines"] = serde_json::json!(lines);
             }
-            entry
-        }).collect::<Vec<_>>(),
+            (entry, m.parsed.code.as_bytes().to_vec())
+        })
+        .collect()
+}
+
+/// The header line (the entry is the first module) and the concatenated code.
+fn prefix(modules: &[(serde_json::Value, Vec<u8>)], compile: bool) -> Vec<u8> {
+    let mut header = serde_json::json!({
+        "entry": modules[0].0["id"],
+        "modules": modules.iter().map(|(entry, _)| entry).collect::<Vec<_>>(),
     });
+    if compile {
+        header["compile"] = true.into();
+    }
     let mut bytes = header.to_string().into_bytes();
     bytes.push(b'\n');
-    for module in modules {
-        bytes.extend_from_slice(module.parsed.code.as_bytes());
+    for (_, code) in modules {
+        bytes.extend_from_slice(code);
     }
     bytes
 }
