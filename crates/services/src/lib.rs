@@ -5,6 +5,7 @@
 //! which is what lets a test move a manual clock a day forward and see a day of schedule
 //! fires at once.
 
+pub mod alarm;
 pub mod async_retry;
 pub mod bus;
 pub mod clock;
