@@ -20,7 +20,7 @@ use super::broker::{Error, Queues};
 use super::queue::{ConfigError, Queue, QueueConfig, MAX_DELAY, MAX_VISIBILITY};
 
 /// What the sandbox knows of a queue beyond its configuration and messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueueMeta {
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,

@@ -83,6 +83,15 @@ pub struct Queues {
     queues: BTreeMap<String, Queue>,
     /// What the API knows beyond configuration (`admin`): times, tags, stored attributes.
     pub(super) meta: BTreeMap<String, super::admin::QueueMeta>,
+    /// A store keeps these queues (`--state`): every queue notes its changes.
+    journaling: bool,
+}
+
+/// One queue's configuration and API facts, as a store keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CatalogEntry {
+    pub config: QueueConfig,
+    pub meta: Option<super::admin::QueueMeta>,
 }
 
 fn check(configs: &[QueueConfig]) -> Result<BTreeMap<String, QueueConfig>, ConfigError> {
@@ -126,7 +135,67 @@ impl Queues {
         Ok(Queues {
             queues,
             meta: BTreeMap::new(),
+            journaling: false,
         })
+    }
+
+    /// Queues read back from a store, as they were (no checks between them: the store
+    /// held a state that passed them). Reconcile with the manifest by
+    /// [`Queues::replace_configs`], as a reload does.
+    pub fn restored(queues: Vec<(Queue, Option<super::admin::QueueMeta>)>) -> Queues {
+        let mut out = Queues::default();
+        for (queue, meta) in queues {
+            let name = queue.name().to_string();
+            if let Some(meta) = meta {
+                out.meta.insert(name.clone(), meta);
+            }
+            out.queues.insert(name, queue);
+        }
+        out
+    }
+
+    /// Every queue starts noting its changes for [`Queues::take_changes`] (and queues
+    /// made later do too); the store holds them as they are now.
+    pub fn start_journal(&mut self) {
+        self.journaling = true;
+        for queue in self.queues.values_mut() {
+            queue.set_journal(true);
+        }
+    }
+
+    /// Each queue's changes since the last call. A queue made since (by the API or a
+    /// reload) comes whole.
+    pub fn take_changes(&mut self) -> Vec<(String, super::queue::image::QueueChanges)> {
+        if !self.journaling {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (name, queue) in &mut self.queues {
+            let changes = if queue.is_journaled() {
+                queue.take_changes()
+            } else {
+                queue.set_journal(true);
+                Some(queue.image())
+            };
+            if let Some(changes) = changes {
+                out.push((name.clone(), changes));
+            }
+        }
+        out
+    }
+
+    /// Every queue's configuration and API facts, by name.
+    pub fn catalog(&self) -> BTreeMap<String, CatalogEntry> {
+        self.queues
+            .iter()
+            .map(|(name, queue)| {
+                let entry = CatalogEntry {
+                    config: queue.config().clone(),
+                    meta: self.meta.get(name).cloned(),
+                };
+                (name.clone(), entry)
+            })
+            .collect()
     }
 
     /// Adds a queue made at run time (`admin`).

@@ -22,16 +22,18 @@ pub const MAX_ATTRIBUTES: usize = 10;
 pub type MessageAttributes = BTreeMap<String, MessageAttribute>;
 
 /// One message attribute as SQS stores it (`DataType` plus a string or binary value).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageAttribute {
     /// `String`, `Number`, `Binary`, or one of them with a custom suffix (`Number.float`).
     pub data_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub string_value: Option<String>,
     /// Shown as base64 when serialized (control API), as SQS shows it.
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "base64_bytes"
+        serialize_with = "base64_bytes",
+        deserialize_with = "from_base64"
     )]
     pub binary_value: Option<Vec<u8>>,
 }
@@ -47,6 +49,20 @@ fn base64_bytes<S: serde::Serializer>(
         }
         None => serializer.serialize_none(),
     }
+}
+
+/// The way back from [`base64_bytes`], for a message read back from a store.
+fn from_base64<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<u8>>, D::Error> {
+    use base64::Engine as _;
+    let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;
+    text.map(|t| {
+        base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .map_err(serde::de::Error::custom)
+    })
+    .transpose()
 }
 
 impl MessageAttribute {
@@ -238,7 +254,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// One message with everything SQS reports about it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     /// A UUID v4, like SQS's `MessageId`.
     pub id: String,

@@ -17,9 +17,10 @@ pub mod message;
 pub mod queue;
 
 pub use admin::{AdminError, QueueMeta, MAX_WAIT};
-pub use broker::{Error, Queues, Received, ReloadReport, Settled, TickReport};
+pub use broker::{CatalogEntry, Error, Queues, Received, ReloadReport, Settled, TickReport};
 pub use lambda::{batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, BatchOutcome};
 pub use message::{Message, MessageAttribute, MessageAttributes};
+pub use queue::image::{QueueChanges, QueueHead, StoredDedup, StoredMessage};
 pub use queue::{
     ConfigError, DeleteError, Delivery, MessageState, MessageView, PendingCounts, Queue,
     QueueConfig, QueueStats, SendError, SendReceipt, SendRequest, VisibilityError,

@@ -47,7 +47,7 @@ pub const MAX_VISIBILITY: Duration = Duration::from_secs(43_200);
 const FIRST_SEQUENCE: u64 = 18_000_000_000_000_000_000;
 
 /// How one queue behaves; built from the manifest by the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct QueueConfig {
     pub name: String,
     pub fifo: bool,
@@ -332,6 +332,8 @@ impl Entry {
 struct Dedup {
     message_id: String,
     sequence_number: Option<String>,
+    /// When the id was first seen (its window ends 5 minutes later).
+    at: DateTime<Utc>,
 }
 
 /// One queue: its messages in send order, receipt handles and FIFO bookkeeping.
@@ -360,6 +362,9 @@ pub struct Queue {
     next_sequence: u64,
     expired_total: u64,
     dead_lettered_total: u64,
+    /// What changed since the last [`Queue::take_changes`]; only kept when a store asked
+    /// for it (`--state`), so the in-memory sandbox pays nothing.
+    journal: Option<Box<image::Journal>>,
 }
 
 /// `now + d`, saturating instead of overflowing on absurd durations.
@@ -403,6 +408,7 @@ impl Queue {
             next_sequence: FIRST_SEQUENCE,
             expired_total: 0,
             dead_lettered_total: 0,
+            journal: None,
         })
     }
 
@@ -535,8 +541,10 @@ impl Queue {
                 Dedup {
                     message_id: message.id.clone(),
                     sequence_number: message.sequence_number.clone(),
+                    at: now,
                 },
             );
+            self.touch_dedup(&id);
             self.dedup_order.push_back((now, id));
         }
         let receipt = SendReceipt {
@@ -564,6 +572,7 @@ impl Queue {
             }
             if let Some((_, id)) = self.dedup_order.pop_front() {
                 self.dedup.remove(&id);
+                self.touch_dedup(&id);
             }
         }
     }
@@ -571,6 +580,7 @@ impl Queue {
     fn insert(&mut self, message: Message, visible_at: DateTime<Utc>) {
         let key = self.next_key;
         self.next_key += 1;
+        self.touch(key);
         self.by_id.insert(message.id.clone(), key);
         let expires_at = later(message.retained_since, self.config.retention);
         self.by_visible.insert((visible_at, key));
@@ -588,6 +598,7 @@ impl Queue {
 
     fn remove(&mut self, key: u64) -> Option<Message> {
         let entry = self.entries.remove(&key)?;
+        self.touch(key);
         self.by_visible.remove(&(entry.visible_at, key));
         self.by_expiry.remove(&(entry.expires_at, key));
         self.by_id.remove(&entry.message.id);
@@ -633,6 +644,9 @@ impl Queue {
         }
         let until = later(now, visibility);
         for key in deliver {
+            if let Some(journal) = &mut self.journal {
+                journal.touch(key);
+            }
             let Some(entry) = self.entries.get_mut(&key) else {
                 continue;
             };
@@ -724,12 +738,16 @@ impl Queue {
         self.by_visible.remove(&(entry.visible_at, key));
         self.by_visible.insert((until, key));
         entry.visible_at = until;
+        self.touch(key);
         Ok(())
     }
 
     /// `PurgeQueue`: removes every message (in flight too); returns how many.
     pub fn purge(&mut self) -> usize {
         let n = self.entries.len();
+        if let Some(journal) = &mut self.journal {
+            journal.whole = true;
+        }
         self.entries.clear();
         self.by_visible.clear();
         self.by_expiry.clear();
@@ -932,6 +950,9 @@ impl Queue {
         keys.into_iter().filter_map(|k| self.remove(k)).collect()
     }
 }
+
+#[path = "image.rs"]
+pub mod image;
 
 #[cfg(test)]
 #[path = "queue_tests.rs"]
