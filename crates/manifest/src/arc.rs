@@ -359,9 +359,42 @@ fn props_of(entry: &Entry, into: &mut Vec<(Key, Node)>) -> DResult<()> {
             )
             .help(format!("write `{} <value>`", key_word.text)));
         };
+        if key_word.text == ALARM {
+            push_alarm(into, key_of(key_word), value);
+            continue;
+        }
         push_unique(into, key_of(key_word), value)?;
     }
     Ok(())
+}
+
+/// The property that may be given on several lines (`alarm oldestAge 300`,
+/// `alarm deadLetters 1`): its lines are collected into one list.
+const ALARM: &str = "alarm";
+
+fn push_alarm(into: &mut Vec<(Key, Node)>, key: Key, line: Node) {
+    match into.iter_mut().find(|(k, _)| k.name == ALARM) {
+        Some((
+            _,
+            Node {
+                kind: Kind::Arr(lines),
+                span,
+            },
+        )) => {
+            span.end = line.span.end;
+            lines.push(line);
+        }
+        _ => {
+            let span = line.span.clone();
+            into.push((
+                key,
+                Node {
+                    kind: Kind::Arr(vec![line]),
+                    span,
+                },
+            ));
+        }
+    }
 }
 
 fn push_unique(into: &mut Vec<(Key, Node)>, key: Key, value: Node) -> DResult<()> {

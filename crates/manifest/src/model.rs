@@ -33,6 +33,16 @@ pub struct Manifest {
     pub functions: BTreeMap<String, Function>,
     /// Folder served for requests no route matches (`public/` by default, `@static folder X`).
     pub static_dir: Option<PathBuf>,
+    /// Every alarm, declared (`alarm …` lines) or by default (dead-letter queues).
+    pub alarms: Vec<Alarm>,
+}
+
+/// One alarm: what it watches and its threshold, where it was declared (a default
+/// dead-letter alarm points at its queue's `deadLetterQueue`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Alarm {
+    pub watch: sandbox_services::alarm::Watch,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

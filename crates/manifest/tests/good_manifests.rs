@@ -613,3 +613,57 @@ fn errors_carry_position_and_help() {
         "{err}"
     );
 }
+
+/// `alarm` lines under queues, routes and streams; the default dead-letter alarm and
+/// `deadLetters off`; the JSON form gives the same model.
+#[test]
+fn alarms_and_their_defaults() {
+    use sandbox_services::alarm::Watch;
+    let root = tmp();
+    let text = "@app\nshop\n@http\nget /\n  alarm errors 5 in 5m\n@queues\norders\n  deadLetterQueue failed\n  alarm oldestAge 300\nquiet\n  deadLetterQueue failed\n  alarm deadLetters off\nloud\n  deadLetterQueue failed\n  alarm deadLetters 3\nfailed\n@streams\nclicks\n  consumers audit\n  alarm lag 100\n  alarm iteratorAge 1m\n";
+    let m = arc(root.path(), text);
+    let watches: Vec<Watch> = m.alarms.iter().map(|a| a.watch.clone()).collect();
+    let dl = |queue: &str, count| Watch::DeadLetters {
+        queue: queue.into(),
+        dead_letter_queue: "failed".into(),
+        count,
+    };
+    assert_eq!(
+        watches,
+        [
+            Watch::OldestAge {
+                queue: "orders".into(),
+                seconds: 300
+            },
+            dl("orders", 1),
+            dl("loud", 3),
+            Watch::Errors {
+                function: "http/get-index".into(),
+                count: 5,
+                period: Duration::from_secs(300)
+            },
+            Watch::ConsumerLag {
+                stream: "clicks".into(),
+                consumer: "audit".into(),
+                records: 100
+            },
+            Watch::IteratorAge {
+                stream: "clicks".into(),
+                consumer: "audit".into(),
+                seconds: 60
+            },
+        ]
+    );
+    assert_eq!(m.alarms[0].span.line, 9);
+    let j = json(
+        root.path(),
+        r#"{"app": "shop", "http": [{"method": "get", "path": "/", "alarm": "errors 5 in 5m"}],
+            "queues": {"orders": {"deadLetterQueue": "failed", "alarm": ["oldestAge 300"]},
+                       "quiet": {"deadLetterQueue": "failed", "alarm": ["deadLetters off"]},
+                       "loud": {"deadLetterQueue": "failed", "alarm": ["deadLetters 3"]},
+                       "failed": {}},
+            "streams": {"clicks": {"consumers": ["audit"], "alarm": ["lag 100", "iteratorAge 60"]}}}"#,
+    );
+    let from_json: Vec<Watch> = j.alarms.iter().map(|a| a.watch.clone()).collect();
+    assert_eq!(from_json, watches);
+}

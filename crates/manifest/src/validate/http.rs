@@ -9,7 +9,9 @@ use crate::model::{Method, Route};
 use crate::suggest;
 use crate::tree::{Key, Kind, Node, Props};
 
-const KEYS: &[&str] = &["method", "path", "timeout", "memory", "env", "build"];
+const KEYS: &[&str] = &[
+    "method", "path", "timeout", "memory", "env", "build", "alarm",
+];
 const METHODS: &[&str] = &[
     "get", "post", "put", "patch", "delete", "head", "options", "any",
 ];
@@ -96,6 +98,14 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Route>> {
         }
         let settings = Settings::read(ctx, &props)?;
         let function = functions::declare(ctx, &name, &settings, &route_span);
+        let alarms = super::alarms::read(
+            ctx,
+            &props,
+            super::alarms::On::Route {
+                function: &function,
+            },
+        )?;
+        ctx.alarms.extend(alarms);
         let route = Route {
             method,
             path,

@@ -4,6 +4,7 @@
 //! Sections are read in dependency order — queues before the topics, streams and
 //! buses that name them — so a reference can be checked as soon as it is read.
 
+mod alarms;
 mod bus;
 mod events;
 mod functions;
@@ -54,6 +55,8 @@ pub(crate) struct Ctx<'a> {
     /// Queue name → (FIFO?, where declared), filled before anything refers to queues.
     pub queues: BTreeMap<String, (bool, Range<usize>)>,
     pub topics: BTreeMap<String, (bool, Range<usize>)>,
+    /// Alarms, as each resource declaring them is read.
+    pub alarms: Vec<crate::model::Alarm>,
 }
 
 impl Ctx<'_> {
@@ -88,6 +91,7 @@ pub(crate) fn manifest(
         functions: BTreeMap::new(),
         queues: BTreeMap::new(),
         topics: BTreeMap::new(),
+        alarms: Vec::new(),
     };
     let app = app_name(&ctx, &top)?;
     if let Some(env) = top.get("env") {
@@ -130,6 +134,7 @@ pub(crate) fn manifest(
         buses,
         functions: ctx.functions,
         static_dir,
+        alarms: ctx.alarms,
     })
 }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::functions::{self, Settings};
-use super::{names, Ctx};
+use super::{alarms, names, Ctx};
 use crate::error::{DResult, Diag};
 use crate::model::{DeadLetter, Queue};
 use crate::tree::{IntRule, Node, Props};
@@ -29,6 +29,7 @@ const KEYS: &[&str] = &[
     "memory",
     "env",
     "build",
+    "alarm",
 ];
 
 const VISIBILITY: IntRule = IntRule {
@@ -173,6 +174,16 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Queue>> {
             .then(|| functions::declare(ctx, &function_name, &settings, &key.span));
         ctx.queues
             .insert(key.name.clone(), (fifo, key.span.clone()));
+        let alarms = alarms::read(
+            ctx,
+            &props,
+            alarms::On::Queue {
+                name: &key.name,
+                dead_letter_queue: dead_letter.as_ref().map(|d| d.queue.as_str()),
+                function: function.as_deref(),
+            },
+        )?;
+        ctx.alarms.extend(alarms);
         queues.push(Queue {
             name: key.name.clone(),
             fifo,

@@ -40,6 +40,7 @@ const CONSUMER_KEYS: &[&str] = &[
     "memory",
     "env",
     "build",
+    "alarm",
 ];
 const STREAM_KEYS: &[&str] = &["shards", "retention", "consumers"];
 
@@ -245,6 +246,16 @@ fn consumer(
     let window = queues::batching_window(props)?;
     let settings = Settings::read(ctx, props)?;
     let function = functions::declare(ctx, &format!("streams/{stream}/{name}"), &settings, span);
+    let alarms = super::alarms::read(
+        ctx,
+        props,
+        super::alarms::On::Consumer {
+            stream,
+            consumer: name,
+            function: &function,
+        },
+    )?;
+    ctx.alarms.extend(alarms);
     Ok(StreamConsumer {
         name: name.to_string(),
         function,

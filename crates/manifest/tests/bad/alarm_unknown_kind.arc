@@ -1,0 +1,5 @@
+@app
+shop
+@queues
+orders
+  alarm oldAge 300
