@@ -1,0 +1,17 @@
+//! Durable state for `sandbox start --state DIR`: one redb file in DIR that holds what the
+//! services hold, so a restart or a `kill -9` loses nothing that was acknowledged.
+//!
+//! - [`store`]: the file, its tables, writing a batch of changes in one transaction and
+//!   reading everything back at start.
+//! - [`commit`]: group commit — changes from many concurrent senders go to disk in one
+//!   transaction (one fsync), and each sender waits only for the commit holding its own.
+//!
+//! The services stay pure state machines: they note what changed
+//! (`sandbox_services::queue::Queues::take_changes`) and this crate writes it. The drivers
+//! in `sandbox-triggers` decide when to hand changes over and when an answer must wait.
+
+pub mod commit;
+pub mod store;
+
+pub use commit::{Committer, Ticket};
+pub use store::{Delta, LoadedQueue, Store, StoreError};

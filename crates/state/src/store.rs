@@ -1,0 +1,242 @@
+//! The store: one redb database file (`DIR/sandbox.redb`) with a table per kind of record.
+//!
+//! Records are JSON (the services' own serde forms): readable with any redb tool and
+//! tolerant of fields added later. Keys carry the queue's name, so a queue's messages
+//! are one key range, read and removed in one sweep. redb gives the rest: ACID
+//! transactions, a commit is durable when it returns (fsync), a crash mid-write leaves
+//! the last commit, and a second sandbox on the same DIR is refused (the file is locked).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use sandbox_services::queue::{CatalogEntry, QueueChanges, QueueHead, StoredDedup, StoredMessage};
+
+/// Queue name → its configuration and API facts.
+const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("queue_catalog");
+/// Queue name → its counters.
+const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("queue_heads");
+/// (queue, arrival key) → message with its visibility and receipt.
+const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_messages");
+/// (queue, deduplication id) → the FIFO dedup record.
+const DEDUP: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("queue_dedup");
+
+/// The file inside the state directory.
+pub const FILE: &str = "sandbox.redb";
+
+/// Why the state could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state directory {dir}: {source}")]
+    Dir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("state file {file}: {source}")]
+    Open {
+        file: PathBuf,
+        source: redb::DatabaseError,
+    },
+    #[error("state store: {0}")]
+    Db(#[from] redb::Error),
+    #[error("state store: a stored {what} does not read back: {source}")]
+    Decode {
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("state not saved: {0}")]
+    Failed(String),
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// One batch of changes, in the order they happened: written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Delta {
+    /// The whole queue catalog, when it changed (queues made, removed or reconfigured);
+    /// queues missing from it are removed with their messages.
+    pub catalog: Option<BTreeMap<String, CatalogEntry>>,
+    pub queues: Vec<(String, QueueChanges)>,
+}
+
+impl Delta {
+    pub fn is_empty(&self) -> bool {
+        self.catalog.is_none() && self.queues.is_empty()
+    }
+}
+
+/// One queue as read back at start.
+#[derive(Debug, Clone)]
+pub struct LoadedQueue {
+    pub entry: CatalogEntry,
+    pub head: QueueHead,
+    pub messages: Vec<StoredMessage>,
+    pub dedup: Vec<StoredDedup>,
+}
+
+pub struct Store {
+    db: Database,
+    file: PathBuf,
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    // The services' types serialize to JSON without fail (string keys, no NaN).
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode { what, source })
+}
+
+impl Store {
+    /// Opens (creating if need be) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let file = dir.join(FILE);
+        let db = Database::create(&file).map_err(|source| StoreError::Open {
+            file: file.clone(),
+            source,
+        })?;
+        let store = Store { db, file };
+        // Every table exists from the start, so reads never meet a missing one.
+        let tx = store.db.begin_write()?;
+        tx.open_table(CATALOG)?;
+        tx.open_table(HEADS)?;
+        tx.open_table(MESSAGES)?;
+        tx.open_table(DEDUP)?;
+        tx.commit()?;
+        Ok(store)
+    }
+
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Every stored queue with its messages, in arrival order.
+    pub fn load_queues(&self) -> Result<Vec<LoadedQueue>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let catalog = tx.open_table(CATALOG)?;
+        let heads = tx.open_table(HEADS)?;
+        let messages = tx.open_table(MESSAGES)?;
+        let dedup = tx.open_table(DEDUP)?;
+        let mut out = Vec::new();
+        for row in catalog.iter()? {
+            let (name, value) = row?;
+            let name = name.value();
+            let entry: CatalogEntry = decode("queue", value.value())?;
+            let head = match heads.get(name)? {
+                Some(v) => decode("queue head", v.value())?,
+                None => QueueHead::default(),
+            };
+            let mut loaded = LoadedQueue {
+                entry,
+                head,
+                messages: Vec::new(),
+                dedup: Vec::new(),
+            };
+            for row in messages.range((name, 0)..=(name, u64::MAX))? {
+                let (_, v) = row?;
+                loaded.messages.push(decode("message", v.value())?);
+            }
+            for row in dedup.range((name, "")..)? {
+                let (k, v) = row?;
+                if k.value().0 != name {
+                    break;
+                }
+                loaded.dedup.push(decode("deduplication id", v.value())?);
+            }
+            out.push(loaded);
+        }
+        Ok(out)
+    }
+
+    /// Writes a batch of deltas, in order, in one durable transaction.
+    pub fn write(&self, deltas: &[Delta]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        {
+            let mut catalog = tx.open_table(CATALOG)?;
+            let mut heads = tx.open_table(HEADS)?;
+            let mut messages = tx.open_table(MESSAGES)?;
+            let mut dedup = tx.open_table(DEDUP)?;
+            for delta in deltas {
+                if let Some(next) = &delta.catalog {
+                    let stored: Vec<String> = catalog
+                        .iter()?
+                        .map(|row| row.map(|(k, _)| k.value().to_string()))
+                        .collect::<Result<_, _>>()?;
+                    for gone in stored.iter().filter(|n| !next.contains_key(*n)) {
+                        catalog.remove(gone.as_str())?;
+                        heads.remove(gone.as_str())?;
+                        clear_queue(&mut messages, &mut dedup, gone)?;
+                    }
+                    for (name, entry) in next {
+                        catalog.insert(name.as_str(), json(entry).as_slice())?;
+                    }
+                }
+                for (name, changes) in &delta.queues {
+                    let name = name.as_str();
+                    if changes.whole {
+                        clear_queue(&mut messages, &mut dedup, name)?;
+                    }
+                    heads.insert(name, json(&changes.head).as_slice())?;
+                    for m in &changes.messages {
+                        messages.insert((name, m.key), json(m).as_slice())?;
+                    }
+                    for key in &changes.removed {
+                        messages.remove((name, *key))?;
+                    }
+                    for d in &changes.dedup {
+                        dedup.insert((name, d.id.as_str()), json(d).as_slice())?;
+                    }
+                    for id in &changes.dedup_removed {
+                        dedup.remove((name, id.as_str()))?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn clear_queue(
+    messages: &mut redb::Table<(&str, u64), &[u8]>,
+    dedup: &mut redb::Table<(&str, &str), &[u8]>,
+    name: &str,
+) -> Result<(), StoreError> {
+    messages.retain_in((name, 0)..=(name, u64::MAX), |_, _| false)?;
+    let mut ids = Vec::new();
+    for row in dedup.range((name, "")..)? {
+        let (k, _) = row?;
+        let (queue, id) = k.value();
+        if queue != name {
+            break;
+        }
+        ids.push(id.to_string());
+    }
+    for id in ids {
+        dedup.remove((name, id.as_str()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

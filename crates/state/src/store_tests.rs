@@ -1,0 +1,108 @@
+//! The store against real queue state machines: what goes in comes back after a reopen.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use sandbox_services::queue::{Queue, QueueConfig, Queues, SendRequest};
+
+use super::*;
+use crate::Committer;
+
+fn restore(store: &Store) -> Queues {
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let queues = store
+        .load_queues()
+        .unwrap()
+        .into_iter()
+        .map(|l| {
+            let q = Queue::restore(l.entry.config, l.head, l.messages, l.dedup, now).unwrap();
+            (q, l.entry.meta)
+        })
+        .collect();
+    Queues::restored(queues)
+}
+
+fn delta(queues: &mut Queues, catalog: bool) -> Delta {
+    Delta {
+        catalog: catalog.then(|| queues.catalog()),
+        queues: queues.take_changes(),
+    }
+}
+
+#[test]
+fn queues_and_messages_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let mut queues =
+        Queues::new(vec![QueueConfig::new("jobs"), QueueConfig::new("other")]).unwrap();
+    queues.start_journal();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.write(&[delta(&mut queues, true)]).unwrap();
+        for i in 0..5 {
+            queues.send("jobs", SendRequest::new(format!("m{i}")), now).unwrap();
+        }
+        let got = queues.receive("jobs", 2, now).unwrap();
+        queues.delete("jobs", &got.messages[0].receipt_handle).unwrap();
+        store.write(&[delta(&mut queues, false)]).unwrap();
+        // A queue removed from the catalog goes with its messages.
+        queues.send("other", SendRequest::new("x"), now).unwrap();
+        let d1 = delta(&mut queues, false);
+        queues.delete_queue("other").unwrap();
+        let d2 = delta(&mut queues, true);
+        store.write(&[d1, d2]).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let back = restore(&store);
+    assert_eq!(back.names(), ["jobs"]);
+    assert_eq!(back.peek("jobs", now).unwrap(), queues.peek("jobs", now).unwrap());
+    assert_eq!(back.peek("jobs", now).unwrap().len(), 4);
+}
+
+#[test]
+fn a_second_sandbox_on_the_same_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Store::open(dir.path()).unwrap();
+    let second = Store::open(dir.path());
+    assert!(matches!(second, Err(StoreError::Open { .. })), "{:?}", second.err());
+}
+
+#[test]
+fn group_commit_writes_every_sender_s_change_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let committer = Arc::new(Committer::start(store.clone()));
+    let queues = Arc::new(std::sync::Mutex::new(
+        Queues::new(vec![QueueConfig::new("jobs")]).unwrap(),
+    ));
+    {
+        let mut q = queues.lock().unwrap();
+        q.start_journal();
+        let t = committer.submit(delta(&mut q, true));
+        drop(q);
+        committer.wait(t).unwrap();
+    }
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let (queues, committer) = (queues.clone(), committer.clone());
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let ticket = {
+                        let mut q = queues.lock().unwrap();
+                        q.send("jobs", SendRequest::new(format!("{t}-{i}")), now).unwrap();
+                        committer.submit(delta(&mut q, false))
+                    };
+                    committer.wait(ticket).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    drop(committer);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(restore(&store).peek("jobs", now).unwrap().len(), 400);
+}
