@@ -65,6 +65,9 @@ impl Aws {
                 return protocol::write(bad.service, bad.wire, "", &bad.request_id, Err(bad.error))
             }
         };
+        // One region serves every call: the scope's region is reported, not used, so the
+        // ARNs in answers agree with the ones in handlers' events.
+        tracing::debug!(target: "sandbox::aws", "{:?} {} (signed for {})", call.service, call.operation, call.region);
         let result = match call.service {
             Service::Sqs => sqs::call(self, &call).await,
             Service::Sns => sns::call(self, &call).await,

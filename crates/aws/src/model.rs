@@ -23,8 +23,6 @@ pub struct Model {
 pub struct Metadata {
     #[serde(default)]
     pub xml_namespace: Option<String>,
-    #[serde(default)]
-    pub api_version: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,7 +123,6 @@ macro_rules! model {
 model!(SQS_QUERY, "sqs-query.json");
 model!(SNS, "sns.json");
 model!(KINESIS, "kinesis.json");
-model!(EVENTS, "events.json");
 
 #[cfg(test)]
 mod tests {
@@ -133,7 +130,7 @@ mod tests {
 
     #[test]
     fn every_embedded_model_parses_and_refers_only_to_its_own_shapes() {
-        for model in [&*SQS_QUERY, &*SNS, &*KINESIS, &*EVENTS] {
+        for model in [&*SQS_QUERY, &*SNS, &*KINESIS] {
             for shape in model.shapes.values() {
                 let refs = shape
                     .members

@@ -110,7 +110,7 @@ pub struct Unreadable {
 }
 
 /// Reads a request the server recognised as an AWS call.
-pub fn read(uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Call, Unreadable> {
+pub fn read(uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Call, Box<Unreadable>> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let authorization = headers
         .get(http::header::AUTHORIZATION)
@@ -121,11 +121,13 @@ pub fn read(uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Call, Unread
         .unwrap_or_else(|| sandbox_ops::aws::REGION.to_string());
     let signed = scope(authorization).and_then(|s| Service::from_signing_name(s.1));
     let path = uri.path().to_string();
-    let fail = |service, wire, error| Unreadable {
-        service,
-        wire,
-        error,
-        request_id: request_id.clone(),
+    let fail = |service, wire, error| {
+        Box::new(Unreadable {
+            service,
+            wire,
+            error,
+            request_id: request_id.clone(),
+        })
     };
 
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {

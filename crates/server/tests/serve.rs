@@ -101,6 +101,7 @@ async fn load(dir: &Path, runtime: &Runtime) -> App {
     let options = BuildOptions {
         target_dir: dir.join("target"),
         skip: true,
+        endpoint: None,
     };
     App::load(manifest, runtime.clone(), &options).await
 }
