@@ -77,3 +77,23 @@ impl AwsError {
         }
     }
 }
+
+/// `ValidationException` in the words AWS's JSON services use for a member that breaks a
+/// constraint: `1 validation error detected: Value '0' at 'shardCount' failed to satisfy
+/// constraint: Member must …`. `field` is the member as AWS names it there (see
+/// [`member_name`]).
+pub(crate) fn validation(value: impl std::fmt::Display, field: &str, rule: &str) -> AwsError {
+    AwsError::sender(
+        "ValidationException",
+        format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must {rule}"),
+    )
+}
+
+/// A member as AWS's validation messages name it: `StreamName` → `streamName`.
+pub(crate) fn member_name(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}

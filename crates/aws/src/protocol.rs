@@ -116,10 +116,11 @@ pub fn read(uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Result<Call, Box<Un
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let region = scope(authorization)
-        .map(|s| s.0.to_string())
+    let scope = sandbox_ops::aws::CredentialScope::parse(authorization);
+    let region = scope
+        .map(|s| s.region.to_string())
         .unwrap_or_else(|| sandbox_ops::aws::REGION.to_string());
-    let signed = scope(authorization).and_then(|s| Service::from_signing_name(s.1));
+    let signed = scope.and_then(|s| Service::from_signing_name(s.service));
     let path = uri.path().to_string();
     let fail = |service, wire, error| {
         Box::new(Unreadable {
@@ -215,17 +216,6 @@ fn unsubscribe_url(params: &Params) -> bool {
         && params
             .get("SubscriptionArn")
             .is_some_and(|arn| arn.starts_with("arn:aws:sns:"))
-}
-
-/// `(region, service)` from a SigV4 credential scope.
-fn scope(authorization: &str) -> Option<(&str, &str)> {
-    let rest = authorization.strip_prefix("AWS4-HMAC-SHA256")?;
-    let credential = rest
-        .split(',')
-        .map(str::trim)
-        .find_map(|part| part.strip_prefix("Credential="))?;
-    let parts: Vec<&str> = credential.split('/').collect();
-    (parts.len() == 5).then(|| (parts[2], parts[3]))
 }
 
 /// Writes the answer to a call in its protocol.

@@ -159,27 +159,19 @@ async fn sends(
     clients: usize,
     duration: Duration,
 ) -> Result<f64> {
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + duration;
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (sqs, url, done) = (sqs.clone(), url.to_string(), done.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                sqs.send_message()
-                    .queue_url(&url)
-                    .message_body("bench")
-                    .send()
-                    .await?;
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / duration.as_secs_f64())
+    let (sqs, url) = (sqs.clone(), url.to_string());
+    per_second(clients, duration, move || {
+        let (sqs, url) = (sqs.clone(), url.clone());
+        async move {
+            sqs.send_message()
+                .queue_url(&url)
+                .message_body("bench")
+                .send()
+                .await?;
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// Receive+Delete pairs per second from `clients` concurrent loops.
@@ -189,23 +181,40 @@ async fn receive_deletes(
     clients: usize,
     duration: Duration,
 ) -> Result<f64> {
+    let (sqs, url) = (sqs.clone(), url.to_string());
+    per_second(clients, duration, move || {
+        let (sqs, url) = (sqs.clone(), url.clone());
+        async move {
+            let got = sqs.receive_message().queue_url(&url).send().await?;
+            let Some(message) = got.messages.and_then(|m| m.into_iter().next()) else {
+                bail!("the queue ran dry: the benchmark under-filled it");
+            };
+            let handle = message.receipt_handle.unwrap_or_default();
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(handle)
+                .send()
+                .await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// How many times per second `clients` concurrent loops complete `one` within `duration`.
+async fn per_second<F, Fut>(clients: usize, duration: Duration, one: F) -> Result<f64>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
     let done = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + duration;
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (sqs, url, done) = (sqs.clone(), url.to_string(), done.clone());
+        let (one, done) = (one.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
-                let got = sqs.receive_message().queue_url(&url).send().await?;
-                let Some(message) = got.messages.and_then(|m| m.into_iter().next()) else {
-                    bail!("the queue ran dry: the benchmark under-filled it");
-                };
-                let handle = message.receipt_handle.unwrap_or_default();
-                sqs.delete_message()
-                    .queue_url(&url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await?;
+                one().await?;
                 done.fetch_add(1, Ordering::Relaxed);
             }
             anyhow::Ok(())

@@ -76,6 +76,29 @@ pub fn resource_name(id: &str) -> &str {
     id.rsplit('/').next().unwrap_or(id)
 }
 
+/// The region and service a SigV4 `Authorization` header's credential scope names
+/// (`Credential=KEY/20261130/us-east-1/sqs/aws4_request`); the sandbox checks no signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialScope<'a> {
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+impl<'a> CredentialScope<'a> {
+    pub fn parse(authorization: &'a str) -> Option<CredentialScope<'a>> {
+        let rest = authorization.strip_prefix("AWS4-HMAC-SHA256")?;
+        let credential = rest
+            .split(',')
+            .map(str::trim)
+            .find_map(|part| part.strip_prefix("Credential="))?;
+        let parts: Vec<&str> = credential.split('/').collect();
+        match parts[..] {
+            [_, _, region, service, "aws4_request"] => Some(CredentialScope { region, service }),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +134,22 @@ mod tests {
             "orders"
         );
         assert_eq!(resource_name("jobs"), "jobs");
+    }
+
+    #[test]
+    fn reads_a_credential_scope() {
+        let header = "AWS4-HMAC-SHA256 Credential=k/20261130/eu-west-1/sqs/aws4_request, SignedHeaders=host, Signature=x";
+        assert_eq!(
+            CredentialScope::parse(header),
+            Some(CredentialScope {
+                region: "eu-west-1",
+                service: "sqs"
+            })
+        );
+        assert_eq!(
+            CredentialScope::parse("AWS4-HMAC-SHA256 Credential=broken"),
+            None
+        );
+        assert_eq!(CredentialScope::parse("Bearer x"), None);
     }
 }

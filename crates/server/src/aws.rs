@@ -17,6 +17,7 @@ use std::pin::Pin;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderMap, Method, Response, Uri};
+use sandbox_ops::aws::CredentialScope;
 
 /// The services whose protocols the sandbox speaks, by their SigV4 signing names.
 pub const SIGNING_NAMES: [&str; 4] = ["sqs", "sns", "kinesis", "events"];
@@ -76,23 +77,12 @@ fn is_unsubscribe_url(query: &str) -> bool {
 
 /// The service named by a SigV4 `Authorization` header's credential scope.
 pub fn signing_service(authorization: &str) -> Option<&str> {
-    scope(authorization).and_then(|scope| scope.get(3).copied())
+    CredentialScope::parse(authorization).map(|scope| scope.service)
 }
 
 /// The region named by a SigV4 `Authorization` header's credential scope.
 pub fn signing_region(authorization: &str) -> Option<&str> {
-    scope(authorization).and_then(|scope| scope.get(2).copied())
-}
-
-/// `KEY/DATE/REGION/SERVICE/aws4_request`, split at `/`.
-fn scope(authorization: &str) -> Option<Vec<&str>> {
-    let rest = authorization.strip_prefix("AWS4-HMAC-SHA256")?;
-    let credential = rest
-        .split(',')
-        .map(str::trim)
-        .find_map(|part| part.strip_prefix("Credential="))?;
-    let parts: Vec<&str> = credential.split('/').collect();
-    (parts.len() == 5 && parts[4] == "aws4_request").then_some(parts)
+    CredentialScope::parse(authorization).map(|scope| scope.region)
 }
 
 #[cfg(test)]

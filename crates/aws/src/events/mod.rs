@@ -88,13 +88,7 @@ fn optional<'a>(call: &'a Call, name: &str) -> Option<&'a str> {
     call.input[name].as_str().filter(|s| !s.is_empty())
 }
 
-fn lower_first(name: &str) -> String {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
-        .unwrap_or_default()
-}
+use crate::error::member_name as lower_first;
 
 /// The bus a call names by `EventBusName` (a name or an ARN); `default` when absent.
 fn bus_name(call: &Call) -> String {

@@ -47,12 +47,7 @@ pub(crate) fn invalid_argument(message: impl Into<String>) -> AwsError {
 }
 
 /// A value outside the model's constraints, worded as AWS's validation layer words it.
-pub(crate) fn validation(value: impl std::fmt::Display, field: &str, rule: &str) -> AwsError {
-    AwsError::sender(
-        "ValidationException",
-        format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must {rule}"),
-    )
-}
+pub(crate) use crate::error::validation;
 
 pub(crate) fn not_found(name: &str) -> AwsError {
     AwsError::sender(
@@ -98,14 +93,7 @@ pub(crate) fn string<'a>(call: &'a Call, name: &str) -> Result<&'a str, AwsError
         .ok_or_else(|| validation("null", &lower_first(name), "not be null"))
 }
 
-/// `StreamName` → `streamName`, as AWS's validation messages name members.
-fn lower_first(name: &str) -> String {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
-        .unwrap_or_default()
-}
+use crate::error::member_name as lower_first;
 
 /// Epoch seconds with milliseconds, as Kinesis's JSON form writes timestamps.
 pub(crate) fn epoch(t: chrono::DateTime<chrono::Utc>) -> f64 {
