@@ -74,6 +74,11 @@ struct StartArgs {
     /// keep-alive connection is kept), e.g. `30s`.
     #[arg(long, default_value = "30s", value_parser = parse_std_duration)]
     header_timeout: std::time::Duration,
+    /// Keep state in DIR across restarts and crashes: queues' messages (with receive
+    /// counts, visibility, delays, FIFO dedup) and queues made through the AWS API. An
+    /// acknowledged send is on disk before it is answered. Without it, nothing is written.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
     #[command(flatten)]
     load: LoadArgs,
 }

@@ -40,7 +40,16 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
     cell.load()
         .runtime()
         .set_wall_clock(Arc::new(move || handler_clock.now().into()));
-    let triggers = Triggers::start(cell.clone(), clock).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let triggers = match &args.state {
+        None => Triggers::start(cell.clone(), clock),
+        Some(dir) => {
+            Triggers::start_durable(cell.clone(), clock, dir).map(|(triggers, restored)| {
+                summary::restored(&restored);
+                triggers
+            })
+        }
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let _watcher = if args.no_watch {
         None
     } else {

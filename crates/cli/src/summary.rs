@@ -2,6 +2,7 @@
 //! person reads at a glance.
 
 use sandbox_app::{App, LoadState};
+use sandbox_triggers::Restored;
 
 pub fn print(app: &App) {
     let m = app.manifest();
@@ -83,5 +84,21 @@ pub fn print(app: &App) {
                 reason.replace('\n', "\n    ")
             );
         }
+    }
+}
+
+/// What `--state DIR` brought back (and how the manifest changed it).
+pub fn restored(r: &Restored) {
+    println!(
+        "  state    restored {} message(s) in {} queue(s) from {}",
+        r.messages,
+        r.queues,
+        r.dir.display()
+    );
+    for (queue, held) in &r.report.retired {
+        println!("           queue {queue} is no longer in the manifest; its {held} message(s) are kept (no consumer)");
+    }
+    for (queue, held) in r.report.dropped.iter().filter(|(_, n)| *n > 0) {
+        println!("           queue {queue} changed between standard and FIFO; its {held} stored message(s) are gone");
     }
 }

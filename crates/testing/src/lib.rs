@@ -133,6 +133,12 @@ impl Sandbox {
         self.process.is_running()
     }
 
+    /// Kills the sandbox the way `kill -9` does (no shutdown, nothing flushed) and waits
+    /// for it to be gone; for crash tests of `--state`.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.process.kill()
+    }
+
     /// A request builder for anything the helpers below do not cover.
     pub fn agent(&self) -> &ureq::Agent {
         &self.agent

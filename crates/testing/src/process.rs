@@ -70,6 +70,14 @@ impl Child {
     pub(crate) fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// SIGKILL (on Unix; `TerminateProcess` elsewhere), then reaps it: the process gets no
+    /// chance to save or flush anything, as with `kill -9`.
+    pub(crate) fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
 }
 
 impl Drop for Child {

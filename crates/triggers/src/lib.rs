@@ -24,6 +24,7 @@ mod host;
 mod invoke;
 mod lambda_async;
 mod lock;
+mod queue_store;
 pub mod queues;
 mod reload;
 pub mod schedules;
@@ -42,6 +43,7 @@ pub use activity::Activity;
 pub use api::queues::send_request;
 pub use buses::BusService;
 pub use drain::DrainReport;
+pub use queue_store::Restored;
 pub use queues::QueueService;
 pub use schedules::{ScheduleView, Schedules};
 pub use streams::StreamService;
@@ -70,6 +72,28 @@ pub struct Triggers {
 impl Triggers {
     /// Starts every driver for the app in `cell`. Must run inside a tokio runtime.
     pub fn start(app: AppCell, clock: Clock) -> Result<Arc<Triggers>, String> {
+        Ok(Triggers::start_with(app, clock, None)?.0)
+    }
+
+    /// Like [`Triggers::start`], keeping state in `dir` (`--state DIR`): what it holds is
+    /// restored, reconciled with the manifest as a reload would, and every acknowledged
+    /// change is written there before it is answered. Says what was restored.
+    pub fn start_durable(
+        app: AppCell,
+        clock: Clock,
+        dir: &std::path::Path,
+    ) -> Result<(Arc<Triggers>, Restored), String> {
+        let store = sandbox_state::Store::open(dir).map_err(|e| e.to_string())?;
+        let state = Some((Arc::new(store), dir.to_path_buf()));
+        let (triggers, restored) = Triggers::start_with(app, clock, state)?;
+        Ok((triggers, restored.unwrap_or_default()))
+    }
+
+    fn start_with(
+        app: AppCell,
+        clock: Clock,
+        state: Option<(Arc<sandbox_state::Store>, std::path::PathBuf)>,
+    ) -> Result<(Arc<Triggers>, Option<Restored>), String> {
         let cx = Context {
             app,
             clock,
@@ -79,7 +103,7 @@ impl Triggers {
         // In the order reloads reconfigure them: topics, buses and streams hand work to
         // queues (subscribers, targets, on-failure destinations), so queues come first.
         let schedules = Schedules::start(&cx, &mut drivers)?;
-        let queues = QueueService::start(&cx, &mut drivers)?;
+        let (queues, restored) = QueueService::start(&cx, &mut drivers, state)?;
         let topics = TopicService::start(&cx, &mut drivers, &queues)?;
         let buses = BusService::start(&cx, &mut drivers, &queues, &topics)?;
         let streams = StreamService::start(&cx, &mut drivers, &queues, &topics)?;
@@ -96,7 +120,7 @@ impl Triggers {
             streams,
         });
         triggers.connect(&triggers.app.load());
-        Ok(triggers)
+        Ok((triggers, restored))
     }
 
     pub fn clock(&self) -> ClockView {

@@ -22,14 +22,16 @@ use sandbox_ops::queues::{
 use sandbox_services::queue::MessageState;
 use sandbox_services::queue::{
     batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, Delivery, QueueConfig,
-    Queues, SendReceipt, SendRequest,
+    Queues, ReloadReport, SendReceipt, SendRequest,
 };
 use sandbox_services::PendingWork;
 
 use crate::driver::{Context, Driver, Drivers, Round};
 use crate::invoke::invoke;
 use crate::lock::Lock;
+use crate::queue_store::{QueueStore, Restored};
 use crate::ControlError;
+use sandbox_state::{Store, Ticket};
 use sandbox_ops::aws::{ACCOUNT, REGION};
 
 /// Lambda starts five pollers per SQS event source mapping; without a `maxConcurrency`
@@ -51,44 +53,76 @@ struct Inner {
     work: tokio::sync::Notify,
     /// Wakes long-polling receivers (the AWS API's `WaitTimeSeconds`) on every change.
     changed: tokio::sync::Notify,
+    /// With `--state`: where every change goes (`queue_store`).
+    store: Option<QueueStore>,
 }
 
 impl QueueService {
-    pub(crate) fn start(cx: &Context, drivers: &mut Drivers) -> Result<QueueService, String> {
+    /// Starts the queues from the manifest or, with a `state` store (`--state DIR`), from
+    /// what it holds, reconciled with the manifest as a reload would.
+    pub(crate) fn start(
+        cx: &Context,
+        drivers: &mut Drivers,
+        state: Option<(Arc<Store>, std::path::PathBuf)>,
+    ) -> Result<(QueueService, Option<Restored>), String> {
         let configs = cx.app.load().manifest().queues.iter().map(config).collect();
-        let mut broker = Queues::new(configs).map_err(|e| e.to_string())?;
-        broker.stamp(cx.clock.now());
+        let (broker, store, restored) = match state {
+            None => {
+                let mut broker = Queues::new(configs).map_err(|e| e.to_string())?;
+                broker.stamp(cx.clock.now());
+                (broker, None, None)
+            }
+            Some((store, dir)) => {
+                let (broker, store, restored) =
+                    QueueStore::open(store, dir, configs, cx.clock.now())?;
+                for line in reload_lines(&restored.report) {
+                    tracing::info!("restored state: {line}");
+                }
+                (broker, Some(store), Some(restored))
+            }
+        };
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
             broker: Lock::new(broker),
             running: Lock::new(HashMap::new()),
             work: tokio::sync::Notify::new(),
             changed: tokio::sync::Notify::new(),
+            store,
         }));
-        Ok(QueueService { inner })
+        Ok((QueueService { inner }, restored))
     }
 
     /// Sends one message (from the control API or a handler) and wakes the consumer.
+    /// With `--state`, answers once the message is on disk.
     pub fn send(&self, queue: &str, request: SendRequest) -> Result<SendReceipt, ControlError> {
         let now = self.inner.clock.now();
-        let receipt = self
-            .inner
-            .broker()
-            .send(queue, request, now)
-            .map_err(queue_error)?;
+        let (receipt, ticket) = {
+            let mut broker = self.inner.broker();
+            let receipt = broker.send(queue, request, now).map_err(queue_error)?;
+            (receipt, self.inner.record(&mut broker, false))
+        };
         // Only the consumer and long-polling receivers care: wake them, not every driver.
         self.inner.work.notify_one();
         self.inner.changed.notify_waiters();
+        self.inner.durable(ticket)?;
         Ok(receipt)
     }
 
     /// Runs `f` on the queues' state machine, under its lock, at the sandbox's `now`, then
-    /// wakes the consumer (for front ends that change queues, like the AWS APIs).
+    /// wakes the consumer (for front ends that change queues, like the AWS APIs). With
+    /// `--state`, returns once what `f` changed is on disk.
     pub fn with_queues<R>(&self, f: impl FnOnce(&mut Queues, DateTime<Utc>) -> R) -> R {
         let now = self.inner.clock.now();
-        let result = f(&mut self.inner.broker(), now);
+        let (result, ticket) = {
+            let mut broker = self.inner.broker();
+            let result = f(&mut broker, now);
+            (result, self.inner.record(&mut broker, true))
+        };
         self.inner.work.notify_one();
         self.inner.changed.notify_waiters();
+        if let Err(e) = self.inner.durable(ticket) {
+            tracing::error!("queues: {e}");
+        }
         result
     }
 
@@ -108,9 +142,16 @@ impl QueueService {
             changed.as_mut().enable();
             clock.as_mut().enable();
             let now = self.inner.clock.now();
-            let found = take(&mut self.inner.broker(), now);
+            let (found, ticket) = {
+                let mut broker = self.inner.broker();
+                let found = take(&mut broker, now);
+                (found, self.inner.record(&mut broker, false))
+            };
             if found.is_some() {
                 self.inner.work.notify_one();
+                if let Err(e) = self.inner.durable(ticket) {
+                    tracing::error!("queues: {e}");
+                }
                 return found;
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -206,7 +247,12 @@ impl QueueService {
     }
 
     pub fn purge(&self, queue: &str) -> Result<Purged, ControlError> {
-        let purged = self.inner.broker().purge(queue).map_err(queue_error)?;
+        let (purged, ticket) = {
+            let mut broker = self.inner.broker();
+            let purged = broker.purge(queue).map_err(queue_error)?;
+            (purged, self.inner.record(&mut broker, false))
+        };
+        self.inner.durable(ticket)?;
         tracing::info!("queue {queue}: purged {purged} message(s)");
         Ok(Purged { purged })
     }
@@ -214,7 +260,12 @@ impl QueueService {
     /// Moves a dead-letter queue's messages back to the queues they came from.
     pub fn redrive(&self, dlq: &str) -> Result<Redriven, ControlError> {
         let now = self.inner.clock.now();
-        let moved = self.inner.broker().redrive(dlq, now).map_err(queue_error)?;
+        let (moved, ticket) = {
+            let mut broker = self.inner.broker();
+            let moved = broker.redrive(dlq, now).map_err(queue_error)?;
+            (moved, self.inner.record(&mut broker, false))
+        };
+        self.inner.durable(ticket)?;
         tracing::info!("queue {dlq}: redrove {moved} message(s) to their source queues");
         self.inner.work.notify_one();
         Ok(Redriven { moved })
@@ -236,6 +287,19 @@ impl Inner {
     fn running(&self) -> MutexGuard<'_, HashMap<String, u32>> {
         self.running.lock()
     }
+
+    /// With `--state`: submits what changed to the store (call under the broker lock).
+    fn record(&self, broker: &mut Queues, catalog: bool) -> Option<Ticket> {
+        self.store.as_ref()?.record(broker, catalog)
+    }
+
+    /// With `--state`: waits until `ticket` is on disk (call without the broker lock).
+    fn durable(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
+        match &self.store {
+            Some(store) => store.wait(ticket),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Driver for Inner {
@@ -243,43 +307,14 @@ impl Driver for Inner {
     /// messages are reported, never dropped silently.
     fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = manifest.queues.iter().map(config).collect();
-        let report = {
+        let (report, ticket) = {
             let mut broker = self.broker();
             let report = broker.replace_configs(configs).map_err(|e| e.to_string())?;
             broker.stamp(self.clock.now());
-            report
+            (report, self.record(&mut broker, true))
         };
-        let mut lines: Vec<String> = report
-            .added
-            .iter()
-            .map(|q| format!("queue {q} added"))
-            .collect();
-        lines.extend(
-            report
-                .changed
-                .iter()
-                .map(|q| format!("queue {q} settings changed")),
-        );
-        for (queue, held) in &report.dropped {
-            let line = match held {
-                0 => format!("queue {queue} removed"),
-                // Only a switch between standard and FIFO drops messages.
-                n => format!("queue {queue} changed between standard and FIFO; the {n} message(s) it held are gone"),
-            };
-            if *held > 0 {
-                tracing::warn!("{line}");
-            }
-            lines.push(line);
-        }
-        for (queue, held) in &report.retired {
-            let line = format!(
-                "queue {queue} removed from the manifest with {held} message(s) still in it; they are kept (no consumer): \
-                 GET /_sandbox/queues/{queue}/messages to read them, DELETE to purge, or redrive"
-            );
-            tracing::warn!("{line}");
-            lines.push(line);
-        }
-        Ok(lines)
+        self.durable(ticket).map_err(|e| e.to_string())?;
+        Ok(reload_lines(&report))
     }
 
     /// Messages a consumer could take now count as due; delayed and in-flight ones,
@@ -335,12 +370,50 @@ impl Driver for Inner {
                 start_batches(&self, &mut broker, def, function, now);
             }
         }
+        // Receives and expiry are not waited for: lost in a crash, a message is
+        // delivered once more (at-least-once), never lost.
+        self.record(&mut broker, false);
         Round::Wait(broker.next_change(now))
     }
 
     fn own_wake(&self) -> Option<&tokio::sync::Notify> {
         Some(&self.work)
     }
+}
+
+/// What a reload (or reconciling stored state with the manifest) did, as log lines.
+fn reload_lines(report: &ReloadReport) -> Vec<String> {
+let mut lines: Vec<String> = report
+        .added
+        .iter()
+        .map(|q| format!("queue {q} added"))
+        .collect();
+    lines.extend(
+        report
+            .changed
+            .iter()
+            .map(|q| format!("queue {q} settings changed")),
+    );
+    for (queue, held) in &report.dropped {
+        let line = match held {
+            0 => format!("queue {queue} removed"),
+            // Only a switch between standard and FIFO drops messages.
+            n => format!("queue {queue} changed between standard and FIFO; the {n} message(s) it held are gone"),
+        };
+        if *held > 0 {
+            tracing::warn!("{line}");
+        }
+        lines.push(line);
+    }
+    for (queue, held) in &report.retired {
+        let line = format!(
+            "queue {queue} removed from the manifest with {held} message(s) still in it; they are kept (no consumer): \
+             GET /_sandbox/queues/{queue}/messages to read them, DELETE to purge, or redrive"
+        );
+        tracing::warn!("{line}");
+        lines.push(line);
+    }
+    lines
 }
 
 fn config(def: &QueueDef) -> QueueConfig {
@@ -513,6 +586,8 @@ async fn run_batch(
         } else {
             (Vec::new(), Vec::new())
         };
+        // Not waited for: a delete lost in a crash means one more delivery.
+        inner.record(&mut broker, false);
         (settled, next, moved)
     };
     let elapsed = started.elapsed();
