@@ -4,7 +4,7 @@
 //! sandbox must not grow without bound.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use sandbox_runtime::Failure;
 
@@ -56,7 +56,12 @@ pub struct InvocationRecord {
 pub struct InvocationLog {
     capacity: usize,
     inner: Mutex<Records>,
+    observers: RwLock<Vec<Observer>>,
 }
+
+/// Told of every invocation as it is recorded (metrics, alarms): the log keeps only the
+/// newest, so whoever counts must count as they happen.
+pub type Observer = Arc<dyn Fn(&InvocationRecord) + Send + Sync>;
 
 #[derive(Default)]
 struct Records {
@@ -71,7 +76,16 @@ impl InvocationLog {
         InvocationLog {
             capacity,
             inner: Mutex::new(Records::default()),
+            observers: RwLock::new(Vec::new()),
         }
+    }
+
+    /// Calls `observer` with every record pushed from now on.
+    pub fn observe(&self, observer: Observer) {
+        self.observers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(observer);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Records> {
@@ -79,6 +93,14 @@ impl InvocationLog {
     }
 
     pub fn push(&self, record: InvocationRecord) {
+        for observer in self
+            .observers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            observer(&record);
+        }
         let mut inner = self.lock();
         let seq = inner.next;
         inner.next += 1;

@@ -26,7 +26,7 @@ pub use build::BuildOptions;
 /// delivery, so new code takes over at once while running invocations finish on the old.
 pub type AppCell = Arc<arc_swap::ArcSwap<App>>;
 pub use functions::{FunctionSlot, LoadState};
-pub use invocations::{InvocationLog, InvocationRecord, Outcome};
+pub use invocations::{InvocationLog, InvocationRecord, Observer, Outcome};
 pub use script::Script;
 
 /// What caused an invocation; recorded with it and shown by the control API.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use sandbox_ops::control::Endpoint;
-use sandbox_server::{AwsFuture, AwsPlane, AwsRequest, ControlFuture, ControlPlane};
+use sandbox_server::{AwsFuture, AwsPlane, AwsRequest, ControlBody, ControlFuture, ControlPlane};
+use sandbox_triggers::control::Body;
 use sandbox_triggers::Triggers;
 
 pub struct TriggersControl(pub Arc<Triggers>);
@@ -23,12 +24,16 @@ impl ControlPlane for TriggersControl {
         let path = path.to_string();
         let query = query.map(str::to_string);
         Box::pin(async move {
-            let (status, value) =
+            let (status, body) =
                 sandbox_triggers::control::route(&self.0, &method, &path, query.as_deref(), &body)
                     .await?;
+            let body = match body {
+                Body::Json(value) => ControlBody::Json(value),
+                Body::Text { content_type, text } => ControlBody::Text { content_type, text },
+            };
             Some((
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                value,
+                body,
             ))
         })
     }

@@ -4,7 +4,8 @@
 //! come from `sandbox_ops::control`, so every endpoint behaves alike.
 //!
 //! Every answer is JSON; errors are `{"error": "..."}` so a script (or the test
-//! harness) never has to parse text.
+//! harness) never has to parse text. The one exception is text meant for another
+//! program, with its own content type ([`ControlBody::Text`]: the Prometheus metrics).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,7 +28,24 @@ const INVOCATIONS: Endpoint =
 const OWN_ENDPOINTS: [Endpoint; 2] = [STATUS, INVOCATIONS];
 
 /// The boxed future [`ControlPlane::handle`] returns.
-pub type ControlFuture<'a> = Pin<Box<dyn Future<Output = Option<(StatusCode, Value)>> + Send + 'a>>;
+pub type ControlFuture<'a> =
+    Pin<Box<dyn Future<Output = Option<(StatusCode, ControlBody)>> + Send + 'a>>;
+
+/// A control answer's body: JSON, or text with its content type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ControlBody {
+    Json(Value),
+    Text {
+        content_type: &'static str,
+        text: String,
+    },
+}
+
+impl From<Value> for ControlBody {
+    fn from(value: Value) -> Self {
+        ControlBody::Json(value)
+    }
+}
 
 /// Extension point for `/_sandbox` endpoints owned by the CLI and the services.
 pub trait ControlPlane: Send + Sync {
@@ -66,24 +84,27 @@ pub async fn handle(
     path: &str,
     query: Option<&str>,
     body: Bytes,
-) -> (StatusCode, Value) {
+) -> (StatusCode, ControlBody) {
     let endpoint = path.trim_end_matches('/');
     for own in OWN_ENDPOINTS {
         if own.params(endpoint).is_some() {
             // `curl -I`: a HEAD is answered as the GET (hyper sends no body).
-            if method.as_str() != own.method && *method != Method::HEAD {
-                return status(method_not_allowed(method.as_str(), endpoint, &[own.method]));
-            }
-            return if own == STATUS {
+            let (code, value) = if method.as_str() != own.method && *method != Method::HEAD {
+                status(method_not_allowed(method.as_str(), endpoint, &[own.method]))
+            } else if own == STATUS {
                 (StatusCode::OK, app.status())
             } else {
                 invocations(app, &Query::parse(query))
             };
+            return (code, value.into());
         }
     }
     match control.handle(method, path, query, body).await {
         Some(answer) => answer,
-        None => not_found(control, method, path),
+        None => {
+            let (code, value) = not_found(control, method, path);
+            (code, value.into())
+        }
     }
 }
 
@@ -171,7 +192,7 @@ mod tests {
                 mine.then(|| {
                     (
                         StatusCode::OK,
-                        json!({ "echo": String::from_utf8_lossy(&body) }),
+                        json!({ "echo": String::from_utf8_lossy(&body) }).into(),
                     )
                 })
             })
@@ -192,7 +213,7 @@ mod tests {
                 Bytes::from_static(b"x"),
             )
             .await;
-        assert_eq!(answer, Some((StatusCode::OK, json!({"echo": "x"}))));
+        assert_eq!(answer, Some((StatusCode::OK, json!({"echo": "x"}).into())));
         let (status, body) = not_found(&Clock, &Method::GET, "/_sandbox/nope");
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(

@@ -218,7 +218,7 @@ async fn control_request(shared: &Shared, parts: &Parts, body: Incoming) -> Http
         Err(response) => return response,
     };
     let app: Arc<App> = shared.cell.load_full();
-    let (status, value) = control::handle(
+    let (status, body) = control::handle(
         &app,
         shared.control.as_ref(),
         &parts.method,
@@ -228,6 +228,12 @@ async fn control_request(shared: &Shared, parts: &Parts, body: Incoming) -> Http
     )
     .await;
     tracing::debug!(target: "sandbox::control", "{} {} {}", parts.method, parts.uri, status.as_u16());
+    let value = match body {
+        control::ControlBody::Json(value) => value,
+        control::ControlBody::Text { content_type, text } => {
+            return text_response(status, content_type, text)
+        }
+    };
     let mut response = json_response(
         status,
         serde_json::to_vec(&value).unwrap_or_else(|_| b"null".to_vec()),
@@ -287,6 +293,16 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> HttpResponse {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// A control answer that is text for another program (the Prometheus metrics).
+fn text_response(status: StatusCode, content_type: &'static str, text: String) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 

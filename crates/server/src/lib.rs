@@ -32,7 +32,7 @@ use sandbox_app::App;
 use tokio::net::TcpListener;
 
 pub use aws::{AwsFuture, AwsPlane, AwsRequest};
-pub use control::{ControlFuture, ControlPlane, NoControlPlane};
+pub use control::{ControlBody, ControlFuture, ControlPlane, NoControlPlane};
 pub use handler::MAX_BODY_BYTES;
 pub use policy::Policy;
 pub use router::Router;

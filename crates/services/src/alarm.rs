@@ -249,6 +249,8 @@ pub struct Change {
     pub name: String,
     pub state: State,
     pub reason: String,
+    /// When (sandbox clock).
+    pub at: DateTime<Utc>,
 }
 
 impl std::fmt::Display for Change {
@@ -256,7 +258,8 @@ impl std::fmt::Display for Change {
         match self.state {
             State::Alarm => write!(f, "ALARM {}: {}", self.name, self.reason),
             State::Ok => write!(f, "alarm cleared {}: {}", self.name, self.reason),
-        }
+        }?;
+        write!(f, " (sandbox time {})", crate::rfc3339_auto(self.at))
     }
 }
 
@@ -336,6 +339,7 @@ impl Alarms {
                     name: tracked.watch.id(),
                     state,
                     reason: tracked.reason.clone(),
+                    at: now,
                 });
             }
         }
@@ -399,7 +403,7 @@ mod tests {
         assert_eq!(fired[0].state, State::Alarm);
         assert_eq!(
             fired[0].to_string(),
-            "ALARM queue/jobs oldestAge: oldest message is 300s old (threshold 300s)"
+            "ALARM queue/jobs oldestAge: oldest message is 300s old (threshold 300s) (sandbox time 2030-03-17T17:51:40Z)"
         );
         let view = &alarms.list()[0];
         assert_eq!(
@@ -415,7 +419,7 @@ mod tests {
         assert_eq!(cleared[0].state, State::Ok);
         assert_eq!(
             cleared[0].to_string(),
-            "alarm cleared queue/jobs oldestAge: queue is empty (threshold 300s)"
+            "alarm cleared queue/jobs oldestAge: queue is empty (threshold 300s) (sandbox time 2030-03-17T18:01:41Z)"
         );
     }
 

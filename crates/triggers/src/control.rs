@@ -16,7 +16,7 @@ use sandbox_ops::control::{method_not_allowed, Endpoint, Query};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{buses, clock, queues, streams, topics};
+use crate::api::{alarms, buses, clock, queues, streams, topics};
 use crate::{ControlError, Triggers};
 
 /// A matched request: the path's parameters in order, the decoded query, the body.
@@ -42,6 +42,17 @@ pub struct Reply {
 
 pub type Answer = Result<Reply, ControlError>;
 
+/// What a route answers: JSON (nearly every row), or text with its content type
+/// (`GET /_sandbox/metrics`, whose reader is Prometheus, not a script).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Json(Value),
+    Text {
+        content_type: &'static str,
+        text: String,
+    },
+}
+
 /// A 200 with `value` as its body.
 pub fn ok(value: impl Serialize) -> Answer {
     serde_json::to_value(value)
@@ -59,6 +70,8 @@ type Later<'a> = Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
 pub enum Handler {
     Now(fn(&Triggers, &Call) -> Answer),
     Later(for<'a> fn(&'a Triggers, &'a Call<'a>) -> Later<'a>),
+    /// A text answer: its content type and the text.
+    Text(fn(&Triggers, &Call) -> (&'static str, String)),
 }
 
 /// One row of the table.
@@ -88,6 +101,17 @@ const fn later(
     Route {
         endpoint: Endpoint::new(method, path, takes),
         handler: Handler::Later(f),
+    }
+}
+
+const fn text(
+    method: &'static str,
+    path: &'static str,
+    f: fn(&Triggers, &Call) -> (&'static str, String),
+) -> Route {
+    Route {
+        endpoint: Endpoint::new(method, path, ""),
+        handler: Handler::Text(f),
     }
 }
 
@@ -194,6 +218,8 @@ pub static ROUTES: &[Route] = &[
         r#"{"position":"TRIM_HORIZON"|"LATEST"|"AT_TIMESTAMP"|"AT_SEQUENCE_NUMBER"}"#,
         streams::set_position,
     ),
+    now("GET", "/_sandbox/alarms", "", alarms::list),
+    text("GET", "/_sandbox/metrics", alarms::metrics),
 ];
 
 /// The endpoints of [`ROUTES`], for the 404 listing.
@@ -209,7 +235,7 @@ pub async fn route(
     path: &str,
     query: Option<&str>,
     body: &[u8],
-) -> Option<(u16, Value)> {
+) -> Option<(u16, Body)> {
     let path = path.trim_end_matches('/');
     // `curl -I`: a HEAD is answered as the GET (the server sends no body).
     let method = if method == "HEAD" { "GET" } else { method };
@@ -230,13 +256,20 @@ pub async fn route(
         let answer = match row.handler {
             Handler::Now(f) => f(triggers, &call),
             Handler::Later(f) => f(triggers, &call).await,
+            Handler::Text(f) => {
+                let (content_type, text) = f(triggers, &call);
+                return Some((200, Body::Text { content_type, text }));
+            }
         };
         return Some(match answer {
-            Ok(reply) => (reply.status, reply.body),
-            Err(e) => (e.status, e.body()),
+            Ok(reply) => (reply.status, Body::Json(reply.body)),
+            Err(e) => (e.status, Body::Json(e.body())),
         });
     }
-    (!allowed.is_empty()).then(|| method_not_allowed(method, path, &allowed))
+    (!allowed.is_empty()).then(|| {
+        let (status, body) = method_not_allowed(method, path, &allowed);
+        (status, Body::Json(body))
+    })
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@ pub(crate) struct Context {
     pub app: AppCell,
     pub clock: Clock,
     pub activity: Arc<Activity>,
+    /// The counters kept as things happen (`GET /_sandbox/metrics`).
+    pub metrics: Arc<crate::Metrics>,
 }
 
 /// Work a round leaves for the loop to finish before it looks again.

@@ -99,10 +99,13 @@ async fn deliver<T: AsyncTargets>(inner: Arc<T>, delivery: FunctionDelivery) {
         Ok(Settled::Delivered) => tracing::info!(
             "{owner}: {from} → fn:{function} ok in {elapsed:.1?} (attempt {attempt}){note}"
         ),
-        Ok(Settled::Retrying { at }) => tracing::warn!(
-            "{owner}: {from} → fn:{function} FAILED in {elapsed:.1?} (attempt {attempt}){note}: {why}; retried at {}",
-            sandbox_services::rfc3339_seconds(at)
-        ),
+        Ok(Settled::Retrying { at }) => {
+            inner.metrics.retried(kind, name, &function);
+            tracing::warn!(
+                "{owner}: {from} → fn:{function} FAILED in {elapsed:.1?} (attempt {attempt}){note}: {why}; retried at {}",
+                sandbox_services::rfc3339_seconds(at)
+            )
+        }
         Ok(Settled::GaveUp {
             attempts,
             fate,

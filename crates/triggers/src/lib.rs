@@ -15,6 +15,7 @@
 //!   reload); swaps in a reloaded app.
 
 mod activity;
+mod alarms;
 mod api;
 pub mod buses;
 pub mod control;
@@ -24,6 +25,7 @@ mod host;
 mod invoke;
 mod lambda_async;
 mod lock;
+pub mod metrics;
 mod queue_store;
 pub mod queues;
 mod reload;
@@ -40,9 +42,11 @@ use sandbox_services::{parse_duration, Clock};
 use driver::{Context, Drivers};
 
 pub use activity::Activity;
+pub use alarms::AlarmService;
 pub use api::queues::send_request;
 pub use buses::BusService;
 pub use drain::DrainReport;
+pub use metrics::Metrics;
 pub use queue_store::Restored;
 pub use queues::QueueService;
 pub use schedules::{ScheduleView, Schedules};
@@ -67,6 +71,8 @@ pub struct Triggers {
     topics: TopicService,
     buses: BusService,
     streams: StreamService,
+    alarms: AlarmService,
+    metrics: Arc<Metrics>,
 }
 
 impl Triggers {
@@ -98,7 +104,13 @@ impl Triggers {
             app,
             clock,
             activity: Arc::new(Activity::default()),
+            metrics: Arc::new(Metrics::default()),
         };
+        let metrics = cx.metrics.clone();
+        cx.app
+            .load()
+            .invocations()
+            .observe(Arc::new(move |record| metrics.invoked(record)));
         let mut drivers = Drivers::default();
         // In the order reloads reconfigure them: topics, buses and streams hand work to
         // queues (subscribers, targets, on-failure destinations), so queues come first.
@@ -107,6 +119,7 @@ impl Triggers {
         let topics = TopicService::start(&cx, &mut drivers, &queues)?;
         let buses = BusService::start(&cx, &mut drivers, &queues, &topics)?;
         let streams = StreamService::start(&cx, &mut drivers, &queues, &topics)?;
+        let alarms = AlarmService::start(&cx, &mut drivers, &queues, &streams);
         drivers.spawn();
         let triggers = Arc::new(Triggers {
             app: cx.app,
@@ -118,6 +131,8 @@ impl Triggers {
             topics,
             buses,
             streams,
+            alarms,
+            metrics: cx.metrics,
         });
         triggers.connect(&triggers.app.load());
         Ok((triggers, restored))
@@ -182,6 +197,15 @@ impl Triggers {
         &self.streams
     }
 
+    pub fn alarms(&self) -> &AlarmService {
+        &self.alarms
+    }
+
+    /// The counters kept as things happen (see [`metrics`]).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// Whether any service has work due now that no driver has taken yet. Cheap (drain
     /// asks on every wake-up).
     pub fn has_due(&self, now: DateTime<Utc>) -> bool {
@@ -205,9 +229,16 @@ impl Triggers {
         let mut changes = Vec::new();
         if app.manifest() != self.app.load().manifest() {
             for driver in self.drivers.iter() {
-                changes.extend(driver.reconfigure(app.manifest())?);
+                match driver.reconfigure(app.manifest()) {
+                    Ok(lines) => changes.extend(lines),
+                    Err(e) => {
+                        self.metrics.reloaded(false);
+                        return Err(e);
+                    }
+                }
             }
         }
+        self.metrics.reloaded(true);
         self.connect(&app);
         self.app.store(Arc::new(app));
         self.activity.clock_moved();

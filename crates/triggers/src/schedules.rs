@@ -188,6 +188,7 @@ impl Driver for Inner {
 }
 
 async fn fire_one(inner: &Inner, fire: &Fire) {
+    inner.metrics.schedule_fired(&fire.schedule);
     if fire.missed > 0 {
         tracing::info!(
             "schedule {}: {} tick(s) were missed while the sandbox was not running them (machine asleep?); firing once for the period",

@@ -699,6 +699,24 @@ impl Stream {
             .sum())
     }
 
+    /// How long ago the oldest record consumer `consumer` has not finished arrived, over
+    /// every shard (Lambda's `IteratorAge`); `None` when it is caught up.
+    pub fn iterator_age(
+        &self,
+        consumer: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<chrono::TimeDelta>, StreamError> {
+        let c = &self.consumers[self.consumer_index(consumer)?];
+        Ok(c.cursors
+            .iter()
+            .zip(&self.shards)
+            .filter_map(|(cursor, shard)| {
+                let first = shard.after(cursor.effective_checkpoint(shard)).next()?;
+                Some(now - first.approximate_arrival)
+            })
+            .max())
+    }
+
     /// The earliest moment at or after `now` when something happens by itself: a batching
     /// window or retry backoff ends, or a record reaches retention (`now` if a batch is
     /// ready already).

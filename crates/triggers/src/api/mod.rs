@@ -3,6 +3,7 @@
 //! the routes that reach them are the table in [`crate::control`], the host calls the
 //! table in [`crate::host`].
 
+pub(crate) mod alarms;
 pub(crate) mod buses;
 pub(crate) mod clock;
 #[cfg(test)]

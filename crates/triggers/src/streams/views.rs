@@ -9,6 +9,7 @@ use sandbox_ops::streams::{
     ConsumerShardView, ConsumerView, HashKeyRange, InFlightView, RecordList, RecordView, ShardView,
     StreamList, StreamView,
 };
+use sandbox_services::alarm::ConsumerFacts;
 use sandbox_services::stream::{stream_arn, Stream};
 
 use super::{State, StreamService, Totals};
@@ -24,6 +25,30 @@ impl StreamService {
             .filter_map(|name| self.describe(name).ok())
             .collect();
         StreamList { streams }
+    }
+
+    /// Every consumer's lag in records and its iterator age, by (stream, consumer): what
+    /// metrics and alarms read.
+    pub fn consumer_facts(&self) -> Vec<((String, String), ConsumerFacts)> {
+        let now = self.inner.clock.now();
+        let state = self.inner.state();
+        let mut facts = Vec::new();
+        for name in state.streams.names() {
+            let Ok(stream) = state.streams.get(&name) else {
+                continue;
+            };
+            for consumer in stream.describe(now).consumers {
+                let age = stream.iterator_age(&consumer.name, now).ok().flatten();
+                facts.push((
+                    (name.clone(), consumer.name),
+                    ConsumerFacts {
+                        lag: consumer.lag,
+                        iterator_age_ms: age.map(|a| a.num_milliseconds().max(0) as u64),
+                    },
+                ));
+            }
+        }
+        facts
     }
 
     /// One stream: shards with hash ranges and record counts, each consumer's progress.
