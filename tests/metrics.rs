@@ -215,3 +215,49 @@ fn every_metric_family_is_documented_in_the_readme() {
         );
     }
 }
+
+/// Waits (bounded) until the scrape's `name` sample reaches `want`: a reload happens on
+/// the watcher's schedule, not the test's.
+fn await_value(sandbox: &Sandbox, name: &str, want: f64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, text) = scrape(sandbox);
+        if value(&s, &text, name, &[]) == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} never reached {want}:\n{text}\n{}",
+            sandbox.output()
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn reloads_and_reload_errors_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("app.arc");
+    std::fs::write(&manifest, "@app\nreloading\n@queues\njobs\n").unwrap();
+    let sandbox = Sandbox::builder(dir.path())
+        .bin(env!("CARGO_BIN_EXE_sandbox"))
+        .manual_clock()
+        .start()
+        .unwrap();
+    let (s, text) = scrape(&sandbox);
+    assert_eq!(value(&s, &text, "sandbox_reloads_total", &[]), 0.0);
+    assert_eq!(value(&s, &text, "sandbox_reload_errors_total", &[]), 0.0);
+
+    common::replace(
+        &manifest,
+        "@app\nreloading\n@queues\njobs\n  alarm oldAge 300\n",
+    );
+    await_value(&sandbox, "sandbox_reload_errors_total", 1.0);
+    common::replace(
+        &manifest,
+        "@app\nreloading\n@queues\njobs\n  alarm oldestAge 300\n",
+    );
+    await_value(&sandbox, "sandbox_reloads_total", 1.0);
+    let listed = sandbox.get("/_sandbox/alarms").unwrap().ok_json().unwrap();
+    assert_eq!(listed["alarms"][0]["name"], "queue/jobs oldestAge");
+}

@@ -121,6 +121,7 @@ async fn reload_manifest(
     let manifest = match sandbox_manifest::load(root) {
         Ok(manifest) => manifest,
         Err(e) => {
+            triggers.metrics().reloaded(false);
             tracing::error!(
                 "reload: the manifest has an error; the running app keeps serving\n{e}"
             );
@@ -207,7 +208,10 @@ async fn reload_functions(
         let swapped = triggers.swap(next);
         match (outcome, swapped) {
             (Ok(()), Ok(_)) => tracing::info!("reload: {name} updated ({:.0?})", started.elapsed()),
-            (Err(e), _) => tracing::error!("reload: {name} kept its previous code: {e}"),
+            (Err(e), _) => {
+                triggers.metrics().reloaded(false);
+                tracing::error!("reload: {name} kept its previous code: {e}")
+            }
             (_, Err(e)) => tracing::error!("reload: {name}: {e}"),
         }
     }
