@@ -304,6 +304,11 @@ impl Alarms {
             .collect();
     }
 
+    /// Whether no alarm is declared (then nobody needs the services' numbers).
+    pub fn is_empty(&self) -> bool {
+        self.alarms.is_empty()
+    }
+
     /// A function failed at `now` (sandbox clock).
     pub fn record_error(&mut self, function: &str, now: DateTime<Utc>) {
         if self

@@ -110,6 +110,9 @@ impl Inner {
     }
 
     fn evaluate(&self, now: DateTime<Utc>) {
+        if self.lock().is_empty() {
+            return;
+        }
         let facts = self.facts();
         for change in self.lock().evaluate(&facts, now) {
             tracing::warn!(target: "sandbox::alarm", "{change}");
