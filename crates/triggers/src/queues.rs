@@ -320,18 +320,24 @@ impl Driver for Inner {
     /// Messages a consumer could take now count as due; delayed and in-flight ones,
     /// and anything in a queue nobody consumes (a DLQ), only as later.
     fn pending(&self, now: DateTime<Utc>) -> Vec<PendingWork> {
+        // Every queue, the API's too: messages in a queue nobody consumes are reported
+        // as waiting, never as due.
         let app = self.app.load();
         let broker = self.broker();
-        app.manifest()
-            .queues
-            .iter()
-            .filter_map(|def| {
-                let stats = broker.stats(&def.name, now).ok()?;
-                let consumed = def.function.is_some();
+        broker
+            .names()
+            .into_iter()
+            .filter_map(|name| {
+                let stats = broker.stats(&name, now).ok()?;
+                let consumed = app
+                    .manifest()
+                    .queues
+                    .iter()
+                    .any(|def| def.name == name && def.function.is_some());
                 let due = if consumed { stats.visible } else { 0 };
                 Some(PendingWork {
                     service: "queue".into(),
-                    resource: def.name.clone(),
+                    resource: name,
                     due_now: due as u64,
                     scheduled_later: (stats.visible - due + stats.delayed + stats.in_flight) as u64,
                     next_due: None,
