@@ -6,6 +6,13 @@ set -uo pipefail
 cd "$(dirname "$0")"
 rustup toolchain install >/dev/null || exit 1
 
+# tests/aws_query.rs drives SQS's Query protocol with boto3 from a virtual environment it
+# makes under target/ (from PyPI); Debian splits venv support out of python3.
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 python3-venv) >/dev/null \
+        || echo "warning: could not install python3-venv; the Query protocol test will say what is missing"
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
