@@ -667,3 +667,44 @@ fn alarms_and_their_defaults() {
     let from_json: Vec<Watch> = j.alarms.iter().map(|a| a.watch.clone()).collect();
     assert_eq!(from_json, watches);
 }
+
+/// A topic's dead-letter queue gets the default alarm under its own name; the
+/// dead-letter queue may change or silence it (`alarm deadLetters …` on itself).
+#[test]
+fn topic_dead_letter_queues_alarm_by_default() {
+    use sandbox_services::alarm::Watch;
+    let root = tmp();
+    let dl = |queue: &str, count| Watch::DeadLetters {
+        queue: queue.into(),
+        dead_letter_queue: queue.into(),
+        count,
+    };
+    let watches = |text: &str| -> Vec<Watch> {
+        arc(root.path(), text)
+            .alarms
+            .into_iter()
+            .map(|a| a.watch)
+            .collect()
+    };
+    let base = "@app\nshop\n@events\npaid\n  deadLetterQueue paid-dlq\n@queues\n";
+    assert_eq!(watches(&format!("{base}paid-dlq\n")), [dl("paid-dlq", 1)]);
+    assert_eq!(
+        watches(&format!("{base}paid-dlq\n  alarm deadLetters 4\n")),
+        [dl("paid-dlq", 4)]
+    );
+    assert_eq!(
+        watches(&format!("{base}paid-dlq\n  alarm deadLetters off\n")),
+        []
+    );
+    // Already watched as a queue's dead-letter queue: one alarm, not two.
+    assert_eq!(
+        watches(&format!(
+            "{base}paid-dlq\norders\n  deadLetterQueue paid-dlq\n"
+        )),
+        [Watch::DeadLetters {
+            queue: "orders".into(),
+            dead_letter_queue: "paid-dlq".into(),
+            count: 1
+        }]
+    );
+}

@@ -5,7 +5,9 @@
 //! `alarm errors 5 in 5m`); in `sandbox.json` the same lines as a list of strings
 //! (`"alarm": ["oldestAge 300"]`). A queue with a dead-letter queue gets
 //! `deadLetters 1` unless it says otherwise (`alarm deadLetters off`): a message in a
-//! dead-letter queue is a failure someone should hear about.
+//! dead-letter queue is a failure someone should hear about. So does a topic's
+//! dead-letter queue, named after itself (`queue/<dlq> deadLetters`), unless the
+//! dead-letter queue says otherwise under its own name ([`settle`], once topics are read).
 
 use std::ops::Range;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use sandbox_services::alarm::Watch;
 
 use super::Ctx;
 use crate::error::{DResult, Diag};
-use crate::model::Alarm;
+use crate::model::{Alarm, Topic};
 use crate::suggest;
 use crate::tree::{Kind, Node, Props};
 
@@ -57,7 +59,7 @@ impl On<'_> {
 type Word = (String, Range<usize>);
 
 /// The alarms `props` declares on `on`, plus the default dead-letter alarm.
-pub(crate) fn read(ctx: &Ctx, props: &Props, on: On) -> DResult<Vec<Alarm>> {
+pub(crate) fn read(ctx: &mut Ctx, props: &Props, on: On) -> DResult<Vec<Alarm>> {
     let mut alarms: Vec<Alarm> = Vec::new();
     let mut seen: Vec<(&'static str, Range<usize>)> = Vec::new();
     let mut dead_letters_said = false;
@@ -98,18 +100,22 @@ pub(crate) fn read(ctx: &Ctx, props: &Props, on: On) -> DResult<Vec<Alarm>> {
                 },
             ) => {
                 dead_letters_said = true;
+                let off = rest.len() == 1 && rest[0].0 == "off";
                 let Some(dlq) = dead_letter_queue else {
-                    return Err(Diag::new(
-                        kind.1.clone(),
-                        format!("alarm `deadLetters` on `{queue}`, which has no dead-letter queue"),
-                        "nothing to watch",
-                    )
-                    .help(format!(
-                        "add {} naming another queue",
-                        ctx.example("deadLetterQueue", "<queue>")
-                    )));
+                    // Perhaps a topic's dead-letter queue: topics are read later.
+                    let count = match off {
+                        true => None,
+                        false => Some(count(kind, rest, "deadLetters 1 (or off)")? as usize),
+                    };
+                    ctx.dead_letter_claims.push(Claim {
+                        queue: queue.to_string(),
+                        span: kind.1.clone(),
+                        count,
+                        line: ctx.span(&whole),
+                    });
+                    continue;
                 };
-                if rest.len() == 1 && rest[0].0 == "off" {
+                if off {
                     continue;
                 }
                 Watch::DeadLetters {
@@ -182,6 +188,76 @@ pub(crate) fn read(ctx: &Ctx, props: &Props, on: On) -> DResult<Vec<Alarm>> {
         }
     }
     Ok(alarms)
+}
+
+/// `alarm deadLetters N|off` on a queue without a dead-letter queue of its own: about
+/// the queue as some topic's dead-letter queue, checked by [`settle`].
+pub(crate) struct Claim {
+    queue: String,
+    span: Range<usize>,
+    count: Option<usize>,
+    line: crate::model::Span,
+}
+
+/// Once topics are read: the default alarm of every topic dead-letter queue, and the
+/// `deadLetters` lines written on dead-letter queues themselves.
+pub(crate) fn settle(ctx: &mut Ctx, topics: &[Topic]) -> DResult<()> {
+    let mut dlqs: Vec<(&str, crate::model::Span)> = Vec::new();
+    for topic in topics {
+        for dlq in topic
+            .subscriptions
+            .iter()
+            .filter_map(|s| s.dead_letter_queue.as_deref())
+        {
+            if !dlqs.iter().any(|(d, _)| *d == dlq) {
+                dlqs.push((dlq, topic.span));
+            }
+        }
+    }
+    let claims = std::mem::take(&mut ctx.dead_letter_claims);
+    for claim in &claims {
+        if !dlqs.iter().any(|(d, _)| *d == claim.queue) {
+            return Err(Diag::new(
+                claim.span.clone(),
+                format!(
+                    "alarm `deadLetters` on `{}`, which has no dead-letter queue and is no topic's",
+                    claim.queue
+                ),
+                "nothing to watch",
+            )
+            .help(format!(
+                "add {} naming another queue",
+                ctx.example("deadLetterQueue", "<queue>")
+            )));
+        }
+        if let Some(count) = claim.count {
+            ctx.alarms.push(Alarm {
+                watch: Watch::DeadLetters {
+                    queue: claim.queue.clone(),
+                    dead_letter_queue: claim.queue.clone(),
+                    count,
+                },
+                span: claim.line,
+            });
+        }
+    }
+    for (dlq, span) in dlqs {
+        let said = claims.iter().any(|c| c.queue == dlq);
+        let watched = ctx.alarms.iter().any(|a| {
+            matches!(&a.watch, Watch::DeadLetters { dead_letter_queue, .. } if dead_letter_queue == dlq)
+        });
+        if !said && !watched {
+            ctx.alarms.push(Alarm {
+                watch: Watch::DeadLetters {
+                    queue: dlq.to_string(),
+                    dead_letter_queue: dlq.to_string(),
+                    count: 1,
+                },
+                span,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Every `alarm` line as its words: `.arc` lines (collected into a list by the reader)

@@ -57,6 +57,8 @@ pub(crate) struct Ctx<'a> {
     pub topics: BTreeMap<String, (bool, Range<usize>)>,
     /// Alarms, as each resource declaring them is read.
     pub alarms: Vec<crate::model::Alarm>,
+    /// `deadLetters` lines on queues without a dead-letter queue, settled after topics.
+    pub dead_letter_claims: Vec<alarms::Claim>,
 }
 
 impl Ctx<'_> {
@@ -92,6 +94,7 @@ pub(crate) fn manifest(
         queues: BTreeMap::new(),
         topics: BTreeMap::new(),
         alarms: Vec::new(),
+        dead_letter_claims: Vec::new(),
     };
     let app = app_name(&ctx, &top)?;
     if let Some(env) = top.get("env") {
@@ -105,6 +108,7 @@ pub(crate) fn manifest(
         Some(node) => events::read(&mut ctx, node)?,
         None => Vec::new(),
     };
+    alarms::settle(&mut ctx, &topics)?;
     let routes = match top.get("http") {
         Some(node) => http::read(&mut ctx, node)?,
         None => Vec::new(),
