@@ -43,12 +43,8 @@ fn compile_script(ctx: &Ctx<'_>, filename: &str, source: &str) -> Option<Vec<u8>
             return None;
         }
         let mut size = 0;
-        let buffer = qjs::JS_WriteObject(
-            raw,
-            &mut size,
-            function,
-            qjs::JS_WRITE_OBJ_BYTECODE as i32,
-        );
+        let buffer =
+            qjs::JS_WriteObject(raw, &mut size, function, qjs::JS_WRITE_OBJ_BYTECODE as i32);
         qjs::JS_FreeValue(raw, function);
         if buffer.is_null() {
             let _ = ctx.catch();
@@ -64,9 +60,9 @@ fn compile_script(ctx: &Ctx<'_>, filename: &str, source: &str) -> Option<Vec<u8>
 /// function.
 pub fn run<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> rquickjs::Result<Value<'js>> {
     let raw = ctx.as_raw().as_ptr();
-    // SAFETY: this runner wrote `bytes` (compile mode) with the same QuickJS build; the
-    // object is read without ROM_DATA, so it does not point into `bytes` afterwards.
-    // JS_EvalFunction takes ownership of the function object.
+    // SAFETY: this runner wrote `bytes` (compile mode) with the same QuickJS build;
+    // QuickJS-ng copies what it reads (its ROM_DATA flag is a no-op), so nothing points
+    // into `bytes` afterwards. JS_EvalFunction takes ownership of the function.
     unsafe {
         let function = qjs::JS_ReadObject(
             raw,
@@ -82,5 +78,41 @@ pub fn run<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> rquickjs::Result<Value<'js>> {
             return Err(rquickjs::Error::Exception);
         }
         Ok(Value::from_raw(ctx.clone(), value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rquickjs::{Context, Function, Runtime};
+
+    fn module(kind: &str, source: &str) -> BundleModule {
+        BundleModule {
+            kind: kind.into(),
+            source: source.into(),
+            bytecode: None,
+            deps: Default::default(),
+            lines: None,
+        }
+    }
+
+    #[test]
+    fn commonjs_bytecode_runs_and_keeps_its_file_name() {
+        let runtime = Runtime::new().unwrap();
+        let context = Context::full(&runtime).unwrap();
+        context.with(|ctx| {
+            let source = "exports.f = () => { throw new Error('x') };\nexports.n = 2;";
+            let bytes = compile(&ctx, "a/b.js", &module("cjs", source)).unwrap();
+            let wrapper: Function = run(&ctx, &bytes).unwrap().into_function().unwrap();
+            let exports = rquickjs::Object::new(ctx.clone()).unwrap();
+            wrapper.call::<_, ()>((exports.clone(),)).unwrap();
+            assert_eq!(exports.get::<_, i32>("n").unwrap(), 2);
+            let f: Function = exports.get("f").unwrap();
+            let _ = f.call::<_, ()>(());
+            let error: rquickjs::Object = ctx.catch().into_object().unwrap();
+            let stack: String = error.get("stack").unwrap();
+            assert!(stack.contains("a/b.js:1"), "{stack}");
+            assert!(compile(&ctx, "c.js", &module("cjs", "let = ;")).is_none());
+        });
     }
 }

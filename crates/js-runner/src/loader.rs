@@ -6,11 +6,9 @@
 //! and re-exported (`default` plus each own key as a named export), which is how Node
 //! lets `import` read CommonJS.
 
-
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::module::Declared;
 use rquickjs::{Ctx, Function, Module, Object, Value};
-
 
 /// Built-in modules shipped in the runner, by id (`builtin:NAME`); each is CommonJS.
 pub fn builtin_source(id: &str) -> Option<&'static str> {
@@ -69,9 +67,8 @@ impl Loader for BundleLoader {
         if let Some(module) = bundle.modules.get(name) {
             if module.kind == "esm" {
                 return match &module.bytecode {
-                    // SAFETY: this runner wrote the bytecode (compile mode), and the bundle
-                    // holding it lives until the instance ends (QuickJS may keep
-                    // pointers into it: it is read as ROM data).
+                    // SAFETY: this runner wrote the bytecode (compile mode) with the same
+                    // QuickJS build.
                     Some(bytes) => unsafe { Module::load(ctx.clone(), bytes) },
                     None => Module::declare(ctx.clone(), name, module.source.clone()),
                 };

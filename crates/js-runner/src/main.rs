@@ -8,6 +8,10 @@
 //! (`js/prelude.js`), loads the entry module, calls `handler` and drives promises and
 //! timers until the result settles (`js/run.js`). The result JSON goes to stdout; logs
 //! go to stderr; a failure exits with status 1 after logging the error and its stack.
+//!
+//! `sandbox_init` (an export the host runs once and snapshots) starts QuickJS and the
+//! JavaScript layer ahead of every invocation; compile mode answers a bundle with its
+//! QuickJS bytecode (see [`bytecode`]).
 
 mod base64;
 mod bytecode;
@@ -27,6 +31,9 @@ use input::Bundle;
 /// QuickJS checks its own stack use against this bound and throws a `RangeError`
 /// (catchable, located) instead of overrunning the wasm stack.
 const MAX_STACK: usize = 512 * 1024;
+
+/// Bytes allocated before QuickJS first collects cycles (afterwards it adapts).
+const GC_THRESHOLD: usize = 16 << 20;
 
 /// QuickJS with the runner's JavaScript layer evaluated: made by [`sandbox_init`] when
 /// the host snapshots the runner (so every instance starts with it), else by the first
@@ -94,6 +101,11 @@ fn engine() -> Result<Rc<Engine>, String> {
     }
     let runtime = Runtime::new().map_err(|e| format!("cannot start QuickJS: {e}"))?;
     runtime.set_max_stack_size(MAX_STACK);
+    // The first collection waits until this much is allocated. QuickJS frees most
+    // garbage by reference counting; collecting cycles while a big bundle loads (many
+    // times, each walking every object) cost more than loading it, and in a snapshotted
+    // instance a collection also copies every page it touches.
+    runtime.set_gc_threshold(GC_THRESHOLD);
     runtime.set_loader(loader::BundleResolver, loader::BundleLoader);
     let context = Context::full(&runtime).map_err(|e| format!("cannot start QuickJS: {e}"))?;
     context.with(|ctx| {
@@ -118,7 +130,11 @@ fn main() {
         }
     };
     let _ = std::io::stdout().flush();
-    std::process::exit(code);
+    // Success returns from `_start` normally: `proc_exit` reaches the host as a trap-like
+    // error (unwinding, a backtrace), which costs more than this whole tail.
+    if code != 0 {
+        std::process::exit(code);
+    }
 }
 
 fn run() -> Result<i32, String> {

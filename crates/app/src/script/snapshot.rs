@@ -20,7 +20,7 @@ pub fn rewrite(wasm: &[u8], memory: &[u8]) -> Result<Vec<u8>, String> {
     if wasm.get(..8) != Some(b"\0asm\x01\0\0\0".as_slice()) {
         return Err("not a core WebAssembly module".into());
     }
-    if memory.len() % PAGE != 0 {
+    if !memory.len().is_multiple_of(PAGE) {
         return Err("memory is not a whole number of pages".into());
     }
     let segments = segments(memory);
