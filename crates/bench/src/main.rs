@@ -17,6 +17,7 @@
 
 mod bare;
 mod duration;
+mod durable;
 mod http;
 mod inproc;
 mod js;
@@ -63,6 +64,9 @@ enum Benchmark {
     /// SQS SendMessage and Receive+Delete round trips through the official Rust SDK,
     /// against the same client and a bare hyper server's canned answer.
     Sqs(sqs::SqsArgs),
+    /// Queue send throughput with and without `--state DIR` (group commit to disk), and
+    /// start-up restoring 100k stored messages.
+    Durable(durable::DurableArgs),
     /// The bare hyper baseline server (started by `http` as a child process).
     #[command(hide = true)]
     BareServer {
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Benchmark::Http(args) => http::run(args),
         Benchmark::Queues(args) => queues::run(args),
+        Benchmark::Durable(args) => durable::run(args),
         Benchmark::Topics(args) => topics::run(args),
         Benchmark::Streams(args) => streams::run(args),
         Benchmark::Reload(args) => reload::run(args),
