@@ -39,6 +39,13 @@ pub struct DurableArgs {
     /// Interleaved runs of each measurement; medians are reported.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Also measure sends through the control API (HTTP) of the `sandbox` binary, with
+    /// this many client threads (0: skip).
+    #[arg(long, default_value_t = 16)]
+    http_clients: usize,
+    /// Messages per HTTP run.
+    #[arg(long, default_value_t = 10_000)]
+    http_messages: usize,
 }
 
 const QUEUE: &str = "bench-durable";
@@ -86,9 +93,65 @@ pub fn run(args: DurableArgs) -> anyhow::Result<()> {
                 ));
             }
         }
+        let (mut http_memory, mut http_durable) = (Vec::new(), Vec::new());
+        for run in 0..if args.http_clients > 0 { args.runs } else { 0 } {
+            eprintln!("http run {}/{}", run + 1, args.runs);
+            http_memory.push(http_rate(&args, None)?);
+            let dir = tempfile::tempdir()?;
+            http_durable.push(http_rate(&args, Some(dir.path()))?);
+        }
         print_report(&args, &memory, &durable, &starts);
+        if !http_memory.is_empty() {
+            let (m, d) = (median(&http_memory), median(&http_durable));
+            println!(
+                "| queue sends/s through the control API, {} HTTP clients | {m:.0} | {d:.0} | {:.0} % |",
+                args.http_clients,
+                100.0 * d / m.max(1e-9)
+            );
+        }
         Ok(())
     })
+}
+
+/// Starts the `sandbox` binary (with `--state` when `state` is given), makes a queue
+/// through the AWS API, and sends through the control API from `http_clients` threads
+/// with keep-alive connections; answers sends per second.
+fn http_rate(args: &DurableArgs, state: Option<&Path>) -> anyhow::Result<f64> {
+    let mut builder = sandbox_testing::Sandbox::builder(&args.app).arg("--no-watch");
+    if let Some(dir) = state {
+        builder = builder.arg("--state").arg(dir.display().to_string());
+    }
+    let sandbox = builder.start()?;
+    let base = sandbox.base_url().to_string();
+    ureq::post(&base)
+        .header("X-Amz-Target", "AmazonSQS.CreateQueue")
+        .header("Content-Type", "application/x-amz-json-1.0")
+        .send(format!("{{\"QueueName\":\"{QUEUE}\"}}"))?;
+    let url = format!("{base}/_sandbox/queues/{QUEUE}/messages");
+    let per = args.http_messages.div_ceil(args.http_clients);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let threads: Vec<_> = (0..args.http_clients)
+            .map(|c| {
+                let url = &url;
+                s.spawn(move || {
+                    let agent = ureq::Agent::new_with_defaults();
+                    for i in 0..per {
+                        agent
+                            .post(url)
+                            .header("Content-Type", "application/json")
+                            .send(format!("{{\"body\":\"c{c}-{i}\"}}"))?;
+                    }
+                    anyhow::Ok(())
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .try_for_each(|t| t.join().map_err(|_| anyhow!("a client panicked"))?)
+    })?;
+    let elapsed = started.elapsed().max(Duration::from_micros(1));
+    Ok((per * args.http_clients) as f64 / elapsed.as_secs_f64())
 }
 
 fn sandbox_state_file() -> &'static str {
