@@ -293,3 +293,27 @@ fn random_kills_under_send_and_consume_load_lose_nothing() {
         .collect();
     assert!(back.is_empty(), "acknowledged deletes came back: {back:?}");
 }
+
+#[test]
+fn the_manual_clock_goes_on_from_where_it_stood() {
+    let state = tempfile::tempdir().unwrap();
+    let mut sandbox = start(state.path(), true);
+    sandbox.advance("2h").unwrap();
+    sandbox
+        .send_message("partial-dlq", &json!({"body": "held", "delaySeconds": 900}))
+        .unwrap();
+    sandbox.kill().unwrap();
+    // Started again with the same --clock-start: the stored position wins.
+    let sandbox = start(state.path(), true);
+    assert_eq!(sandbox.clock().unwrap()["now"], "2030-01-01T02:00:00Z");
+    assert!(
+        sandbox
+            .output()
+            .contains("the manual clock goes on from 2030-01-01T02:00:00Z"),
+        "{}",
+        sandbox.output()
+    );
+    let held = held(&sandbox, "partial-dlq");
+    assert_eq!(held["held"]["state"], "delayed");
+    assert_eq!(held["held"]["until"], "2030-01-01T02:15:00Z");
+}

@@ -95,6 +95,12 @@ pub fn restored(r: &Restored) {
         r.queues,
         r.dir.display()
     );
+    if let Some(at) = r.clock {
+        println!(
+            "           the manual clock goes on from {}",
+            sandbox_services::rfc3339_auto(at)
+        );
+    }
     for (queue, held) in &r.report.retired {
         println!("           queue {queue} is no longer in the manifest; its {held} message(s) are kept (no consumer)");
     }

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use sandbox_services::queue::{CatalogEntry, QueueChanges, QueueHead, StoredDedup, StoredMessage};
 
@@ -20,6 +21,8 @@ const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("queue_heads");
 const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_messages");
 /// (queue, deduplication id) → the FIFO dedup record.
 const DEDUP: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("queue_dedup");
+/// Facts of the whole sandbox by name: `clock` → the manual clock's position (RFC 3339).
+const SANDBOX: TableDefinition<&str, &str> = TableDefinition::new("sandbox");
 
 /// The file inside the state directory.
 pub const FILE: &str = "sandbox.redb";
@@ -98,7 +101,10 @@ fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-fn decode<T: serde::de::DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+fn decode<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Decode { what, source })
 }
 
@@ -121,12 +127,37 @@ impl Store {
         tx.open_table(HEADS)?;
         tx.open_table(MESSAGES)?;
         tx.open_table(DEDUP)?;
+        tx.open_table(SANDBOX)?;
         tx.commit()?;
         Ok(store)
     }
 
     pub fn file(&self) -> &Path {
         &self.file
+    }
+
+    /// Where the manual clock stood when it last moved, if it ever did.
+    pub fn clock(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(SANDBOX)?;
+        let Some(text) = table.get("clock")? else {
+            return Ok(None);
+        };
+        let at = DateTime::parse_from_rfc3339(text.value())
+            .map_err(|e| StoreError::Failed(format!("stored clock `{}`: {e}", text.value())))?;
+        Ok(Some(at.with_timezone(&Utc)))
+    }
+
+    /// Records the manual clock's position (durably: a clock move is rare).
+    pub fn save_clock(&self, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
+        tx.open_table(SANDBOX)?.insert(
+            "clock",
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                .as_str(),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Every stored queue with its messages, in arrival order.

@@ -40,10 +40,14 @@ fn queues_and_messages_survive_a_reopen() {
         let store = Store::open(dir.path()).unwrap();
         store.write(&[delta(&mut queues, true)]).unwrap();
         for i in 0..5 {
-            queues.send("jobs", SendRequest::new(format!("m{i}")), now).unwrap();
+            queues
+                .send("jobs", SendRequest::new(format!("m{i}")), now)
+                .unwrap();
         }
         let got = queues.receive("jobs", 2, now).unwrap();
-        queues.delete("jobs", &got.messages[0].receipt_handle).unwrap();
+        queues
+            .delete("jobs", &got.messages[0].receipt_handle)
+            .unwrap();
         store.write(&[delta(&mut queues, false)]).unwrap();
         // A queue removed from the catalog goes with its messages.
         queues.send("other", SendRequest::new("x"), now).unwrap();
@@ -55,7 +59,10 @@ fn queues_and_messages_survive_a_reopen() {
     let store = Store::open(dir.path()).unwrap();
     let back = restore(&store);
     assert_eq!(back.names(), ["jobs"]);
-    assert_eq!(back.peek("jobs", now).unwrap(), queues.peek("jobs", now).unwrap());
+    assert_eq!(
+        back.peek("jobs", now).unwrap(),
+        queues.peek("jobs", now).unwrap()
+    );
     assert_eq!(back.peek("jobs", now).unwrap().len(), 4);
 }
 
@@ -64,7 +71,11 @@ fn a_second_sandbox_on_the_same_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _first = Store::open(dir.path()).unwrap();
     let second = Store::open(dir.path());
-    assert!(matches!(second, Err(StoreError::Open { .. })), "{:?}", second.err());
+    assert!(
+        matches!(second, Err(StoreError::Open { .. })),
+        "{:?}",
+        second.err()
+    );
 }
 
 #[test]
@@ -90,7 +101,8 @@ fn group_commit_writes_every_sender_s_change_in_order() {
                 for i in 0..50 {
                     let ticket = {
                         let mut q = queues.lock().unwrap();
-                        q.send("jobs", SendRequest::new(format!("{t}-{i}")), now).unwrap();
+                        q.send("jobs", SendRequest::new(format!("{t}-{i}")), now)
+                            .unwrap();
                         committer.submit(delta(&mut q, false))
                     };
                     committer.wait(ticket).unwrap();
@@ -105,4 +117,16 @@ fn group_commit_writes_every_sender_s_change_in_order() {
     drop(store);
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(restore(&store).peek("jobs", now).unwrap().len(), 400);
+}
+
+#[test]
+fn the_manual_clock_position_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.clock().unwrap(), None);
+        store.save_clock(at).unwrap();
+    }
+    assert_eq!(Store::open(dir.path()).unwrap().clock().unwrap(), Some(at));
 }

@@ -71,6 +71,8 @@ pub struct Triggers {
     topics: TopicService,
     buses: BusService,
     streams: StreamService,
+    /// With `--state`: where the manual clock's moves are recorded.
+    state: Option<Arc<sandbox_state::Store>>,
     alarms: AlarmService,
     metrics: Arc<Metrics>,
 }
@@ -90,9 +92,20 @@ impl Triggers {
         dir: &std::path::Path,
     ) -> Result<(Arc<Triggers>, Restored), String> {
         let store = sandbox_state::Store::open(dir).map_err(|e| e.to_string())?;
+        // A manual clock goes on from where it stood, so stored deadlines keep their meaning.
+        let stored_clock = store.clock().map_err(|e| e.to_string())?;
+        let clock_restored = match stored_clock {
+            Some(at) if clock.is_manual() && at > clock.now() => {
+                clock.set(at).map_err(|e| e.to_string())?;
+                Some(at)
+            }
+            _ => None,
+        };
         let state = Some((Arc::new(store), dir.to_path_buf()));
         let (triggers, restored) = Triggers::start_with(app, clock, state)?;
-        Ok((triggers, restored.unwrap_or_default()))
+        let mut restored = restored.unwrap_or_default();
+        restored.clock = clock_restored;
+        Ok((triggers, restored))
     }
 
     fn start_with(
@@ -115,6 +128,7 @@ impl Triggers {
         // In the order reloads reconfigure them: topics, buses and streams hand work to
         // queues (subscribers, targets, on-failure destinations), so queues come first.
         let schedules = Schedules::start(&cx, &mut drivers)?;
+        let store = state.as_ref().map(|(store, _)| store.clone());
         let (queues, restored) = QueueService::start(&cx, &mut drivers, state)?;
         let topics = TopicService::start(&cx, &mut drivers, &queues)?;
         let buses = BusService::start(&cx, &mut drivers, &queues, &topics)?;
@@ -131,6 +145,7 @@ impl Triggers {
             topics,
             buses,
             streams,
+            state: store,
             alarms,
             metrics: cx.metrics,
         });
@@ -157,6 +172,7 @@ impl Triggers {
         self.clock
             .advance(by)
             .map_err(|e| ControlError::bad_request(e.to_string()))?;
+        self.save_clock()?;
         self.activity.clock_moved();
         Ok(self.clock())
     }
@@ -173,8 +189,22 @@ impl Triggers {
         self.clock
             .set(to)
             .map_err(|e| ControlError::bad_request(e.to_string()))?;
+        self.save_clock()?;
         self.activity.clock_moved();
         Ok(self.clock())
+    }
+
+    /// With `--state` and a manual clock: records where it stands before answering.
+    fn save_clock(&self) -> Result<(), ControlError> {
+        match &self.state {
+            Some(store) if self.clock.is_manual() => {
+                store.save_clock(self.clock.now()).map_err(|e| ControlError {
+                    status: 503,
+                    message: e.to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn schedules(&self) -> &Schedules {

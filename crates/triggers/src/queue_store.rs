@@ -31,6 +31,8 @@ pub struct Restored {
     pub queues: usize,
     /// How reconciling with the manifest changed the stored queues (reload's lines).
     pub report: ReloadReport,
+    /// Where the manual clock was set back to, when it had moved before.
+    pub clock: Option<DateTime<Utc>>,
 }
 
 pub(crate) struct QueueStore {
@@ -55,6 +57,7 @@ impl QueueStore {
             queues: loaded.iter().filter(|l| !l.messages.is_empty()).count(),
             messages: loaded.iter().map(|l| l.messages.len()).sum(),
             report: ReloadReport::default(),
+            clock: None,
         };
         let stored_catalog: BTreeMap<String, CatalogEntry> = loaded
             .iter()
