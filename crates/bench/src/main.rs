@@ -16,8 +16,8 @@
 //! a bare hyper server's canned answer).
 
 mod bare;
-mod duration;
 mod durable;
+mod duration;
 mod http;
 mod inproc;
 mod js;

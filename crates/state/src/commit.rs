@@ -74,7 +74,10 @@ impl Committer {
         let mut q = self.shared.lock();
         loop {
             if q.committed >= ticket.0 {
-                let failed = q.failed.iter().find(|(a, b, _)| (*a..=*b).contains(&ticket.0));
+                let failed = q
+                    .failed
+                    .iter()
+                    .find(|(a, b, _)| (*a..=*b).contains(&ticket.0));
                 if let Some((_, _, why)) = failed {
                     return Err(StoreError::Failed(why.clone()));
                 }

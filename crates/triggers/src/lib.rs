@@ -198,10 +198,12 @@ impl Triggers {
     fn save_clock(&self) -> Result<(), ControlError> {
         match &self.state {
             Some(store) if self.clock.is_manual() => {
-                store.save_clock(self.clock.now()).map_err(|e| ControlError {
-                    status: 503,
-                    message: e.to_string(),
-                })
+                store
+                    .save_clock(self.clock.now())
+                    .map_err(|e| ControlError {
+                        status: 503,
+                        message: e.to_string(),
+                    })
             }
             _ => Ok(()),
         }

@@ -31,8 +31,8 @@ use crate::invoke::invoke;
 use crate::lock::Lock;
 use crate::queue_store::{QueueStore, Restored};
 use crate::ControlError;
-use sandbox_state::{Store, Ticket};
 use sandbox_ops::aws::{ACCOUNT, REGION};
+use sandbox_state::{Store, Ticket};
 
 /// Lambda starts five pollers per SQS event source mapping; without a `maxConcurrency`
 /// this many batches of one queue run at once.
@@ -389,7 +389,7 @@ impl Driver for Inner {
 
 /// What a reload (or reconciling stored state with the manifest) did, as log lines.
 fn reload_lines(report: &ReloadReport) -> Vec<String> {
-let mut lines: Vec<String> = report
+    let mut lines: Vec<String> = report
         .added
         .iter()
         .map(|q| format!("queue {q} added"))
