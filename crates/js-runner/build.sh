@@ -15,6 +15,7 @@ export RQUICKJS_SYS_NO_WASI_SDK=1
 export CC_wasm32_wasip1="${CC_wasm32_wasip1:-clang-19}"
 export AR_wasm32_wasip1="${AR_wasm32_wasip1:-llvm-ar-19}"
 export CFLAGS_wasm32_wasip1="${CFLAGS_wasm32_wasip1:--isystem /usr/include/wasm32-wasi}"
-cargo build --locked --release --target wasm32-wasip1
+# An explicit target dir: a CARGO_TARGET_DIR set for the host workspace must not move the output.
+cargo build --locked --release --target wasm32-wasip1 --target-dir target
 cp target/wasm32-wasip1/release/js-runner.wasm js-runner.wasm
 sha256sum js-runner.wasm
