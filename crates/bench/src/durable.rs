@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use arc_swap::ArcSwap;
-use sandbox_app::{App, AppCell, BuildOptions};
-use sandbox_runtime::{Runtime, RuntimeConfig};
+use sandbox_app::AppCell;
 use sandbox_services::queue::SendRequest;
 use sandbox_services::Clock;
 use sandbox_triggers::Triggers;
@@ -163,15 +162,7 @@ fn clock() -> Clock {
 }
 
 async fn load(dir: &Path) -> anyhow::Result<AppCell> {
-    let root = dir
-        .canonicalize()
-        .with_context(|| format!("no app at {}", dir.display()))?;
-    let manifest = sandbox_manifest::load(&root).map_err(|e| anyhow!("{e}"))?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(root.join(".sandbox").join("cache")),
-        ..RuntimeConfig::default()
-    })?;
-    let app = App::load(manifest, runtime, &BuildOptions::for_project(&root)).await;
+    let app = crate::inproc::load(dir).await?;
     Ok(Arc::new(ArcSwap::from_pointee(app)))
 }
 

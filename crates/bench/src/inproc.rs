@@ -17,9 +17,8 @@ use sandbox_triggers::Triggers;
 
 use crate::stats::LatencySummary;
 
-/// Loads the app in `dir`, checks that every function in `required` is ready, and
-/// starts its triggers on `clock`.
-pub async fn start(dir: &Path, required: &[String], clock: Clock) -> anyhow::Result<Arc<Triggers>> {
+/// Loads the app in `dir` (its compile cache in `.sandbox/cache`, as `sandbox start` keeps it).
+pub async fn load(dir: &Path) -> anyhow::Result<App> {
     let root = dir
         .canonicalize()
         .with_context(|| format!("no app at {}", dir.display()))?;
@@ -28,7 +27,13 @@ pub async fn start(dir: &Path, required: &[String], clock: Clock) -> anyhow::Res
         cache_dir: Some(root.join(".sandbox").join("cache")),
         ..RuntimeConfig::default()
     })?;
-    let app = App::load(manifest, runtime, &BuildOptions::for_project(&root)).await;
+    Ok(App::load(manifest, runtime, &BuildOptions::for_project(&root)).await)
+}
+
+/// Loads the app in `dir`, checks that every function in `required` is ready, and
+/// starts its triggers on `clock`.
+pub async fn start(dir: &Path, required: &[String], clock: Clock) -> anyhow::Result<Arc<Triggers>> {
+    let app = load(dir).await?;
     for function in required {
         if app
             .functions()
@@ -37,7 +42,7 @@ pub async fn start(dir: &Path, required: &[String], clock: Clock) -> anyhow::Res
         {
             return Err(anyhow!(
                 "{} has no ready `{function}` handler",
-                root.display()
+                dir.display()
             ));
         }
     }
