@@ -111,6 +111,13 @@ impl QueueService {
     /// Runs `f` on the queues' state machine, under its lock, at the sandbox's `now`, then
     /// wakes the consumer (for front ends that change queues, like the AWS APIs). With
     /// `--state`, returns once what `f` changed is on disk.
+    /// Reads the queues' state machine under its lock at the sandbox's `now`: no
+    /// journal, no commit wait, no wake-ups (for front ends that only look).
+    pub fn read_queues<R>(&self, f: impl FnOnce(&Queues, DateTime<Utc>) -> R) -> R {
+        let now = self.inner.clock.now();
+        f(&self.inner.broker(), now)
+    }
+
     pub fn with_queues<R>(&self, f: impl FnOnce(&mut Queues, DateTime<Utc>) -> R) -> R {
         let now = self.inner.clock.now();
         let (result, ticket) = {

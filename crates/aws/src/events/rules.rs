@@ -177,7 +177,7 @@ fn resolve(aws: &Aws, arn: &str) -> Result<BusTarget, (&'static str, String)> {
             })
         }
         ["arn", "aws", "sqs", _, _, name] => {
-            let names = aws.triggers().queues().with_queues(|q, _| q.names());
+            let names = aws.triggers().queues().read_queues(|q, _| q.names());
             if names.iter().any(|n| n == name) {
                 Ok(BusTarget::Queue(name.to_string()))
             } else {

@@ -44,7 +44,7 @@ struct World {
 
 impl World {
     fn read(aws: &Aws, fifo_topic: bool) -> World {
-        let queues = aws.triggers().queues().with_queues(|q, _| {
+        let queues = aws.triggers().queues().read_queues(|q, _| {
             q.names()
                 .into_iter()
                 .filter_map(|name| {

@@ -39,12 +39,9 @@ fn send_one(aws: &Aws, queue: &str, input: &Value) -> Result<SendReceipt, AwsErr
         .map_err(|e| AwsError::invalid_parameter_value(e.to_string()))?;
     let request = sandbox_triggers::send_request(op, SENDER)
         .map_err(|e| AwsError::invalid_parameter_value(e.message))?;
-    let mut result = None;
     aws.triggers()
         .queues()
-        .with_queues(|q, now| result = Some(q.send(queue, request, now)));
-    result
-        .unwrap_or_else(|| unreachable!("with_queues runs its closure"))
+        .with_queues(|q, now| q.send(queue, request, now))
         .map_err(queue_error)
 }
 
@@ -145,7 +142,7 @@ pub(super) async fn receive(aws: &Aws, queue: &str, input: &Value) -> Result<Val
         None => aws
             .triggers()
             .queues()
-            .with_queues(|q, _| q.receive_wait(queue)),
+            .read_queues(|q, _| q.receive_wait(queue)),
     };
     let mut system = string_list(input, "AttributeNames");
     system.extend(string_list(input, "MessageSystemAttributeNames"));

@@ -69,7 +69,7 @@ fn queue(aws: &Aws, call: &Call) -> Result<String, AwsError> {
     if aws
         .triggers()
         .queues()
-        .with_queues(|q, _| q.get(&name).is_ok())
+        .read_queues(|q, _| q.get(&name).is_ok())
     {
         Ok(name)
     } else {

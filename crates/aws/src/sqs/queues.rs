@@ -50,14 +50,14 @@ pub(super) fn get_url(aws: &Aws, input: &Value) -> Result<Value, AwsError> {
     let name = required(input, "QueueName")?;
     aws.triggers()
         .queues()
-        .with_queues(|q, _| q.get(name).map(|_| ()))
+        .read_queues(|q, _| q.get(name).map(|_| ()))
         .map_err(queue_error)?;
     Ok(json!({ "QueueUrl": queue_url(aws, name) }))
 }
 
 pub(super) fn list(aws: &Aws, input: &Value) -> Result<Value, AwsError> {
     let prefix = input["QueueNamePrefix"].as_str().unwrap_or("");
-    let names = aws.triggers().queues().with_queues(|q, _| q.names());
+    let names = aws.triggers().queues().read_queues(|q, _| q.names());
     let names = names
         .into_iter()
         .filter(|n| n.starts_with(prefix))
@@ -95,7 +95,7 @@ pub(super) fn get_attributes(aws: &Aws, name: &str, input: &Value) -> Result<Val
     let all = aws
         .triggers()
         .queues()
-        .with_queues(|q, now| q.attributes(name, now))
+        .read_queues(|q, now| q.attributes(name, now))
         .map_err(queue_error)?;
     let every = wanted.iter().any(|n| n == "All");
     let attributes: serde_json::Map<String, Value> = all
@@ -140,7 +140,7 @@ pub(super) fn tags(aws: &Aws, name: &str) -> Result<Value, AwsError> {
     let tags = aws
         .triggers()
         .queues()
-        .with_queues(|q, _| q.meta(name).map(|m| m.tags.clone()).unwrap_or_default());
+        .read_queues(|q, _| q.meta(name).map(|m| m.tags.clone()).unwrap_or_default());
     if tags.is_empty() {
         return Ok(json!({}));
     }
@@ -161,7 +161,7 @@ pub(super) fn dead_letter_sources(aws: &Aws, dlq: &str, input: &Value) -> Result
     let sources = aws
         .triggers()
         .queues()
-        .with_queues(|q, _| q.dead_letter_sources(dlq))
+        .read_queues(|q, _| q.dead_letter_sources(dlq))
         .map_err(queue_error)?;
     let (page, next) = paginate(sources, input)?;
     let urls: Vec<String> = page.iter().map(|n| queue_url(aws, n)).collect();
