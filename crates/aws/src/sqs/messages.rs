@@ -35,8 +35,9 @@ fn send_one(aws: &Aws, queue: &str, input: &Value) -> Result<SendReceipt, AwsErr
     if !fields.contains_key("MessageBody") {
         return Err(AwsError::missing_parameter("MessageBody"));
     }
-    let op: SendMessage = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| AwsError::invalid_parameter_value(e.to_string()))?;
+    // Located, so a bad value names its member (`DelaySeconds: invalid type…`).
+    let op: SendMessage = sandbox_ops::control::decode_value(Value::Object(fields), "")
+        .map_err(|e| AwsError::invalid_parameter_value(e.message))?;
     let request = sandbox_triggers::send_request(op, SENDER)
         .map_err(|e| AwsError::invalid_parameter_value(e.message))?;
     aws.triggers()
