@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sandbox_testing::Sandbox;
 use serde_json::{json, Value};
@@ -29,20 +29,6 @@ fn alarm(sandbox: &Sandbox, name: &str) -> (String, String) {
         found["state"].as_str().unwrap().to_string(),
         found["since"].as_str().unwrap().to_string(),
     )
-}
-
-/// Waits (bounded) for the sandbox's output to contain `line`: the log is read from
-/// the process's pipe, a moment behind the answer that caused it.
-fn logged(sandbox: &Sandbox, line: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !sandbox.output().contains(line) {
-        assert!(
-            Instant::now() < deadline,
-            "no `{line}` in the log:\n{}",
-            sandbox.output()
-        );
-        std::thread::yield_now();
-    }
 }
 
 fn state(s: &str, since: &str) -> (String, String) {
@@ -98,9 +84,7 @@ fn oldest_age_fires_past_its_threshold_and_clears_when_the_queue_empties() {
         alarm(&sandbox, "queue/backlog oldestAge"),
         state("alarm", "2030-01-01T00:05:00Z")
     );
-    logged(
-        &sandbox,
-        "ALARM queue/backlog oldestAge: oldest message is 300s old (threshold 300s) (sandbox time 2030-01-01T00:05:00Z)",
+    sandbox.await_output("ALARM queue/backlog oldestAge: oldest message is 300s old (threshold 300s) (sandbox time 2030-01-01T00:05:00Z)",
     );
     let listed = alarms(&sandbox);
     assert_eq!(
@@ -121,9 +105,7 @@ fn oldest_age_fires_past_its_threshold_and_clears_when_the_queue_empties() {
         alarm(&sandbox, "queue/backlog oldestAge"),
         state("ok", "2030-01-01T00:06:00Z")
     );
-    logged(
-        &sandbox,
-        "alarm cleared queue/backlog oldestAge: queue is empty (threshold 300s) (sandbox time 2030-01-01T00:06:00Z)",
+    sandbox.await_output("alarm cleared queue/backlog oldestAge: queue is empty (threshold 300s) (sandbox time 2030-01-01T00:06:00Z)",
     );
 }
 
@@ -147,9 +129,7 @@ fn a_dead_lettered_message_fires_the_default_alarm_and_errors_count_in_their_per
         alarm(&sandbox, "queue/poison deadLetters"),
         state("alarm", "2030-01-01T00:00:10Z")
     );
-    logged(
-        &sandbox,
-        "ALARM queue/poison deadLetters: dead-letter queue poison-dlq holds 1 message(s) (threshold 1)",
+    sandbox.await_output("ALARM queue/poison deadLetters: dead-letter queue poison-dlq holds 1 message(s) (threshold 1)",
     );
 
     // A second failure within 5 minutes of the first.
@@ -159,8 +139,7 @@ fn a_dead_lettered_message_fires_the_default_alarm_and_errors_count_in_their_per
         alarm(&sandbox, "function/queues/poison errors"),
         state("alarm", "2030-01-01T00:00:10Z")
     );
-    logged(
-        &sandbox,
+    sandbox.await_output(
         "ALARM function/queues/poison errors: 2 error(s) in the last 300s (threshold 2)",
     );
     // Five sandbox minutes after the first error it no longer counts.
@@ -170,8 +149,7 @@ fn a_dead_lettered_message_fires_the_default_alarm_and_errors_count_in_their_per
         alarm(&sandbox, "function/queues/poison errors"),
         state("ok", "2030-01-01T00:05:00Z")
     );
-    logged(
-        &sandbox,
+    sandbox.await_output(
         "alarm cleared function/queues/poison errors: 1 error(s) in the last 300s (threshold 2)",
     );
 
@@ -198,10 +176,7 @@ fn a_lagging_stream_consumer_fires_until_its_batch_runs() {
         alarm(&sandbox, "stream/clicks/slow lag"),
         state("alarm", common::START)
     );
-    logged(
-        &sandbox,
-        "ALARM stream/clicks/slow lag: 3 record(s) behind (threshold 3)",
-    );
+    sandbox.await_output("ALARM stream/clicks/slow lag: 3 record(s) behind (threshold 3)");
     sandbox.advance("10s").unwrap();
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(

@@ -398,9 +398,5 @@ fn a_manifest_reload_changes_rules_and_keeps_the_archives() {
     assert_eq!(replay["deliveries"], 2);
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(first_lines(&sandbox, "bus/h").len(), 3);
-    assert!(
-        sandbox.output().contains("bus default rules changed"),
-        "{}",
-        sandbox.output()
-    );
+    sandbox.await_output("bus default rules changed");
 }

@@ -101,11 +101,7 @@ fn edits_to_a_handler_and_its_modules_take_effect_and_syntax_errors_keep_the_old
         "{error}"
     );
     await_body(&sandbox, "threetwo");
-    assert!(
-        sandbox.output().contains("word.js:1:18"),
-        "{}",
-        sandbox.output()
-    );
+    sandbox.await_output("word.js:1:18");
 
     replace(
         &root.join("src/http/get-index/word.js"),

@@ -31,11 +31,7 @@ fn assert_contained(sandbox: &mut Sandbox, path: &str, function: &str, outcome: 
         200,
         "still serving after {path}"
     );
-    assert!(
-        sandbox.output().contains(&request_id),
-        "the failure is logged with its request id:\n{}",
-        sandbox.output()
-    );
+    sandbox.await_output(&request_id);
 }
 
 #[test]

@@ -201,11 +201,7 @@ fn item_failures_without_the_setting_are_ignored_with_a_warning() {
         (Some(0), Some(0)),
         "{queue}"
     );
-    assert!(
-        sandbox.output().contains("reportBatchItemFailures"),
-        "{}",
-        sandbox.output()
-    );
+    sandbox.await_output("reportBatchItemFailures");
 }
 
 #[test]
@@ -290,7 +286,7 @@ fn delay_and_retention_follow_the_clock() {
     let queue = sandbox.queue("poison-dlq").unwrap();
     assert_eq!(queue["expiredTotal"], 1, "{queue}");
     assert!(sandbox.peek("poison-dlq").unwrap().is_empty());
-    assert!(sandbox.output().contains("expired"), "expiry is logged");
+    sandbox.await_output("expired");
 }
 
 #[test]

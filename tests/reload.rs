@@ -114,11 +114,7 @@ fn replacing_a_handler_twenty_times_under_load_drops_nothing() {
             "a response from neither version: {body}"
         );
     }
-    assert!(
-        sandbox.output().contains("reload: http/get-index updated"),
-        "{}",
-        sandbox.output()
-    );
+    sandbox.await_output("reload: http/get-index updated");
 }
 
 #[test]
@@ -152,11 +148,7 @@ fn routes_added_and_removed_in_the_manifest_take_effect_at_once() {
         std::thread::yield_now();
     }
     assert_eq!(sandbox.get("/about").unwrap().text(), "about");
-    assert!(
-        sandbox.output().contains("route GET / removed"),
-        "{}",
-        sandbox.output()
-    );
+    sandbox.await_output("route GET / removed");
 }
 
 #[test]
@@ -193,20 +185,9 @@ fn a_compile_error_and_a_manifest_error_keep_the_old_code_serving() {
     );
 
     replace(&dir.path().join("app.arc"), "@app\nreload\n@htp\nget /\n");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !sandbox.output().contains("the running app keeps serving") {
-        assert!(
-            Instant::now() < deadline,
-            "no manifest error reported:\n{}",
-            sandbox.output()
-        );
-        std::thread::yield_now();
-    }
-    assert!(
-        sandbox.output().contains("app.arc:3:1"),
-        "{}",
-        sandbox.output()
-    );
+    // The report is several lines: await the located line, not only the headline.
+    sandbox.await_output("the running app keeps serving");
+    sandbox.await_output("app.arc:3:1");
     assert_eq!(sandbox.get("/").unwrap().text(), "v0");
 
     // Fixing both brings the new code in.

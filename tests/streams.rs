@@ -80,18 +80,6 @@ fn settle(sandbox: &Sandbox, stream: &str, step: &str) {
     );
 }
 
-/// Whether the sandbox logs `needle` within a few seconds (its output is read on another
-/// thread, so a line may land just after the drain that caused it).
-fn logged(sandbox: &Sandbox, needle: &str) -> bool {
-    for _ in 0..500 {
-        if sandbox.output().contains(needle) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
-}
-
 /// Bodies of the messages in the `failures` queue, parsed.
 fn failures(sandbox: &Sandbox) -> Vec<Value> {
     sandbox
@@ -381,7 +369,7 @@ fn a_failing_batch_blocks_its_shard_until_it_is_given_up() {
     );
     let consumer = sandbox.stream_consumer("ordered", "strict").unwrap();
     assert_eq!(consumer["givenUp"], 3);
-    assert!(logged(&sandbox, "invocation record sent to queue failures"));
+    sandbox.await_output("invocation record sent to queue failures");
 }
 
 #[test]
@@ -493,15 +481,8 @@ fn given_up_records_without_a_destination_are_logged_loudly() {
         0,
         "maximumRetryAttempts 0: given up at once"
     );
-    assert!(
-        logged(&sandbox, "consumer trap gave up 1 record(s)")
-            && logged(
-                &sandbox,
-                "no onFailure destination, so the records are SKIPPED"
-            ),
-        "{}",
-        sandbox.output()
-    );
+    sandbox.await_output("consumer trap gave up 1 record(s)");
+    sandbox.await_output("no onFailure destination, so the records are SKIPPED");
     assert_eq!(
         sandbox.stream_consumer("skipped", "trap").unwrap()["givenUp"],
         1
@@ -561,11 +542,7 @@ fn retention_removes_records_on_the_sandbox_clock() {
     let doomed = sandbox.stream_consumer("doomed", "trap").unwrap();
     assert_eq!(doomed["lostToRetention"], 1, "{doomed}");
     assert_eq!(doomed["lag"], 0);
-    assert!(
-        logged(&sandbox, "consumer trap LOST 1 record(s)"),
-        "{}",
-        sandbox.output()
-    );
+    sandbox.await_output("consumer trap LOST 1 record(s)");
 }
 
 #[test]
@@ -1098,10 +1075,8 @@ fn a_manifest_change_adds_recreates_and_removes_streams() {
     let one = sandbox.stream("one").unwrap();
     assert_eq!(one["shards"].as_array().unwrap().len(), 2);
     assert_eq!(one["records"], 0);
-    assert!(logged(
-        &sandbox,
-        "stream one settings changed; it was recreated empty, dropping 1 record(s)"
-    ));
+    sandbox
+        .await_output("stream one settings changed; it was recreated empty, dropping 1 record(s)");
     sandbox.put_record("two", "k", "new").unwrap();
     sandbox.put_record("one", "k", "after").unwrap();
     sandbox.drain(DRAIN).unwrap();
@@ -1120,5 +1095,5 @@ fn a_manifest_change_adds_recreates_and_removes_streams() {
         "@app\nreload\n\n@streams\ntwo\n  consumers echo\n",
     );
     await_status(&sandbox, "/_sandbox/streams/one", 404);
-    assert!(logged(&sandbox, "stream one removed; it held 1 record(s)"));
+    sandbox.await_output("stream one removed; it held 1 record(s)");
 }

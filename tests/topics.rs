@@ -384,9 +384,5 @@ fn a_manifest_reload_changes_subscriptions_and_keeps_the_counts() {
         })
         .collect();
     assert_eq!(bodies, ["second", "third"]);
-    assert!(
-        sandbox.output().contains("topic later added"),
-        "{}",
-        sandbox.output()
-    );
+    sandbox.await_output("topic later added");
 }

@@ -128,6 +128,25 @@ impl Sandbox {
         self.process.output()
     }
 
+    /// Waits (up to 20 s) until the output contains `needle` and returns the output.
+    /// The sandbox logs on its own threads, often just after the effect a test
+    /// observes, so a log line is awaited rather than expected at once. Panics
+    /// with the whole output when it never shows.
+    pub fn await_output(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let output = self.output();
+            if output.contains(needle) {
+                return output;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "`{needle}` never appeared in the output:\n{output}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Whether the process is still running (a misbehaving handler must never end it).
     pub fn is_running(&mut self) -> bool {
         self.process.is_running()
