@@ -610,6 +610,8 @@ fn bus(section: &Section) -> DResult<Node> {
         }
         let mut rules: Vec<(Key, Vec<(Key, Node)>)> = Vec::new();
         let mut archives = Vec::new();
+        // `remote <ARN>` / `endpoint <url>`: plain properties (see `validate::remote`).
+        let mut plain = Vec::new();
         // Rules first, so `target` lines may come before or after their rule.
         for line in &entry.props {
             if line[0].text == "rule" {
@@ -648,6 +650,11 @@ fn bus(section: &Section) -> DResult<Node> {
         for line in &entry.props {
             match line[0].text.as_str() {
                 "rule" => {}
+                "remote" | "endpoint" | "consume" => {
+                    if let Some(value) = words_node(&line[1..]) {
+                        push_unique(&mut plain, key_of(&line[0]), value)?;
+                    }
+                }
                 "target" | "disable" => {
                     let keyword = &line[0];
                     let [_, rule, rest @ ..] = line.as_slice() else {
@@ -773,13 +780,13 @@ fn bus(section: &Section) -> DResult<Node> {
                     )
                     .help(suggest::did_you_mean_or_list(
                         other,
-                        &["rule", "target", "disable", "archive"],
+                        &["rule", "target", "disable", "archive", "remote", "endpoint"],
                         "",
                     )));
                 }
             }
         }
-        let mut fields = Vec::new();
+        let mut fields = plain;
         let rules_node = rules
             .into_iter()
             .map(|(k, mut f)| {

@@ -150,6 +150,8 @@ pub struct Queue {
     pub dead_letter: Option<DeadLetter>,
     /// Consumer function (`queues/<name>`), if its directory exists or is declared.
     pub function: Option<String>,
+    /// A real SQS queue this entry stands for (`remote …`); `None` for a local queue.
+    pub remote: Option<Remote>,
     pub span: Span,
 }
 
@@ -167,6 +169,8 @@ pub struct Topic {
     pub content_based_deduplication: bool,
     /// The topic's own handler (`events/<name>`) comes first, then listed subscribers.
     pub subscriptions: Vec<Subscription>,
+    /// A real SNS topic this entry stands for (`remote …`); publishing only.
+    pub remote: Option<Remote>,
     pub span: Span,
 }
 
@@ -214,6 +218,8 @@ pub struct Stream {
     pub shards: u32,
     pub retention_hours: u32,
     pub consumers: Vec<StreamConsumer>,
+    /// A real Kinesis stream this entry stands for (`remote …`).
+    pub remote: Option<Remote>,
     pub span: Span,
 }
 
@@ -252,6 +258,8 @@ pub struct Bus {
     pub name: String,
     pub rules: Vec<Rule>,
     pub archives: Vec<Archive>,
+    /// A real EventBridge bus this entry stands for (`remote …`); putting events only.
+    pub remote: Option<Remote>,
     pub span: Span,
 }
 
@@ -285,4 +293,36 @@ pub struct Archive {
     pub event_pattern: Option<serde_json::Value>,
     /// `None` keeps events forever.
     pub retention_days: Option<u32>,
+}
+
+/// A queue, stream, topic or bus in AWS (or another AWS-compatible endpoint) that a
+/// manifest entry stands for: `remote <queue URL or ARN>`, optionally `endpoint <url>`.
+/// Nothing touches AWS unless an entry says `remote`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Remote {
+    /// As written: a queue URL or an ARN.
+    pub resource: String,
+    /// The resource's own name in AWS (the ARN's or URL's last part).
+    pub name: String,
+    /// From the ARN or the queue URL's host; `None` leaves it to the AWS configuration.
+    pub region: Option<String>,
+    /// From the ARN or queue URL.
+    pub account: Option<String>,
+    /// `endpoint <url>`, or the origin of a queue URL that is not AWS's: where the calls
+    /// go instead of AWS (a test, an emulator).
+    pub endpoint: Option<String>,
+    /// Queues: what reading a message does. `None` when the app does not consume it.
+    pub consume: Option<Consume>,
+}
+
+/// How a remote queue is read (`consume delete` / `consume peek`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consume {
+    /// As Lambda does: processed messages are deleted from the real queue.
+    Delete,
+    /// Received and invoked, never deleted: each message returns to the queue when its
+    /// visibility timeout ends.
+    Peek,
 }

@@ -119,6 +119,7 @@ fn architect_queues_example() {
             report_batch_item_failures: false,
             dead_letter: None,
             function: Some("queues/account-signup".into()),
+            remote: None,
             span: Span { line: 9, column: 1 },
         }]
     );

@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 
 use super::targets::{self, Allow};
-use super::{names, Ctx};
+use super::{names, remote, Ctx};
 use crate::error::{DResult, Diag};
 use crate::model::{Archive, Bus, InputTransformer, Rule, RuleTarget};
 use crate::tree::{IntRule, Kind, Node, Props};
@@ -38,8 +38,37 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Bus>> {
     let mut buses = Vec::new();
     for (key, value) in entries {
         let props = Props::new(value, ctx.source, &format!("bus `{}`", key.name))?;
-        props.only(&["rules", "archives"], "a bus")?;
+        props.only(
+            &["rules", "archives", "remote", "endpoint", "consume"],
+            "a bus",
+        )?;
         names::check(&key.name, key.span.clone(), names::BUS)?;
+        // The `.arc` reader always gives a bus `rules`; only non-empty ones are rules.
+        let declared = |name: &str| {
+            props
+                .get(name)
+                .is_some_and(|n| !matches!(&n.kind, Kind::Obj(e) if e.is_empty()))
+        };
+        let owned: Vec<(crate::tree::Key, Node)> = props
+            .entries
+            .iter()
+            .filter(|(k, _)| k.name != "rules" && k.name != "archives" || declared(&k.name))
+            .cloned()
+            .collect();
+        let own = Props {
+            entries: &owned,
+            source: ctx.source,
+        };
+        if let Some(remote) = remote::read(ctx, &own, remote::Kind::Bus, key)? {
+            buses.push(Bus {
+                name: key.name.clone(),
+                rules: Vec::new(),
+                archives: Vec::new(),
+                remote: Some(remote),
+                span: ctx.span(&key.span),
+            });
+            continue;
+        }
         let mut rules = Vec::new();
         if let Some(node) = props.get("rules") {
             for (rule_key, rule_node) in node.obj(ctx.source, "`rules`")? {
@@ -103,6 +132,7 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Bus>> {
             name: key.name.clone(),
             rules,
             archives,
+            remote: None,
             span: ctx.span(&key.span),
         });
     }

@@ -17,7 +17,7 @@
 
 use super::functions::{self, Settings};
 use super::targets::{self, Allow};
-use super::{names, queues, Ctx};
+use super::{names, queues, remote, Ctx};
 use crate::error::{DResult, Diag};
 use crate::model::{FilterPolicyScope, Subscription, Target, Topic};
 use crate::suggest;
@@ -35,6 +35,9 @@ const KEYS: &[&str] = &[
     "memory",
     "env",
     "build",
+    "remote",
+    "endpoint",
+    "consume",
 ];
 
 pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Topic>> {
@@ -52,6 +55,18 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Topic>> {
     let mut topics = Vec::new();
     for (key, value) in entries {
         let props = Props::new(value, ctx.source, "a topic")?;
+        // A remote topic's subscribers live in AWS: the app only publishes to it.
+        if let Some(remote) = remote::read(ctx, &props, remote::Kind::Topic, key)? {
+            topics.push(Topic {
+                name: key.name.clone(),
+                fifo: remote.name.ends_with(".fifo"),
+                content_based_deduplication: false,
+                subscriptions: Vec::new(),
+                remote: Some(remote),
+                span: ctx.span(&key.span),
+            });
+            continue;
+        }
         let fifo = ctx.topics.get(&key.name).is_some_and(|t| t.0);
         let dedup = props.bool("contentBasedDeduplication", false)?;
         if dedup && !fifo {
@@ -229,6 +244,7 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Topic>> {
             fifo,
             content_based_deduplication: dedup,
             subscriptions,
+            remote: None,
             span: ctx.span(&key.span),
         });
     }

@@ -11,6 +11,7 @@ mod functions;
 mod http;
 mod names;
 mod queues;
+mod remote;
 mod schedules;
 mod streams;
 mod targets;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::functions::{self, Settings};
-use super::{alarms, names, Ctx};
+use super::{alarms, names, remote, Ctx};
 use crate::error::{DResult, Diag};
 use crate::model::{DeadLetter, Queue};
 use crate::tree::{IntRule, Node, Props};
@@ -30,6 +30,9 @@ const KEYS: &[&str] = &[
     "env",
     "build",
     "alarm",
+    "remote",
+    "endpoint",
+    "consume",
 ];
 
 const VISIBILITY: IntRule = IntRule {
@@ -92,6 +95,11 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Queue>> {
         let props = Props::new(value, ctx.source, &format!("queue `{}`", key.name))?;
         props.only(KEYS, "a queue")?;
         names::check(&key.name, key.span.clone(), names::QUEUE)?;
+        let remote = remote::read(ctx, &props, remote::Kind::Queue, key)?;
+        if let Some(remote) = remote {
+            queues.push(remote_queue(ctx, key, &props, remote)?);
+            continue;
+        }
         let fifo = fifo_flag(ctx, &key.name, &props)?;
         if props.bool("contentBasedDeduplication", false)? && !fifo {
             let span = props
@@ -198,6 +206,7 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Queue>> {
             report_batch_item_failures: props.bool("reportBatchItemFailures", false)?,
             dead_letter,
             function,
+            remote: None,
             span: ctx.span(&key.span),
         });
     }
@@ -205,6 +214,71 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Queue>> {
         check_dead_letter(ctx, &queues[index], span)?;
     }
     Ok(queues)
+}
+
+/// A `remote` queue: the real queue keeps its own attributes (FIFO-ness from its name);
+/// the entry says how the app reads it, with Lambda's event source mapping settings.
+fn remote_queue(
+    ctx: &mut Ctx,
+    key: &crate::tree::Key,
+    props: &Props,
+    remote: crate::model::Remote,
+) -> DResult<Queue> {
+    let fifo = remote.name.ends_with(".fifo");
+    let batch_rule = if fifo { &FIFO_BATCH } else { &BATCH };
+    let batch_size = props.int(batch_rule)?.unwrap_or(10) as u32;
+    let window = batching_window(props)?;
+    let settings = Settings::read(ctx, props)?;
+    let function_name = format!("queues/{}", key.name);
+    let consumed = functions::dir_exists(ctx, &function_name) || settings.declared();
+    let remote_span = props
+        .get("remote")
+        .map_or(key.span.clone(), |n| n.span.clone());
+    match (consumed, remote.consume) {
+        (true, None) => {
+            return Err(Diag::new(
+                remote_span,
+                format!("reading remote queue `{}` deletes its messages, and the manifest does not say to", key.name),
+                "has a consumer, but no `consume` line",
+            )
+            .help(format!(
+                "add {} to process and delete messages as Lambda does, or {} to invoke without deleting (messages return after their visibility timeout)",
+                ctx.example("consume", "delete"),
+                ctx.example("consume", "peek")
+            )));
+        }
+        (false, Some(_)) => {
+            let span = props.key("consume").map_or(remote_span, |k| k.span.clone());
+            return Err(Diag::new(
+                span,
+                format!("nothing consumes remote queue `{}`", key.name),
+                "no consumer",
+            )
+            .help(format!(
+                "create the handler in src/{function_name}, or remove `consume` to only send to the queue"
+            )));
+        }
+        _ => {}
+    }
+    let function = consumed.then(|| functions::declare(ctx, &function_name, &settings, &key.span));
+    Ok(Queue {
+        name: key.name.clone(),
+        fifo,
+        content_based_deduplication: false,
+        // The real queue's visibility timeout is read from AWS when the consumer starts.
+        visibility_timeout: Duration::from_secs(30),
+        delay: Duration::ZERO,
+        retention: Duration::from_secs(345_600),
+        max_message_size: 1_048_576,
+        batch_size,
+        batching_window: window,
+        max_concurrency: props.int(&CONCURRENCY)?.map(|n| n as u32),
+        report_batch_item_failures: props.bool("reportBatchItemFailures", false)?,
+        dead_letter: None,
+        function,
+        remote: Some(remote),
+        span: ctx.span(&key.span),
+    })
 }
 
 /// `name.fifo` makes a FIFO queue; `fifo true` may say so too, but must not contradict it.

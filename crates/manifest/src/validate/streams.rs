@@ -18,7 +18,7 @@
 
 use super::functions::{self, Settings};
 use super::targets::{self, Allow};
-use super::{names, queues, Ctx};
+use super::{names, queues, remote, Ctx};
 use crate::error::{DResult, Diag};
 use crate::model::{StartingPosition, Stream, StreamConsumer};
 use crate::suggest;
@@ -42,7 +42,14 @@ const CONSUMER_KEYS: &[&str] = &[
     "build",
     "alarm",
 ];
-const STREAM_KEYS: &[&str] = &["shards", "retention", "consumers"];
+const STREAM_KEYS: &[&str] = &[
+    "shards",
+    "retention",
+    "consumers",
+    "remote",
+    "endpoint",
+    "consume",
+];
 
 const SHARDS: IntRule = IntRule {
     name: "shards",
@@ -87,6 +94,7 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Stream>> {
         let known: Vec<&str> = STREAM_KEYS.iter().chain(CONSUMER_KEYS).copied().collect();
         props.only(&known, "a stream")?;
         names::check(&key.name, key.span.clone(), names::STREAM)?;
+        let remote = remote::read(ctx, &props, remote::Kind::Stream, key)?;
         let shards = props.int(&SHARDS)?.unwrap_or(1) as u32;
         let retention_hours = props.int(&RETENTION)?.unwrap_or(24) as u32;
         let shared: Vec<(Key, Node)> = props
@@ -152,6 +160,7 @@ pub(crate) fn read(ctx: &mut Ctx, node: &Node) -> DResult<Vec<Stream>> {
             shards,
             retention_hours,
             consumers,
+            remote,
             span: ctx.span(&key.span),
         });
     }

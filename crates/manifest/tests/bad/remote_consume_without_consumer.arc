@@ -1,0 +1,6 @@
+@app
+shop
+@queues
+orders
+  remote arn:aws:sqs:eu-west-1:123456789012:orders
+  consume peek

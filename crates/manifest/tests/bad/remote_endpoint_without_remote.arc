@@ -1,0 +1,5 @@
+@app
+shop
+@queues
+orders
+  endpoint http://localhost:4566

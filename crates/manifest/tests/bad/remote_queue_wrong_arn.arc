@@ -1,0 +1,5 @@
+@app
+shop
+@queues
+orders
+  remote arn:aws:sns:eu-west-1:123456789012:orders

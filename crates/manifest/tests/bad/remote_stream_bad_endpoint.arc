@@ -1,0 +1,7 @@
+@app
+shop
+@streams
+clicks
+  remote arn:aws:kinesis:eu-west-1:123456789012:stream/clicks
+  endpoint localhost:4566
+  consumers analytics
