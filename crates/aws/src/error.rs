@@ -66,6 +66,22 @@ impl AwsError {
         AwsError::sender("SerializationException", message)
     }
 
+    /// A change that could not be saved to the state directory (`--state`): answered as
+    /// AWS answers a service that cannot take the call now, so the client retries and
+    /// never takes the change as made.
+    pub fn not_saved(error: sandbox_ops::control::ControlError) -> AwsError {
+        AwsError {
+            status: 503,
+            code: "ServiceUnavailable".into(),
+            query_code: Some("ServiceUnavailable".into()),
+            message: format!(
+                "{}; the change was not acknowledged: check the state directory (disk full or read-only?) and retry",
+                error.message
+            ),
+            sender: false,
+        }
+    }
+
     /// The sandbox failed, not the caller.
     pub fn internal(message: impl Into<String>) -> AwsError {
         AwsError {

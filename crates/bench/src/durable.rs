@@ -176,6 +176,7 @@ async fn send_rate(
     triggers
         .queues()
         .with_queues(|q, now| q.create(QUEUE, &BTreeMap::new(), BTreeMap::new(), now))
+        .map_err(|e| anyhow!("{e}"))?
         .map_err(|e| anyhow!("{e}"))?;
     let per = messages.div_ceil(senders);
     let started = Instant::now();

@@ -108,9 +108,6 @@ impl QueueService {
         Ok(receipt)
     }
 
-    /// Runs `f` on the queues' state machine, under its lock, at the sandbox's `now`, then
-    /// wakes the consumer (for front ends that change queues, like the AWS APIs). With
-    /// `--state`, returns once what `f` changed is on disk.
     /// Reads the queues' state machine under its lock at the sandbox's `now`: no
     /// journal, no commit wait, no wake-ups (for front ends that only look).
     pub fn read_queues<R>(&self, f: impl FnOnce(&Queues, DateTime<Utc>) -> R) -> R {
@@ -118,7 +115,14 @@ impl QueueService {
         f(&self.inner.broker(), now)
     }
 
-    pub fn with_queues<R>(&self, f: impl FnOnce(&mut Queues, DateTime<Utc>) -> R) -> R {
+    /// Runs `f` on the queues' state machine, under its lock, at the sandbox's `now`, then
+    /// wakes the consumer (for front ends that change queues, like the AWS APIs). With
+    /// `--state`, returns once what `f` changed is on disk; if it could not be written,
+    /// the error (503) says so and the caller must not acknowledge the change.
+    pub fn with_queues<R>(
+        &self,
+        f: impl FnOnce(&mut Queues, DateTime<Utc>) -> R,
+    ) -> Result<R, ControlError> {
         let now = self.inner.clock.now();
         let (result, ticket) = {
             let mut broker = self.inner.broker();
@@ -127,10 +131,8 @@ impl QueueService {
         };
         self.inner.work.notify_one();
         self.inner.changed.notify_waiters();
-        if let Err(e) = self.inner.durable(ticket) {
-            tracing::error!("queues: {e}");
-        }
-        result
+        self.inner.durable(ticket)?;
+        Ok(result)
     }
 
     /// Long polling: runs `take` (under the lock, at `now`) until it finds something or

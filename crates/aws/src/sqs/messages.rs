@@ -43,6 +43,7 @@ fn send_one(aws: &Aws, queue: &str, input: &Value) -> Result<SendReceipt, AwsErr
     aws.triggers()
         .queues()
         .with_queues(|q, now| q.send(queue, request, now))
+        .map_err(AwsError::not_saved)?
         .map_err(queue_error)
 }
 
@@ -274,6 +275,7 @@ fn delete_one(aws: &Aws, queue: &str, handle: &str) -> Result<(), AwsError> {
         .triggers()
         .queues()
         .with_queues(|q, _| q.delete(queue, handle))
+        .map_err(AwsError::not_saved)?
     {
         Ok(_)
         | Err(Error::Delete {
@@ -313,6 +315,7 @@ fn change_one(aws: &Aws, queue: &str, input: &Value) -> Result<(), AwsError> {
     aws.triggers()
         .queues()
         .with_queues(|q, now| q.change_visibility(queue, handle, timeout, now))
+        .map_err(AwsError::not_saved)?
         .map_err(queue_error)
 }
 

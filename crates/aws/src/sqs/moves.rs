@@ -35,6 +35,7 @@ pub(super) fn start(aws: &Aws, input: &Value) -> Result<Value, AwsError> {
             };
             Ok(Some((moved, now)))
         })
+        .map_err(AwsError::not_saved)?
         .map_err(|e| match e {
             sandbox_services::queue::Error::UnknownQueue { .. } => AwsError::sender(
                 "ResourceNotFoundException",

@@ -39,6 +39,7 @@ pub(super) fn create(aws: &Aws, input: &Value) -> Result<Value, AwsError> {
         .triggers()
         .queues()
         .with_queues(|q, now| q.create(&name, &attributes, tags, now))
+        .map_err(AwsError::not_saved)?
         .map_err(admin_error)?;
     if created {
         tracing::info!(target: "sandbox::aws", "queue {name} created through the SQS API");
@@ -76,6 +77,7 @@ pub(super) fn delete(aws: &Aws, name: &str) -> Result<Value, AwsError> {
         .triggers()
         .queues()
         .with_queues(|q, _| q.delete_queue(name))
+        .map_err(AwsError::not_saved)?
         .map_err(queue_error)?;
     tracing::info!(target: "sandbox::aws", "queue {name} deleted through the SQS API with {held} message(s)");
     Ok(json!({}))
@@ -114,6 +116,7 @@ pub(super) fn set_attributes(aws: &Aws, name: &str, input: &Value) -> Result<Val
     aws.triggers()
         .queues()
         .with_queues(|q, now| q.set_attributes(name, &attributes, now))
+        .map_err(AwsError::not_saved)?
         .map_err(admin_error)?;
     Ok(json!({}))
 }
@@ -123,6 +126,7 @@ pub(super) fn tag(aws: &Aws, name: &str, input: &Value) -> Result<Value, AwsErro
     aws.triggers()
         .queues()
         .with_queues(|q, now| q.tag(name, tags, now))
+        .map_err(AwsError::not_saved)?
         .map_err(queue_error)?;
     Ok(json!({}))
 }
@@ -132,6 +136,7 @@ pub(super) fn untag(aws: &Aws, name: &str, input: &Value) -> Result<Value, AwsEr
     aws.triggers()
         .queues()
         .with_queues(|q, now| q.untag(name, &keys, now))
+        .map_err(AwsError::not_saved)?
         .map_err(queue_error)?;
     Ok(json!({}))
 }
@@ -152,6 +157,7 @@ pub(super) fn purge(aws: &Aws, name: &str) -> Result<Value, AwsError> {
         .triggers()
         .queues()
         .with_queues(|q, _| q.purge(name))
+        .map_err(AwsError::not_saved)?
         .map_err(queue_error)?;
     tracing::info!(target: "sandbox::aws", "queue {name}: purged {purged} message(s) through the SQS API");
     Ok(json!({}))

@@ -13,6 +13,7 @@ pub use aws_cron::AwsCron;
 pub use error::ScheduleError;
 pub use event::{scheduled_event, scheduled_event_json, ScheduledEvent};
 pub use expr::ScheduleExpr;
+pub use scheduler::image::StoredSchedule;
 pub use scheduler::{
     CatchUp, Due, Fire, ScheduleSpec, Scheduler, Skipped, DEFAULT_TICK_LIMIT, SERVICE,
 };

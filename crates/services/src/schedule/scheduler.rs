@@ -401,3 +401,6 @@ impl Pending for Scheduler {
             .collect()
     }
 }
+
+#[path = "image.rs"]
+pub mod image;

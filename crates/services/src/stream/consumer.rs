@@ -34,7 +34,7 @@ pub const MAX_BATCHING_WINDOW: Duration = Duration::from_secs(300);
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Where a new consumer starts reading (`StartingPosition`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum StartingPosition {
     TrimHorizon,
     Latest,
@@ -56,7 +56,7 @@ pub enum Position {
 }
 
 /// One event source mapping on a stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ConsumerConfig {
     pub name: String,
     pub batch_size: u32,
@@ -252,10 +252,10 @@ pub struct Completion {
 pub(crate) struct Pending {
     pub(crate) records: Vec<Record>,
     /// Failures that counted toward `maximum_retry_attempts`.
-    retries: u32,
+    pub(crate) retries: u32,
     /// Invocations these records were part of.
     pub(crate) invocations: u32,
-    not_before: DateTime<Utc>,
+    pub(crate) not_before: DateTime<Utc>,
 }
 
 impl Pending {

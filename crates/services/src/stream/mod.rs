@@ -35,6 +35,10 @@ pub use stream::{
     StreamConfig, StreamDescription, StreamError, StreamMeta, TrimReport, MAX_BATCH_ENTRIES,
     MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, MAX_SHARDS,
 };
+pub use stream::image::{
+    StoredConsumer, StoredCursor, StoredMeta, StoredRecord, StoredRetry, StreamChanges,
+    StreamEntry, StreamHead,
+};
 pub use streams::{Streams, StreamsError};
 
 #[cfg(test)]

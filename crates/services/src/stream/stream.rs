@@ -33,7 +33,7 @@ pub const MAX_PARTITION_KEY_CHARS: usize = 256;
 pub const MAX_SHARDS: u32 = 1024;
 
 /// A stream as the app declares it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StreamConfig {
     pub name: String,
     pub shards: u32,
@@ -253,6 +253,9 @@ pub struct Stream {
     last_seq: u64,
     next_batch_id: u64,
     in_flight: BTreeMap<u64, InFlight>,
+    /// What changed since a store last looked; only kept when a store asked
+    /// (`--state`, see [`image`]).
+    journal: Option<Box<image::Journal>>,
 }
 
 impl Stream {
@@ -295,6 +298,7 @@ impl Stream {
             last_seq: 0,
             next_batch_id: 1,
             in_flight: BTreeMap::new(),
+            journal: None,
         })
     }
 
@@ -357,6 +361,7 @@ impl Stream {
             .into_iter()
             .map(|c| Consumer::new(c, &self.shards, self.last_seq))
             .collect();
+        self.note_cursors();
         Ok(())
     }
 
@@ -407,12 +412,15 @@ impl Stream {
             approximate_arrival: now,
             seq: self.last_seq,
         };
+        let seq = record.seq;
+        let index = shard;
         let shard = &mut self.shards[shard];
         let result = PutResult {
             shard_id: shard.id.clone(),
             sequence_number: record.sequence_number.clone(),
         };
         shard.records.push_back(record);
+        self.note_append(index, seq);
         result
     }
 
@@ -503,6 +511,9 @@ impl Stream {
                 cursor.retries.retain(|p| !p.records.is_empty());
             }
         }
+        if !report.removed.is_empty() {
+            self.note_trim();
+        }
         report
     }
 
@@ -543,6 +554,9 @@ impl Stream {
                 );
             }
         }
+        if !ready.batches.is_empty() || !ready.given_up.is_empty() {
+            self.note_cursors();
+        }
         ready
     }
 
@@ -561,6 +575,7 @@ impl Stream {
                 stream: self.name.clone(),
                 batch: batch_id,
             })?;
+        self.note_cursors();
         let consumer = &mut self.consumers[flight.consumer];
         let shard = &self.shards[flight.shard];
         consumer.cursors[flight.shard].busy = None;
@@ -620,6 +635,7 @@ impl Stream {
                 f.stale = true;
             }
         }
+        self.note_cursors();
         Ok(())
     }
 
@@ -772,3 +788,6 @@ fn parse_hash_key(key: &str) -> Result<u128, PutError> {
     key.parse()
         .map_err(|_| PutError::ExplicitHashKeyOutOfRange(key.to_string()))
 }
+
+#[path = "image.rs"]
+pub mod image;

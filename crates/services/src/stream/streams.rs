@@ -29,6 +29,9 @@ pub enum StreamsError {
 #[derive(Debug, Clone, Default)]
 pub struct Streams {
     streams: BTreeMap<String, Stream>,
+    /// A store keeps these (`--state`): streams added later come whole at the next
+    /// [`Streams::take_changes`].
+    journaling: bool,
 }
 
 impl Streams {
@@ -44,7 +47,49 @@ impl Streams {
             }
             streams.insert(name, Stream::new(config)?);
         }
-        Ok(Streams { streams })
+        Ok(Streams {
+            streams,
+            journaling: false,
+        })
+    }
+
+    /// Every stream starts noting its changes for [`Streams::take_changes`] (and streams
+    /// added later do too); the store holds them as they are now.
+    pub fn start_journal(&mut self) {
+        self.journaling = true;
+        for stream in self.streams.values_mut() {
+            stream.set_journal(true);
+        }
+    }
+
+    /// Each stream's changes since the last call. A stream added since (by the API or a
+    /// reload) comes whole.
+    pub fn take_changes(&mut self) -> Vec<(String, super::StreamChanges)> {
+        if !self.journaling {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (name, stream) in &mut self.streams {
+            let changes = if stream.is_journaled() {
+                stream.take_changes()
+            } else {
+                stream.set_journal(true);
+                Some(stream.image())
+            };
+            if let Some(changes) = changes {
+                out.push((name.clone(), changes));
+            }
+        }
+        out
+    }
+
+    /// Every stream's settings and API facts, by name; `declared` says which names the
+    /// manifest declares.
+    pub fn catalog(&self, declared: impl Fn(&str) -> bool) -> BTreeMap<String, super::StreamEntry> {
+        self.streams
+            .iter()
+            .map(|(name, s)| (name.clone(), s.entry(declared(name))))
+            .collect()
     }
 
     pub fn names(&self) -> Vec<String> {
