@@ -10,6 +10,7 @@
 mod build;
 mod functions;
 mod invocations;
+mod lineage;
 mod script;
 
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sandbox_manifest::Manifest;
-use sandbox_runtime::{Failure, HostHandle, Limits, Request, Runtime};
+use sandbox_runtime::{Failure, Limits, Request, Runtime};
 
 pub use build::BuildOptions;
 
@@ -27,6 +28,7 @@ pub use build::BuildOptions;
 pub type AppCell = Arc<arc_swap::ArcSwap<App>>;
 pub use functions::{FunctionSlot, LoadState};
 pub use invocations::{InvocationLog, InvocationRecord, Observer, Outcome};
+pub use lineage::{Caller, Services};
 pub use script::Script;
 
 /// What caused an invocation; recorded with it and shown by the control API.
@@ -88,7 +90,7 @@ pub struct App {
     invocations: Arc<InvocationLog>,
     in_flight: Arc<Activity>,
     /// The services handlers publish to; connected once the triggers exist.
-    host: OnceLock<HostHandle>,
+    host: OnceLock<Arc<dyn Services>>,
     /// The JavaScript runner, compiled once and shared with reloaded apps.
     runner: script::runner::RunnerCell,
 }
@@ -112,7 +114,7 @@ impl App {
     }
 
     /// Gives handlers the app's services (`sandbox.call`). The first connection wins.
-    pub fn connect(&self, host: HostHandle) {
+    pub fn connect(&self, host: Arc<dyn Services>) {
         let _ = self.host.set(host);
     }
 
@@ -272,6 +274,21 @@ impl App {
         request_id: Option<String>,
         event: Vec<u8>,
     ) -> Result<Invoked, InvokeError> {
+        self.invoke_in_chain(function, trigger, request_id, event, 0)
+            .await
+    }
+
+    /// Like [`App::invoke`] for an event that `hops` earlier invocations caused (a
+    /// message a handler sent): the handler's own `sandbox.call`s are told, so what it
+    /// sends carries `hops + 1` (see `lineage`).
+    pub async fn invoke_in_chain(
+        &self,
+        function: &str,
+        trigger: Trigger,
+        request_id: Option<String>,
+        event: Vec<u8>,
+        hops: u32,
+    ) -> Result<Invoked, InvokeError> {
         let Some(slot) = self.functions.get(function) else {
             return Err(InvokeError::Unknown {
                 name: function.to_string(),
@@ -308,7 +325,10 @@ impl App {
                         memory_bytes: slot.function.memory_mib as usize * 1024 * 1024,
                     },
                     env: slot.env.clone(),
-                    host: self.host.get().cloned(),
+                    host: self
+                        .host
+                        .get()
+                        .map(|services| lineage::bind(services, hops)),
                 },
             )
             .await;

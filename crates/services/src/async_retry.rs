@@ -227,6 +227,26 @@ impl<T: Clone> Invocations<T> {
         })
     }
 
+    /// Ends a handed-out delivery without retries, whatever its attempts (Lambda's
+    /// recursive loop detection stops it): it comes back as [`Settled::Exhausted`].
+    pub fn abandon(&mut self, id: u64) -> Result<Settled<T>, CompleteError> {
+        match self.entries.get(&id) {
+            None => return Err(CompleteError::Unknown { id }),
+            Some(e) if !e.in_flight => return Err(CompleteError::NotInFlight { id }),
+            Some(_) => {}
+        }
+        let e = self
+            .entries
+            .remove(&id)
+            .ok_or(CompleteError::Unknown { id })?;
+        Ok(Settled::Exhausted {
+            tag: e.tag,
+            attempts: e.attempts,
+            event: e.event,
+            function: e.function,
+        })
+    }
+
     /// The tag of an outstanding delivery (for the caller's log lines).
     pub fn tag(&self, id: u64) -> Option<&T> {
         self.entries.get(&id).map(|e| &e.tag)

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod drain;
 pub mod pattern;
 pub mod queue;
+pub mod recursion;
 pub mod schedule;
 pub mod stream;
 pub mod topic;

@@ -1,18 +1,20 @@
 //! What handlers reach through `sandbox.call`: the app's services, addressed by
 //! `{"service": "queues", "action": "SendMessage", ...}` (names in `sandbox_ops::call`,
 //! older spellings accepted). One table maps each action to its answer in
-//! [`crate::api`]. Holds the triggers weakly, so the app (which holds this host) and the
+//! [`crate::api`], which is told the calling function and how many invocations led to
+//! this one ([`Caller`]: what it sends carries one hop more, for Lambda's recursive loop
+//! detection). Holds the triggers weakly, so the app (which holds this host) and the
 //! triggers (which hold the app) do not keep each other alive.
 
 use std::sync::{Arc, Weak};
 
-use sandbox_runtime::Host;
+use sandbox_app::{Caller, Services};
 use serde_json::{json, Value};
 
 use crate::api::{buses, queues, streams, topics};
 use crate::{ControlError, Triggers};
 
-type Action = fn(&Triggers, &str, Value) -> Result<Value, ControlError>;
+type Action = fn(&Triggers, &Caller<'_>, Value) -> Result<Value, ControlError>;
 
 /// Every `(service, action)` of `sandbox_ops::call::ACTIONS`, and what answers it.
 const ACTIONS: &[(&str, &str, Action)] = &[
@@ -25,10 +27,10 @@ const ACTIONS: &[(&str, &str, Action)] = &[
 
 pub(crate) struct ServiceHost(pub(crate) Weak<Triggers>);
 
-impl Host for ServiceHost {
-    fn call(&self, function: &str, request: &[u8]) -> Vec<u8> {
+impl Services for ServiceHost {
+    fn call(&self, caller: &Caller<'_>, request: &[u8]) -> Vec<u8> {
         let answer = match self.0.upgrade() {
-            Some(triggers) => handle(&triggers, function, request),
+            Some(triggers) => handle(&triggers, caller, request),
             None => Err(ControlError::bad_request("the sandbox is shutting down")),
         };
         let body = match answer {
@@ -48,7 +50,11 @@ struct Envelope {
     operation: serde_json::Map<String, Value>,
 }
 
-fn handle(triggers: &Arc<Triggers>, function: &str, request: &[u8]) -> Result<Value, ControlError> {
+fn handle(
+    triggers: &Arc<Triggers>,
+    caller: &Caller<'_>,
+    request: &[u8],
+) -> Result<Value, ControlError> {
     let envelope: Envelope = serde_json::from_slice(request).map_err(|e| {
         ControlError::bad_request(format!(
             "a call is {{\"service\", \"action\", ...}} ({e}); calls: {}",
@@ -70,7 +76,7 @@ fn handle(triggers: &Arc<Triggers>, function: &str, request: &[u8]) -> Result<Va
         .find(|(s, a, _)| *s == service && *a == action)
         .map(|(_, _, answer)| answer)
         .ok_or_else(unknown)?;
-    answer(triggers, function, Value::Object(envelope.operation))
+    answer(triggers, caller, Value::Object(envelope.operation))
 }
 
 #[cfg(test)]

@@ -32,7 +32,21 @@ pub(crate) struct Ran {
 
 /// Invokes `function` on `app` with `event` (no caller-chosen request id).
 pub(crate) async fn invoke(app: &App, function: &str, trigger: Trigger, event: Vec<u8>) -> Ran {
-    match app.invoke(function, trigger, None, event).await {
+    invoke_in_chain(app, function, trigger, event, 0).await
+}
+
+/// Like [`invoke`] for an event `hops` invocations led to (`sandbox_services::recursion`).
+pub(crate) async fn invoke_in_chain(
+    app: &App,
+    function: &str,
+    trigger: Trigger,
+    event: Vec<u8>,
+    hops: u32,
+) -> Ran {
+    match app
+        .invoke_in_chain(function, trigger, None, event, hops)
+        .await
+    {
         Ok(invoked) => Ran {
             output: invoked.output.map_err(|failure| Failed {
                 ran: true,

@@ -15,7 +15,7 @@ use sandbox_app::Trigger;
 use sandbox_services::topic::{FunctionDelivery, QueueSend};
 
 use crate::driver::Driver;
-use crate::invoke::invoke;
+use crate::invoke::invoke_in_chain;
 
 /// Where a delivery came from, as its log lines name it.
 pub(crate) struct Source {
@@ -47,6 +47,13 @@ pub(crate) enum Settled {
     },
 }
 
+/// A delivery recursive loop detection stopped (`sandbox_services::recursion`).
+pub(crate) struct Stopped {
+    pub message_id: String,
+    /// Where it goes instead: the dead-letter queue's send; `None` drops it.
+    pub dead_letter: Option<QueueSend>,
+}
+
 /// A service with asynchronously invoked function targets.
 pub(crate) trait AsyncTargets: Driver + Sized {
     /// How the invocation log records these invocations.
@@ -61,6 +68,18 @@ pub(crate) trait AsyncTargets: Driver + Sized {
     /// Sends a message given up on to its dead-letter queue (only services that have
     /// them return a dead letter from [`AsyncTargets::complete`]).
     fn dead_letter(&self, _source: &Source, _message_id: &str, _send: QueueSend) {}
+
+    /// How many invocations led to an outstanding delivery; services that do not track
+    /// chains (EventBridge, which Lambda's loop detection does not cover either) say 0.
+    fn hops(&self, _id: u64) -> u32 {
+        0
+    }
+
+    /// Ends a delivery without invoking it, because it would continue a recursive loop.
+    /// Only called when [`AsyncTargets::hops`] says it is too deep.
+    fn stop_recursive(&self, id: u64, _now: DateTime<Utc>) -> Result<Stopped, String> {
+        Err(format!("delivery {id} cannot be stopped"))
+    }
 }
 
 /// Starts every delivery a round took (already counted busy), each on its own task, as
@@ -80,8 +99,13 @@ async fn deliver<T: AsyncTargets>(inner: Arc<T>, delivery: FunctionDelivery) {
         event,
         attempt,
     } = delivery;
+    let hops = inner.hops(id);
+    if sandbox_services::recursion::stops(hops) {
+        stop(&inner, &source, id, &function);
+        return;
+    }
     let app = inner.app.load_full();
-    let failure = invoke(&app, &function, T::TRIGGER, event)
+    let failure = invoke_in_chain(&app, &function, T::TRIGGER, event, hops)
         .await
         .output
         .err();
@@ -128,5 +152,35 @@ async fn deliver<T: AsyncTargets>(inner: Arc<T>, delivery: FunctionDelivery) {
     }
     inner.activity.end(1);
     // A retry may now be scheduled: let the driver compute its next wake-up.
+    inner.activity.clock_moved();
+}
+
+/// Lambda's recursive loop detection: the delivery is not invoked; its message goes to the
+/// dead-letter queue when there is one, and the loop is logged and counted.
+fn stop<T: AsyncTargets>(inner: &Arc<T>, source: &Source, id: u64, function: &str) {
+    match inner.stop_recursive(id, inner.clock.now()) {
+        Ok(Stopped {
+            message_id,
+            dead_letter,
+        }) => {
+            let dlq = dead_letter.as_ref().map(|send| send.queue.clone());
+            crate::recursion::stopped(
+                &inner.metrics,
+                (source.kind, &source.name),
+                function,
+                &message_id,
+                dlq.as_deref(),
+            );
+            if let Some(send) = dead_letter {
+                inner.dead_letter(source, &message_id, send);
+            }
+        }
+        Err(e) => tracing::error!(
+            "{} {}: stopping a recursive loop to {function}: {e}",
+            source.kind,
+            source.name
+        ),
+    }
+    inner.activity.end(1);
     inner.activity.clock_moved();
 }

@@ -28,6 +28,7 @@ mod lock;
 pub mod metrics;
 mod queue_store;
 pub mod queues;
+mod recursion;
 mod reload;
 pub mod schedules;
 pub mod streams;
@@ -280,7 +281,7 @@ impl Triggers {
     /// Lets `app`'s handlers publish to these services (call for every app swapped in).
     pub fn connect(self: &Arc<Self>, app: &App) {
         let host = host::ServiceHost(Arc::downgrade(self));
-        app.connect(sandbox_runtime::HostHandle(Arc::new(host)));
+        app.connect(Arc::new(host));
     }
 
     /// The cell holding the app being served.

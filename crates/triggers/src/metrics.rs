@@ -49,6 +49,7 @@ pub struct Metrics {
     invocations: Family<Labels, Counter>,
     durations: Family<Labels, Histogram, fn() -> Histogram>,
     retries: Family<Labels, Counter>,
+    loops_stopped: Family<Labels, Counter>,
     schedule_fires: Family<Labels, Counter>,
     reloads: Counter,
     reload_errors: Counter,
@@ -63,6 +64,7 @@ impl Default for Metrics {
             duration_histogram,
         );
         let retries = Family::<Labels, Counter>::default();
+        let loops_stopped = Family::<Labels, Counter>::default();
         let schedule_fires = Family::<Labels, Counter>::default();
         let reloads = Counter::default();
         let reload_errors = Counter::default();
@@ -83,6 +85,11 @@ impl Default for Metrics {
             retries.clone(),
         );
         registry.register(
+            "sandbox_recursive_loops_stopped",
+            "Invocations stopped by recursive loop detection (a chain of events past 16 invocations)",
+            loops_stopped.clone(),
+        );
+        registry.register(
             "sandbox_schedule_fires",
             "Schedule fires, by schedule",
             schedule_fires.clone(),
@@ -98,6 +105,7 @@ impl Default for Metrics {
             invocations,
             durations,
             retries,
+            loops_stopped,
             schedule_fires,
             reloads,
             reload_errors,
@@ -132,6 +140,18 @@ impl Metrics {
     /// A topic or bus delivery to `function` failed and will be retried.
     pub(crate) fn retried(&self, service: &str, resource: &str, function: &str) {
         self.retries
+            .get_or_create(&vec![
+                ("service", service.to_string()),
+                ("resource", resource.to_string()),
+                ("function", function.to_string()),
+            ])
+            .inc();
+    }
+
+    /// Recursive loop detection stopped an invocation of `function` by `service`'s
+    /// `resource` (`crate::recursion`).
+    pub(crate) fn loop_stopped(&self, service: &str, resource: &str, function: &str) {
+        self.loops_stopped
             .get_or_create(&vec![
                 ("service", service.to_string()),
                 ("resource", resource.to_string()),

@@ -24,10 +24,10 @@ use sandbox_services::queue::{
     batch_outcome, batch_outcome_fifo, by_group, queue_arn, sqs_event, Delivery, QueueConfig,
     Queues, ReloadReport, SendReceipt, SendRequest,
 };
-use sandbox_services::PendingWork;
+use sandbox_services::{recursion, PendingWork};
 
 use crate::driver::{Context, Driver, Drivers, Round};
-use crate::invoke::invoke;
+use crate::invoke::invoke_in_chain;
 use crate::lock::Lock;
 use crate::queue_store::{QueueStore, Restored};
 use crate::ControlError;
@@ -493,28 +493,71 @@ fn take(
     def: &QueueDef,
     now: DateTime<Utc>,
 ) -> (Vec<Vec<Delivery>>, Vec<(String, String)>) {
-    if !window_elapsed(broker, def, now) {
-        return (Vec::new(), Vec::new());
-    }
-    let received = match broker.receive(&def.name, def.batch_size as usize, now) {
-        Ok(received) => received,
-        Err(e) => {
-            tracing::error!("queue {}: {e}", def.name);
-            return (Vec::new(), Vec::new());
+    let mut moved_to_dlq = Vec::new();
+    // Until a batch is found or nothing is left: a receive that held only messages
+    // recursive loop detection stops says nothing about the messages behind them.
+    loop {
+        if !window_elapsed(broker, def, now) {
+            return (Vec::new(), moved_to_dlq);
         }
-    };
-    if received.messages.is_empty() {
-        return (Vec::new(), received.moved_to_dlq);
+        let received = match broker.receive(&def.name, def.batch_size as usize, now) {
+            Ok(received) => received,
+            Err(e) => {
+                tracing::error!("queue {}: {e}", def.name);
+                return (Vec::new(), moved_to_dlq);
+            }
+        };
+        moved_to_dlq.extend(received.moved_to_dlq);
+        let (stopped, messages): (Vec<Delivery>, Vec<Delivery>) = received
+            .messages
+            .into_iter()
+            .partition(|d| recursion::stops(d.message.hops));
+        let any_stopped = !stopped.is_empty();
+        if any_stopped {
+            stop_recursive(inner, broker, def, &stopped, now);
+        }
+        if messages.is_empty() {
+            if any_stopped {
+                continue;
+            }
+            return (Vec::new(), moved_to_dlq);
+        }
+        let batches = if def.fifo {
+            by_group(messages)
+        } else {
+            vec![messages]
+        };
+        for batch in &batches {
+            inner.activity.begin(batch.len() as u64);
+        }
+        return (batches, moved_to_dlq);
     }
-    let batches = if def.fifo {
-        by_group(received.messages)
-    } else {
-        vec![received.messages]
-    };
-    for batch in &batches {
-        inner.activity.begin(batch.len() as u64);
+}
+
+/// Lambda's recursive loop detection: messages a chain of 16 invocations led to are not
+/// delivered; they go to the queue's dead-letter queue, or are dropped without one.
+fn stop_recursive(
+    inner: &Inner,
+    broker: &mut Queues,
+    def: &QueueDef,
+    stopped: &[Delivery],
+    now: DateTime<Utc>,
+) {
+    let function = def.function.as_deref().unwrap_or("?");
+    match broker.stop_recursive(&def.name, stopped, now) {
+        Ok(fates) => {
+            for (id, dlq) in fates {
+                crate::recursion::stopped(
+                    &inner.metrics,
+                    ("queue", &def.name),
+                    function,
+                    &id,
+                    dlq.as_deref(),
+                );
+            }
+        }
+        Err(e) => tracing::error!("queue {}: stopping a recursive loop: {e}", def.name),
     }
-    (batches, received.moved_to_dlq)
 }
 
 fn log_dead_letters(def: &QueueDef, moved: &[(String, String)]) {
@@ -574,7 +617,10 @@ async fn run_batch(
     let arn = queue_arn(&def.name, REGION, ACCOUNT);
     let event = sqs_event(batch, &arn, REGION);
     let app = inner.app.load_full();
-    let ran = invoke(&app, function, Trigger::Queue, event).await;
+    // A batch is as deep in its chain as its deepest message: what the handler sends
+    // carries one hop more.
+    let hops = batch.iter().map(|d| d.message.hops).max().unwrap_or(0);
+    let ran = invoke_in_chain(&app, function, Trigger::Queue, event, hops).await;
     let (output, failure) = match ran.output {
         Ok(output) => (Some(output), None),
         Err(failed) => (None, Some(failed.message)),

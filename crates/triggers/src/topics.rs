@@ -21,7 +21,7 @@ use sandbox_services::topic::{
 use sandbox_services::{Pending, PendingWork};
 
 use crate::driver::{Context, Driver, Drivers, Round};
-use crate::lambda_async::{self, AsyncTargets, Settled, Source};
+use crate::lambda_async::{self, AsyncTargets, Settled, Source, Stopped};
 use crate::lock::Lock;
 use crate::{ControlError, QueueService};
 
@@ -270,6 +270,31 @@ impl AsyncTargets for Inner {
 
     fn dead_letter(&self, source: &Source, message_id: &str, send: QueueSend) {
         self.send_to_queue(&source.name, message_id, send, "dead-letter queue");
+    }
+
+    fn hops(&self, id: u64) -> u32 {
+        self.topics().delivery_hops(id)
+    }
+
+    fn stop_recursive(&self, id: u64, now: DateTime<Utc>) -> Result<Stopped, String> {
+        let outcome = self
+            .topics()
+            .stop_recursive(id, now)
+            .map_err(|e| e.to_string())?;
+        Ok(match outcome {
+            DeliveryOutcome::DeadLettered { send, failure } => Stopped {
+                message_id: failure.message_id,
+                dead_letter: Some(send),
+            },
+            DeliveryOutcome::Failed(failure) => Stopped {
+                message_id: failure.message_id,
+                dead_letter: None,
+            },
+            // A stopped delivery is never delivered or retried.
+            DeliveryOutcome::Delivered | DeliveryOutcome::Retrying { .. } => {
+                return Err(format!("delivery {id} was not stopped"))
+            }
+        })
     }
 }
 

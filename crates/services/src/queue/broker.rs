@@ -249,6 +249,7 @@ impl Queues {
             message.dead_letter_source = None;
             message.receive_count = 0;
             message.first_received_at = None;
+            message.hops = 0;
             target.enqueue_moved(message, now);
         }
         Ok(moved)
@@ -384,6 +385,39 @@ impl Queues {
             })
     }
 
+    /// Takes received messages out of `name` without delivering them, because they would
+    /// continue a recursive loop (`crate::recursion`): each goes to the queue's
+    /// dead-letter queue when it has one, as Lambda sends a stopped message there, and is
+    /// dropped otherwise. Returns `(message id, dead-letter queue it went to)`.
+    pub fn stop_recursive(
+        &mut self,
+        name: &str,
+        stopped: &[Delivery],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, Option<String>)>, Error> {
+        let queue = self.get_mut(name)?;
+        let dlq = queue.config().dead_letter.as_ref().map(|(d, _)| d.clone());
+        let mut removed = Vec::new();
+        for delivery in stopped {
+            if queue.delete(&delivery.receipt_handle).is_ok() {
+                removed.push(delivery.message.clone());
+            }
+        }
+        let target = dlq.as_deref().and_then(|d| self.queues.get_mut(d));
+        let mut fates = Vec::with_capacity(removed.len());
+        match target {
+            Some(dlq_queue) => {
+                for mut message in removed {
+                    message.dead_letter_source = Some(name.to_string());
+                    fates.push((message.id.clone(), dlq.clone()));
+                    dlq_queue.enqueue_moved(message, now);
+                }
+            }
+            None => fates.extend(removed.into_iter().map(|m| (m.id, None))),
+        }
+        Ok(fates)
+    }
+
     /// Moves every message of `dlq_name` back to the queue it was dead-lettered from, with
     /// its receive count reset (a fresh set of attempts). Messages that did not come from
     /// a queue (sent to the DLQ directly) or whose source no longer exists stay where they
@@ -401,6 +435,8 @@ impl Queues {
                 message.dead_letter_source = None;
                 message.receive_count = 0;
                 message.first_received_at = None;
+                // A redrive is a new start, not the loop that dead-lettered it.
+                message.hops = 0;
                 moved += 1;
             }
             if let Some(queue) = self.queues.get_mut(&target) {

@@ -416,3 +416,41 @@ fn randomized_fifo_queue_loses_nothing() {
         randomized_run(seed, true);
     }
 }
+
+#[test]
+fn stopping_a_recursive_loop_dead_letters_or_drops_and_redrive_starts_a_new_chain() {
+    let mut q = Queues::new(vec![
+        config("work", Some(("dead", 5))),
+        config("dead", None),
+        config("alone", None),
+    ])
+    .expect("valid");
+    for name in ["work", "alone"] {
+        let request = SendRequest {
+            hops: crate::recursion::MAX_INVOCATIONS,
+            ..SendRequest::new("again")
+        };
+        q.send(name, request, at(0)).expect("send");
+    }
+
+    let got = q.receive("work", 10, at(1)).expect("receive").messages;
+    assert!(crate::recursion::stops(got[0].message.hops));
+    let fates = q.stop_recursive("work", &got, at(1)).expect("stop");
+    assert_eq!(
+        fates,
+        vec![(got[0].message.id.clone(), Some("dead".to_string()))]
+    );
+    assert!(q.get("work").expect("work").is_empty());
+    let dead = q.peek("dead", at(1)).expect("peek");
+    assert_eq!(dead[0].message.dead_letter_source.as_deref(), Some("work"));
+
+    let got = q.receive("alone", 10, at(1)).expect("receive").messages;
+    let fates = q.stop_recursive("alone", &got, at(1)).expect("stop");
+    assert_eq!(fates, vec![(got[0].message.id.clone(), None)]);
+    assert!(q.get("alone").expect("alone").is_empty(), "dropped");
+
+    // A redrive is a new start: the message is delivered again, not stopped at once.
+    assert_eq!(q.redrive("dead", at(2)).expect("redrive"), 1);
+    let again = q.receive("work", 10, at(2)).expect("receive").messages;
+    assert_eq!(again[0].message.hops, 0);
+}

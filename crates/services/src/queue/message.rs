@@ -281,6 +281,10 @@ pub struct Message {
     /// Where the retention period counts from: the send time, except that a FIFO DLQ
     /// restarts it when the message arrives (AWS "Setting-up dead-letter queue retention").
     pub retained_since: DateTime<Utc>,
+    /// Invocations that led to this message (Lambda's recursive loop detection,
+    /// `crate::recursion`). Absent from images stored before it existed: 0.
+    #[serde(default)]
+    pub hops: u32,
 }
 
 impl Message {
@@ -306,6 +310,7 @@ impl Message {
             sequence_number: None,
             dead_letter_source: None,
             retained_since: now,
+            hops: 0,
         }
     }
 

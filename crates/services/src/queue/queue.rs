@@ -151,6 +151,8 @@ pub struct SendRequest {
     pub attributes: MessageAttributes,
     /// Reported as `SenderId`.
     pub sender_id: String,
+    /// Invocations that led to this send (`crate::recursion`); 0 from outside.
+    pub hops: u32,
 }
 
 impl SendRequest {
@@ -532,6 +534,7 @@ impl Queue {
         let mut message = Message::new(req.body, req.attributes, req.sender_id, now);
         message.group_id = req.group_id;
         message.dedup_id = dedup_id.clone();
+        message.hops = req.hops;
         if self.config.fifo {
             message.sequence_number = Some(self.take_sequence());
         }

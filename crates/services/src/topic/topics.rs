@@ -131,6 +131,8 @@ pub struct PublishRequest {
     /// `MessageStructure=json`: the message for a protocol (`sqs`, `lambda`) when it
     /// differs from `message` (the `default`).
     pub per_protocol: BTreeMap<String, String>,
+    /// Invocations that led to this publish (`crate::recursion`); 0 from outside.
+    pub hops: u32,
 }
 
 impl PublishRequest {
@@ -152,6 +154,8 @@ pub struct QueueSend {
     pub dedup_id: Option<String>,
     /// `SenderId` for the queue: the topic's ARN.
     pub sender_id: String,
+    /// Invocations that led to this message (`crate::recursion`).
+    pub hops: u32,
 }
 
 impl QueueSend {
@@ -164,6 +168,7 @@ impl QueueSend {
             dedup_id: self.dedup_id,
             attributes: self.attributes,
             sender_id: self.sender_id,
+            hops: self.hops,
         };
         (self.queue, request)
     }
@@ -373,6 +378,8 @@ struct Tag {
     notification: Arc<Notification>,
     group_id: Option<String>,
     dedup_id: Option<String>,
+    /// Invocations that led to the publish (`crate::recursion`).
+    hops: u32,
 }
 
 /// Where notifications' `UnsubscribeURL` points until [`Topics::set_endpoint`].
@@ -700,8 +707,8 @@ impl Topics {
                         queue,
                         sub,
                         &to_queue,
-                        req.group_id.clone(),
-                        dedup_id.clone(),
+                        (req.group_id.clone(), dedup_id.clone()),
+                        req.hops,
                     ));
                 }
                 SubTarget::Function(function) => functions.push((function.clone(), sub.id.clone())),
@@ -715,6 +722,7 @@ impl Topics {
                 notification: Arc::clone(&to_function),
                 group_id: req.group_id.clone(),
                 dedup_id: dedup_id.clone(),
+                hops: req.hops,
             };
             let id = self.invocations.push(function, event, tag, now);
             receipt.function_deliveries.push(id);
@@ -765,6 +773,42 @@ impl Topics {
                 ..
             } => (tag, attempts, function),
         };
+        Ok(self.give_up(tag, attempts, function, now))
+    }
+
+    /// How many invocations led to an outstanding function delivery (0 when it is gone).
+    pub fn delivery_hops(&self, id: u64) -> u32 {
+        self.invocations.tag(id).map_or(0, |t| t.hops)
+    }
+
+    /// Stops a handed-out delivery without invoking it, because it would continue a
+    /// recursive loop (`crate::recursion`): no retries; it goes to the subscription's
+    /// dead-letter queue, or is recorded as a failure, as a delivery given up on does.
+    pub fn stop_recursive(
+        &mut self,
+        id: u64,
+        now: DateTime<Utc>,
+    ) -> Result<DeliveryOutcome, DeliveryError> {
+        match self.invocations.abandon(id)? {
+            Settled::Exhausted {
+                tag,
+                attempts,
+                function,
+                ..
+            } => Ok(self.give_up(tag, attempts, function, now)),
+            _ => Err(CompleteError::Unknown { id }),
+        }
+    }
+
+    /// A delivery that will not be attempted again: counted failed, recorded, and sent
+    /// to the subscription's dead-letter queue when it has one.
+    fn give_up(
+        &mut self,
+        tag: Tag,
+        attempts: u32,
+        function: String,
+        now: DateTime<Utc>,
+    ) -> DeliveryOutcome {
         // The topic may have been reloaded away meanwhile; the failure is still reported.
         let sub = self
             .topics
@@ -790,13 +834,19 @@ impl Topics {
         if let Some(topic) = self.topics.get_mut(&tag.topic) {
             topic.record_failure(failure.clone());
         }
-        Ok(match (dlq, sub) {
+        match (dlq, sub) {
             (Some(queue), Some(sub)) => DeliveryOutcome::DeadLettered {
-                send: queue_send(&queue, &sub, &tag.notification, tag.group_id, tag.dedup_id),
+                send: queue_send(
+                    &queue,
+                    &sub,
+                    &tag.notification,
+                    (tag.group_id, tag.dedup_id),
+                    tag.hops,
+                ),
                 failure,
             },
             _ => DeliveryOutcome::Failed(failure),
-        })
+        }
     }
 
     fn counts_mut(&mut self, tag: &Tag) -> Option<&mut Counts> {
@@ -965,8 +1015,8 @@ fn queue_send(
     queue: &str,
     sub: &SubscriptionConfig,
     n: &Notification,
-    group_id: Option<String>,
-    dedup_id: Option<String>,
+    (group_id, dedup_id): (Option<String>, Option<String>),
+    hops: u32,
 ) -> QueueSend {
     let (body, attributes) = if sub.raw_message_delivery {
         (n.message.clone(), sqs_attributes(&n.attributes))
@@ -980,6 +1030,7 @@ fn queue_send(
         group_id,
         dedup_id,
         sender_id: topic_arn(&n.topic),
+        hops,
     }
 }
 

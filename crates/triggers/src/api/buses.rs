@@ -58,7 +58,7 @@ pub(crate) fn describe_replay(triggers: &Triggers, call: &Call) -> Answer {
 /// `bus.PutEvents` from a handler; entries without a bus go to `default`.
 pub(crate) fn host_put_events(
     triggers: &Triggers,
-    _function: &str,
+    _caller: &sandbox_app::Caller<'_>,
     request: Value,
 ) -> Result<Value, ControlError> {
     let entries = entries(decode_entries(request, "")?, "default")?;

@@ -7,6 +7,7 @@ use sandbox_ops::aws::{function_name, resource_name};
 use sandbox_ops::control::{decode, decode_value};
 use sandbox_ops::queues::{MessageAttributeValue, SendMessage, SendMessageResult};
 use sandbox_services::queue::{MessageAttribute, MessageAttributes, SendReceipt, SendRequest};
+use sandbox_services::recursion;
 use serde_json::Value;
 
 use crate::control::{ok, Answer, Call};
@@ -45,18 +46,23 @@ pub(crate) fn redrive(triggers: &Triggers, call: &Call) -> Answer {
 /// and the sender is the function's role session, as SQS reports a Lambda's sends.
 pub(crate) fn host_send(
     triggers: &Triggers,
-    function: &str,
+    caller: &sandbox_app::Caller<'_>,
     request: Value,
 ) -> Result<Value, ControlError> {
+    let function = caller.function;
     let op: SendMessage = decode_value(request, "")?;
     let queue = op
         .queue_url
         .clone()
         .ok_or_else(|| ControlError::bad_request("`QueueUrl` (the queue's name) is required"))?;
     let sender = format!("AROASANDBOXROLE:{}", function_name(function));
-    let receipt = triggers
-        .queues()
-        .send(resource_name(&queue), send_request(op, &sender)?)?;
+    let receipt = triggers.queues().send(
+        resource_name(&queue),
+        SendRequest {
+            hops: recursion::next_hop(caller.hops),
+            ..send_request(op, &sender)?
+        },
+    )?;
     serde_json::to_value(result(&receipt)).map_err(|e| ControlError::bad_request(e.to_string()))
 }
 

@@ -97,7 +97,7 @@ pub(crate) fn set_position(triggers: &Triggers, call: &Call) -> Answer {
 /// `streams.PutRecord` from a handler.
 pub(crate) fn host_put_record(
     triggers: &Triggers,
-    _function: &str,
+    _caller: &sandbox_app::Caller<'_>,
     request: Value,
 ) -> Result<Value, ControlError> {
     if is_put_records(&request) {
@@ -113,7 +113,7 @@ pub(crate) fn host_put_record(
 /// `streams.PutRecords` from a handler.
 pub(crate) fn host_put_records(
     triggers: &Triggers,
-    _function: &str,
+    _caller: &sandbox_app::Caller<'_>,
     request: Value,
 ) -> Result<Value, ControlError> {
     if !is_put_records(&request) {

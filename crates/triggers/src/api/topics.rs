@@ -3,6 +3,7 @@
 use sandbox_ops::aws::resource_name;
 use sandbox_ops::control::{decode, decode_value};
 use sandbox_ops::topics::{AttributeInput, Publish, PublishResult};
+use sandbox_services::recursion;
 use sandbox_services::topic::{AttributeValue, PublishReceipt, PublishRequest};
 use serde_json::{json, Value};
 
@@ -33,7 +34,7 @@ pub(crate) fn publish(triggers: &Triggers, call: &Call) -> Answer {
 /// `topics.Publish` from a handler: the topic is `TopicArn` (a name or an ARN).
 pub(crate) fn host_publish(
     triggers: &Triggers,
-    _function: &str,
+    caller: &sandbox_app::Caller<'_>,
     request: Value,
 ) -> Result<Value, ControlError> {
     let op: Publish = decode_value(request, "")?;
@@ -41,9 +42,13 @@ pub(crate) fn host_publish(
         .topic_arn
         .clone()
         .ok_or_else(|| ControlError::bad_request("`TopicArn` (the topic's name) is required"))?;
-    let receipt = triggers
-        .topics()
-        .publish(resource_name(&topic), self::request(op)?)?;
+    let receipt = triggers.topics().publish(
+        resource_name(&topic),
+        PublishRequest {
+            hops: recursion::next_hop(caller.hops),
+            ..self::request(op)?
+        },
+    )?;
     serde_json::to_value(result(&receipt)).map_err(|e| ControlError::bad_request(e.to_string()))
 }
 
