@@ -41,6 +41,10 @@ impl ControlPlane for TriggersControl {
     fn endpoints(&self) -> Vec<Endpoint> {
         sandbox_triggers::control::endpoints().copied().collect()
     }
+
+    fn changes(&self) -> u64 {
+        self.0.changes()
+    }
 }
 
 pub struct AwsApis(pub sandbox_aws::Aws);

@@ -64,6 +64,12 @@ pub trait ControlPlane: Send + Sync {
     fn endpoints(&self) -> Vec<Endpoint> {
         Vec::new()
     }
+
+    /// A number that grows whenever the plane's state may have changed; the dashboard's
+    /// event stream tells its page to look again when it moves.
+    fn changes(&self) -> u64 {
+        0
+    }
 }
 
 /// A control plane that answers nothing; for tests and for embedding the server
@@ -157,7 +163,10 @@ fn not_found(control: &dyn ControlPlane, method: &Method, path: &str) -> (Status
     status(sandbox_ops::control::not_found(
         method.as_str(),
         path,
-        OWN_ENDPOINTS.iter().chain(&plane),
+        OWN_ENDPOINTS
+            .iter()
+            .chain(&crate::dashboard::ENDPOINTS)
+            .chain(&plane),
     ))
 }
 

@@ -11,6 +11,7 @@
 pub mod apigw;
 pub mod aws;
 pub mod control;
+mod dashboard;
 mod handler;
 mod policy;
 pub mod router;
@@ -156,7 +157,16 @@ impl Server {
             let shared = shared.clone();
             let service = service_fn(move |req| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(handler::handle(&shared, connection, req).await) }
+                async move {
+                    // The dashboard's event stream is the one answer that is not a whole body.
+                    let response = match dashboard::answer(&shared, &req) {
+                        Some(response) => response,
+                        None => handler::handle(&shared, connection, req)
+                            .await
+                            .map(http_body_util::Either::Left),
+                    };
+                    Ok::<_, Infallible>(response)
+                }
             });
             let conn = http.serve_connection(TokioIo::new(stream), service);
             let conn = graceful.watch(conn);
@@ -169,6 +179,8 @@ impl Server {
         }
 
         drop(self.listener);
+        // Open dashboards' event streams end, or the graceful shutdown would wait on them.
+        shared.live.close();
         graceful.shutdown().await;
         Ok(())
     }
@@ -182,6 +194,8 @@ pub(crate) struct Shared {
     policy: Arc<Policy>,
     /// The router of the app last seen in `cell`, rebuilt when a reload swaps the app.
     routers: ArcSwap<RouterCache>,
+    /// The dashboard's open event streams, ended at shutdown.
+    live: dashboard::Live,
 }
 
 struct RouterCache {
@@ -209,6 +223,7 @@ impl Shared {
             aws,
             policy,
             routers: ArcSwap::from_pointee(cache),
+            live: dashboard::Live::default(),
         }
     }
 

@@ -3,6 +3,11 @@
 //! A driver counts a delivery as busy from the moment it takes work out of a state
 //! machine until the invocation has finished, so drain never sees a gap between "no
 //! longer due" and "running".
+//!
+//! It also counts changes (`changes`): a number that grows whenever a service's state may
+//! have moved (a driver round after a wake-up, an alarm turning, a control request that
+//! changes something), so the dashboard's live updates can tell its page "look again"
+//! without the services knowing about pages.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,6 +19,8 @@ pub struct Activity {
     /// Deliveries ever finished; lets drain notice work that finished (and perhaps
     /// produced more work) while it was looking.
     ended: AtomicU64,
+    /// Grows when a service's state may have changed (see the module's doc).
+    changes: AtomicU64,
     /// Signalled when the clock moves or work arrives: drivers re-check what is due.
     pub(crate) wake: Notify,
     /// Signalled when the last busy delivery finishes: drain re-checks.
@@ -23,6 +30,16 @@ pub struct Activity {
 impl Activity {
     pub fn clock_moved(&self) {
         self.wake.notify_waiters();
+    }
+
+    /// A number that grows whenever a service's state may have changed.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Something may have changed: the dashboard looks again.
+    pub(crate) fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Deliveries finished since start.

@@ -114,8 +114,12 @@ impl Inner {
             return;
         }
         let facts = self.facts();
-        for change in self.lock().evaluate(&facts, now) {
+        let changes = self.lock().evaluate(&facts, now);
+        for change in &changes {
             tracing::warn!(target: "sandbox::alarm", "{change}");
+        }
+        if !changes.is_empty() {
+            self.activity.changed();
         }
     }
 }

@@ -261,6 +261,10 @@ pub async fn route(
                 return Some((200, Body::Text { content_type, text }));
             }
         };
+        if method != "GET" {
+            // Whatever it did, the dashboard looks again.
+            triggers.changed();
+        }
         return Some(match answer {
             Ok(reply) => (reply.status, Body::Json(reply.body)),
             Err(e) => (e.status, Body::Json(e.body())),

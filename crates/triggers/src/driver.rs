@@ -99,6 +99,10 @@ impl Drivers {
 
 /// The driver loop: look, then wait for the next change.
 async fn run(driver: Arc<dyn Driver>) {
+    // A round after a wake-up (work arrived, the clock moved, a batch finished) may have
+    // changed the service; one after a nap on the system clock rarely does, and counting
+    // those would make every dashboard look again every second.
+    let mut woken_last = true;
     loop {
         // Listen before looking, so a clock move between the two is never missed.
         let woken = driver.activity.wake.notified();
@@ -107,8 +111,14 @@ async fn run(driver: Arc<dyn Driver>) {
 
         let now = driver.clock.now();
         match driver.clone().round(now) {
-            Round::Finish(work) => work.await,
+            Round::Finish(work) => {
+                work.await;
+                driver.activity.changed();
+            }
             Round::Wait(next) => {
+                if woken_last {
+                    driver.activity.changed();
+                }
                 let woken = async {
                     match driver.own_wake() {
                         Some(own) => tokio::select! {
@@ -118,7 +128,7 @@ async fn run(driver: Arc<dyn Driver>) {
                         None => woken.await,
                     }
                 };
-                wait_for_change(&driver.clock, now, next, woken).await;
+                woken_last = wait_for_change(&driver.clock, now, next, woken).await;
             }
         }
     }
@@ -130,13 +140,14 @@ const MAX_NAP: Duration = Duration::from_secs(1);
 
 /// How every driver waits between rounds: until `woken` (work arrived, the clock moved)
 /// or, on the system clock, until its service's next change at `next`. A manual clock
-/// only moves when told, so it waits for `woken` alone.
+/// only moves when told, so it waits for `woken` alone. Says whether it was woken (rather
+/// than done napping).
 async fn wait_for_change(
     clock: &Clock,
     now: DateTime<Utc>,
     next: Option<DateTime<Utc>>,
     woken: impl Future<Output = ()>,
-) {
+) -> bool {
     match next {
         Some(next) if !clock.is_manual() => {
             // At least a millisecond: a change due "now" must not spin the driver.
@@ -145,10 +156,13 @@ async fn wait_for_change(
                 .unwrap_or_default()
                 .clamp(Duration::from_millis(1), MAX_NAP);
             tokio::select! {
-                _ = woken => {}
-                _ = tokio::time::sleep(nap) => {}
+                _ = woken => true,
+                _ = tokio::time::sleep(nap) => false,
             }
         }
-        _ => woken.await,
+        _ => {
+            woken.await;
+            true
+        }
     }
 }

@@ -234,6 +234,16 @@ impl Triggers {
         &self.alarms
     }
 
+    /// A number that grows whenever a service's state may have changed: the dashboard's
+    /// live updates compare it (see [`Activity`]).
+    pub fn changes(&self) -> u64 {
+        self.activity.changes()
+    }
+
+    pub(crate) fn changed(&self) {
+        self.activity.changed();
+    }
+
     /// The counters kept as things happen (see [`metrics`]).
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
