@@ -107,4 +107,12 @@ pub fn restored(r: &Restored) {
     for (queue, held) in r.report.dropped.iter().filter(|(_, n)| *n > 0) {
         println!("           queue {queue} changed between standard and FIFO; its {held} stored message(s) are gone");
     }
+    let s = &r.streams;
+    println!(
+        "           restored {} stream record(s) in {} stream(s), {} consumer(s)' checkpoints, {} schedule(s)' last fire",
+        s.records, s.streams, s.consumers, r.schedules
+    );
+    for line in &s.lines {
+        println!("           {line}");
+    }
 }

@@ -3,6 +3,8 @@
 //!
 //! - [`store`]: the file, its tables, writing a batch of changes in one transaction and
 //!   reading everything back at start.
+//! - [`streams`]: the tables of streams (records, consumers' cursors, catalog) and of
+//!   schedules (anchor and last fire).
 //! - [`commit`]: group commit — changes from many concurrent senders go to disk in one
 //!   transaction (one fsync), and each sender waits only for the commit holding its own.
 //!
@@ -12,6 +14,8 @@
 
 pub mod commit;
 pub mod store;
+pub mod streams;
 
 pub use commit::{Committer, Ticket};
 pub use store::{Delta, LoadedQueue, Store, StoreError};
+pub use streams::{LoadedStream, StreamsDelta};

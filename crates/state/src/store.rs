@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use sandbox_services::queue::{CatalogEntry, QueueChanges, QueueHead, StoredDedup, StoredMessage};
+use sandbox_services::schedule::StoredSchedule;
+
+use crate::streams::{LoadedStream, StreamsDelta};
 
 /// Queue name → its configuration and API facts.
 const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("queue_catalog");
@@ -74,11 +77,18 @@ pub struct Delta {
     /// queues missing from it are removed with their messages.
     pub catalog: Option<BTreeMap<String, CatalogEntry>>,
     pub queues: Vec<(String, QueueChanges)>,
+    /// Streams' records, cursors and catalog (`streams`).
+    pub streams: StreamsDelta,
+    /// Every schedule's anchor and last fire, when one changed (written whole: few).
+    pub schedules: Option<BTreeMap<String, StoredSchedule>>,
 }
 
 impl Delta {
     pub fn is_empty(&self) -> bool {
-        self.catalog.is_none() && self.queues.is_empty()
+        self.catalog.is_none()
+            && self.queues.is_empty()
+            && self.streams.is_empty()
+            && self.schedules.is_none()
     }
 }
 
@@ -96,12 +106,12 @@ pub struct Store {
     file: PathBuf,
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     // The services' types serialize to JSON without fail (string keys, no NaN).
     serde_json::to_vec(value).unwrap_or_default()
 }
 
-fn decode<T: serde::de::DeserializeOwned>(
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
     what: &'static str,
     bytes: &[u8],
 ) -> Result<T, StoreError> {
@@ -128,6 +138,7 @@ impl Store {
         tx.open_table(MESSAGES)?;
         tx.open_table(DEDUP)?;
         tx.open_table(SANDBOX)?;
+        crate::streams::create_tables(&tx)?;
         tx.commit()?;
         Ok(store)
     }
@@ -198,6 +209,16 @@ impl Store {
         Ok(out)
     }
 
+    /// Every stored stream with its records and cursors.
+    pub fn load_streams(&self) -> Result<Vec<LoadedStream>, StoreError> {
+        crate::streams::load_streams(&self.db)
+    }
+
+    /// Every stored schedule's anchor and last fire, by name.
+    pub fn load_schedules(&self) -> Result<BTreeMap<String, StoredSchedule>, StoreError> {
+        crate::streams::load_schedules(&self.db)
+    }
+
     /// Writes a batch of deltas, in order, in one durable transaction.
     pub fn write(&self, deltas: &[Delta]) -> Result<(), StoreError> {
         let tx = self.db.begin_write()?;
@@ -242,6 +263,7 @@ impl Store {
                 }
             }
         }
+        crate::streams::write(&tx, deltas)?;
         tx.commit()?;
         Ok(())
     }

@@ -26,6 +26,7 @@ fn delta(queues: &mut Queues, catalog: bool) -> Delta {
     Delta {
         catalog: catalog.then(|| queues.catalog()),
         queues: queues.take_changes(),
+        ..Delta::default()
     }
 }
 

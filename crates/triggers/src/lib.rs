@@ -128,12 +128,23 @@ impl Triggers {
         let mut drivers = Drivers::default();
         // In the order reloads reconfigure them: topics, buses and streams hand work to
         // queues (subscribers, targets, on-failure destinations), so queues come first.
-        let schedules = Schedules::start(&cx, &mut drivers)?;
         let store = state.as_ref().map(|(store, _)| store.clone());
+        // Streams and schedules share one writer; queues keep their own.
+        let committer = store
+            .as_ref()
+            .map(|s| Arc::new(sandbox_state::Committer::start(s.clone())));
+        let durable = || store.as_deref().zip(committer.clone());
+        let (schedules, resumed) = Schedules::start(&cx, &mut drivers, durable())?;
         let (queues, restored) = QueueService::start(&cx, &mut drivers, state)?;
         let topics = TopicService::start(&cx, &mut drivers, &queues)?;
         let buses = BusService::start(&cx, &mut drivers, &queues, &topics)?;
-        let streams = StreamService::start(&cx, &mut drivers, &queues, &topics)?;
+        let (streams, streams_restored) =
+            StreamService::start(&cx, &mut drivers, &queues, &topics, durable())?;
+        let restored = restored.map(|mut r| {
+            r.streams = streams_restored.unwrap_or_default();
+            r.schedules = resumed;
+            r
+        });
         let alarms = AlarmService::start(&cx, &mut drivers, &queues, &streams);
         drivers.spawn();
         let triggers = Arc::new(Triggers {

@@ -33,6 +33,10 @@ pub struct Restored {
     pub report: ReloadReport,
     /// Where the manual clock was set back to, when it had moved before.
     pub clock: Option<DateTime<Utc>>,
+    /// Stream records and consumers' checkpoints (`streams::durable`).
+    pub streams: crate::streams::StreamsRestored,
+    /// Schedules that resumed from their last fire.
+    pub schedules: usize,
 }
 
 pub(crate) struct QueueStore {
@@ -58,6 +62,7 @@ impl QueueStore {
             messages: loaded.iter().map(|l| l.messages.len()).sum(),
             report: ReloadReport::default(),
             clock: None,
+            ..Restored::default()
         };
         let stored_catalog: BTreeMap<String, CatalogEntry> = loaded
             .iter()
@@ -117,6 +122,7 @@ impl QueueStore {
         Delta {
             catalog,
             queues: broker.take_changes(),
+            ..Delta::default()
         }
     }
 

@@ -6,6 +6,8 @@
 //! several ticks (the laptop slept) fires once for the period and says so in the log.
 //! The on-demand trigger (`POST /_sandbox/schedules/{name}/invoke`) lives here too.
 
+mod durable;
+
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::{Arc, MutexGuard};
@@ -21,6 +23,7 @@ use crate::driver::{Context, Driver, Drivers, Round};
 use crate::invoke::invoke;
 use crate::lock::Lock;
 use crate::{AppCell, ControlError};
+use durable::ScheduleStore;
 use sandbox_ops::aws::{ACCOUNT, REGION};
 
 /// One schedule as `GET /_sandbox/schedules` lists it.
@@ -43,17 +46,33 @@ pub struct Schedules {
 struct Inner {
     cx: Context,
     scheduler: Lock<Scheduler>,
+    /// With `--state`: each schedule's anchor and last fire (`durable`).
+    store: Option<ScheduleStore>,
 }
 
 impl Schedules {
-    pub(crate) fn start(cx: &Context, drivers: &mut Drivers) -> Result<Schedules, String> {
+    /// Starts the schedules from the manifest; with a `state` store (`--state DIR`),
+    /// unchanged schedules resume from their last fire. Says how many resumed.
+    pub(crate) fn start(
+        cx: &Context,
+        drivers: &mut Drivers,
+        state: Option<(&sandbox_state::Store, Arc<sandbox_state::Committer>)>,
+    ) -> Result<(Schedules, usize), String> {
         let specs = specs(&cx.app);
-        let scheduler = Scheduler::new(specs, cx.clock.now()).map_err(|e| e.to_string())?;
+        let mut scheduler = Scheduler::new(specs, cx.clock.now()).map_err(|e| e.to_string())?;
+        let (store, resumed) = match state {
+            Some((store, committer)) => {
+                let (store, resumed) = ScheduleStore::open(store, committer, &mut scheduler)?;
+                (Some(store), resumed)
+            }
+            None => (None, 0),
+        };
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
             scheduler: Lock::new(scheduler),
+            store,
         }));
-        Ok(Schedules { inner })
+        Ok((Schedules { inner }, resumed))
     }
 
     pub fn list(&self) -> Vec<ScheduleView> {
@@ -134,9 +153,14 @@ impl Driver for Inner {
     fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let specs = manifest_specs(manifest);
         let now = self.clock.now();
-        self.scheduler()
-            .replace(specs, now)
-            .map_err(|e| e.to_string())?;
+        let ticket = {
+            let mut scheduler = self.scheduler();
+            scheduler.replace(specs, now).map_err(|e| e.to_string())?;
+            self.store.as_ref().and_then(|s| s.reconfigured(&scheduler))
+        };
+        if let Some(store) = &self.store {
+            store.wait(ticket).map_err(|e| e.message)?;
+        }
         Ok(Vec::new())
     }
 
@@ -181,6 +205,9 @@ impl Driver for Inner {
         Round::Finish(Box::pin(async move {
             for fire in due.fires {
                 fire_one(&self, &fire).await;
+                if let Some(store) = &self.store {
+                    store.fired(&self.scheduler(), &fire.schedule, fire.time);
+                }
                 self.activity.end(1);
             }
         }))

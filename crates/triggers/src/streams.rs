@@ -16,10 +16,14 @@
 //! retry up to 60 s. Lambda backs off by an unpublished amount; retrying at once would
 //! make a poison record (retried forever by default) spin a core.
 
+mod durable;
 mod resources;
 mod views;
 
+pub use durable::StreamsRestored;
 pub use resources::CreateError;
+
+pub(crate) use durable::{wait, StreamStore};
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -44,6 +48,7 @@ use crate::driver::{Context, Driver, Drivers, Round};
 use crate::invoke::invoke;
 use crate::lock::Lock;
 use crate::{ControlError, QueueService, TopicService};
+use sandbox_state::Ticket;
 use sandbox_ops::aws::{function_arn, REGION};
 
 /// First wait before retrying a failed batch; the state machine doubles it per retry,
@@ -62,6 +67,8 @@ struct Inner {
     state: Lock<State>,
     /// The manifest's streams, swapped whole by [`StreamService::reconfigure`].
     defs: ArcSwap<Vec<StreamDef>>,
+    /// With `--state`: where every change goes (`durable`).
+    store: Option<StreamStore>,
 }
 
 struct State {
@@ -86,21 +93,36 @@ struct Totals {
 }
 
 impl StreamService {
+    /// Starts the streams from the manifest or, with a `state` store (`--state DIR`),
+    /// from what it holds, reconciled with the manifest as a reload would.
     pub(crate) fn start(
         cx: &Context,
         drivers: &mut Drivers,
         queues: &QueueService,
         topics: &TopicService,
-    ) -> Result<StreamService, String> {
+        state: Option<(&sandbox_state::Store, Arc<sandbox_state::Committer>)>,
+    ) -> Result<(StreamService, Option<StreamsRestored>), String> {
         let defs = cx.app.load().manifest().streams.clone();
-        let configs = defs.iter().map(config).collect::<Result<Vec<_>, _>>()?;
-        let mut streams = Streams::new(configs).map_err(|e| e.to_string())?;
         let now = cx.clock.now();
-        for name in streams.names() {
-            if let Ok(stream) = streams.get_mut(&name) {
-                stream.meta_mut().created_at = now;
+        let (streams, store, restored) = match state {
+            Some((store, committer)) => {
+                let (streams, store, restored) = StreamStore::open(store, committer, &defs, now)?;
+                for line in &restored.lines {
+                    tracing::info!("restored state: {line}");
+                }
+                (streams, Some(store), Some(restored))
             }
-        }
+            None => {
+                let configs = defs.iter().map(config).collect::<Result<Vec<_>, _>>()?;
+                let mut streams = Streams::new(configs).map_err(|e| e.to_string())?;
+                for name in streams.names() {
+                    if let Ok(stream) = streams.get_mut(&name) {
+                        stream.meta_mut().created_at = now;
+                    }
+                }
+                (streams, None, None)
+            }
+        };
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
             queues: queues.clone(),
@@ -111,8 +133,9 @@ impl StreamService {
                 generations: BTreeMap::new(),
             }),
             defs: ArcSwap::from_pointee(defs),
+            store,
         }));
-        Ok(StreamService { inner })
+        Ok((StreamService { inner }, restored))
     }
 
     /// PutRecord (from the control API or a handler); wakes the consumers.
@@ -124,13 +147,16 @@ impl StreamService {
         explicit_hash_key: Option<String>,
     ) -> Result<PutResult, ControlError> {
         let now = self.inner.clock.now();
-        let result = self
-            .inner
-            .state()
-            .streams
-            .put(stream, partition_key, data, explicit_hash_key, now)
-            .map_err(|e| self.inner.error(e))?;
+        let (result, ticket) = {
+            let mut state = self.inner.state();
+            let result = state
+                .streams
+                .put(stream, partition_key, data, explicit_hash_key, now)
+                .map_err(|e| self.inner.error(e))?;
+            (result, self.inner.record(&mut state, false))
+        };
         self.inner.activity.clock_moved();
+        self.inner.durable(ticket)?;
         Ok(result)
     }
 
@@ -141,13 +167,16 @@ impl StreamService {
         entries: Vec<PutEntry>,
     ) -> Result<Vec<Result<PutResult, PutError>>, ControlError> {
         let now = self.inner.clock.now();
-        let results = self
-            .inner
-            .state()
-            .streams
-            .put_records(stream, entries, now)
-            .map_err(|e| self.inner.error(e))?;
+        let (results, ticket) = {
+            let mut state = self.inner.state();
+            let results = state
+                .streams
+                .put_records(stream, entries, now)
+                .map_err(|e| self.inner.error(e))?;
+            (results, self.inner.record(&mut state, false))
+        };
         self.inner.activity.clock_moved();
+        self.inner.durable(ticket)?;
         Ok(results)
     }
 
@@ -163,15 +192,17 @@ impl StreamService {
         // Described under the same lock as the move: once the drivers are woken they may
         // take and finish the replayed batch at once, and the answer must show the
         // consumer where it was put, not wherever it got to since.
-        let moved = {
+        let (moved, ticket) = {
             let mut state = self.inner.state();
             state
                 .streams
                 .set_position(stream, consumer, position, now)
                 .map_err(|e| self.inner.error(e))?;
             let described = self.describe_locked(&mut state, stream, now)?;
-            self.consumer_of(described, consumer)?
+            let ticket = self.inner.record(&mut state, false);
+            (self.consumer_of(described, consumer)?, ticket)
         };
+        self.inner.durable(ticket)?;
         tracing::info!("stream {stream}: consumer {consumer} moved; it reads on from there");
         self.inner.activity.clock_moved();
         Ok(moved)
@@ -193,6 +224,26 @@ impl Deref for Inner {
 impl Inner {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock()
+    }
+
+    /// With `--state`: submits what changed to the store (call under the state lock).
+    /// With `catalog`, also looks for streams made, removed or reconfigured.
+    fn record(&self, state: &mut State, catalog: bool) -> Option<Ticket> {
+        let store = self.store.as_ref()?;
+        if !catalog {
+            return store.record(&mut state.streams, None);
+        }
+        let defs = self.defs();
+        let declared = |name: &str| defs.iter().any(|d| d.name == name);
+        store.record(&mut state.streams, Some(&declared))
+    }
+
+    /// With `--state`: waits until `ticket` is on disk (call without the state lock).
+    fn durable(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
+        match &self.store {
+            Some(store) => store.wait(ticket),
+            None => Ok(()),
+        }
     }
 
     fn defs(&self) -> Arc<Vec<StreamDef>> {
@@ -488,7 +539,9 @@ impl Driver for Inner {
             ));
         }
         self.defs.store(Arc::new(defs));
+        let ticket = self.record(&mut state, true);
         drop(state);
+        self.durable(ticket).map_err(|e| e.message)?;
         if lost > 0 {
             tracing::warn!(
                 "streams: a manifest change dropped {lost} record(s): {}",
@@ -530,6 +583,8 @@ impl Driver for Inner {
                 record_trim(&mut state, &name, &stream_ready.trimmed);
                 ready.push((generation, stream_ready));
             }
+            // Not waited for: a batch taken or a trim lost in a crash is taken again.
+            self.record(&mut state, false);
             (ready, state.streams.next_change(now))
         };
         for (generation, ready) in ready {
@@ -569,11 +624,14 @@ async fn deliver(inner: Arc<Inner>, batch: Batch, generation: u64) {
     let now = inner.clock.now();
     let completion = {
         let mut state = inner.state();
-        (state.generation(&batch.stream) == generation).then(|| {
+        let completion = (state.generation(&batch.stream) == generation).then(|| {
             state
                 .streams
                 .complete(&batch.stream, batch.id, outcome.clone(), now)
-        })
+        });
+        // Not waited for: a checkpoint lost in a crash means the batch runs once more.
+        inner.record(&mut state, false);
+        completion
     };
     let elapsed = started.elapsed();
     match completion {

@@ -46,6 +46,7 @@ fn with<R>(
     aws.triggers()
         .streams()
         .with_stream(name, f)
+        .map_err(AwsError::not_saved)?
         .ok_or_else(|| not_found(name))
 }
 

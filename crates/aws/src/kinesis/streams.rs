@@ -71,8 +71,11 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
             ))
         }
         Err(CreateError::Invalid(reason)) => return Err(invalid_argument(reason)),
+        Err(CreateError::NotSaved(e)) => return Err(AwsError::not_saved(e)),
     }
-    service.with_stream(name, |s, _| s.meta_mut().tags.extend(tags));
+    service
+        .with_stream(name, |s, _| s.meta_mut().tags.extend(tags))
+        .map_err(AwsError::not_saved)?;
     Ok(json!({}))
 }
 
@@ -95,7 +98,12 @@ fn check_name(name: &str) -> Result<(), AwsError> {
 
 pub(super) fn delete(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let name = stream_name(call)?;
-    match aws.triggers().streams().delete(&name) {
+    match aws
+        .triggers()
+        .streams()
+        .delete(&name)
+        .map_err(AwsError::not_saved)?
+    {
         Some(_) => Ok(json!({})),
         None => Err(not_found(&name)),
     }
@@ -110,6 +118,7 @@ fn with<R>(
     aws.triggers()
         .streams()
         .with_stream(name, f)
+        .map_err(AwsError::not_saved)?
         .ok_or_else(|| not_found(name))
 }
 

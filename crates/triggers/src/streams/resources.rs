@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sandbox_services::stream::{Stream, StreamConfig, Streams};
 
 use super::{config, drop_stream, StreamService};
+use crate::ControlError;
 
 /// Why CreateStream refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,9 @@ pub enum CreateError {
     Exists,
     /// The settings cannot work (shard count out of range, …).
     Invalid(String),
+    /// Made, but it could not be saved to the state directory (`--state`): not
+    /// acknowledged.
+    NotSaved(ControlError),
 }
 
 impl StreamService {
@@ -41,47 +45,60 @@ impl StreamService {
         .map_err(|e| CreateError::Invalid(e.reason))?;
         let mut stream = stream.created_at(now);
         stream.meta_mut().on_demand = on_demand;
-        {
+        let ticket = {
             let mut state = self.inner.state();
             if state.streams.get(name).is_ok() {
                 return Err(CreateError::Exists);
             }
             state.streams.insert(stream);
-        }
+            self.inner.record(&mut state, true)
+        };
+        self.inner.durable(ticket).map_err(CreateError::NotSaved)?;
         tracing::info!("stream {name} created through the AWS API ({shards} shard(s))");
         self.inner.activity.clock_moved();
         Ok(())
     }
 
     /// DeleteStream: the stream goes with its records and consumers' checkpoints; batches
-    /// in flight finish without effect. `None` if there is no such stream.
-    pub fn delete(&self, name: &str) -> Option<usize> {
-        let held = {
+    /// in flight finish without effect. `None` if there is no such stream; an error if
+    /// the deletion could not be saved (`--state`).
+    pub fn delete(&self, name: &str) -> Result<Option<usize>, ControlError> {
+        let (held, ticket) = {
             let mut state = self.inner.state();
-            state.streams.get(name).ok()?;
-            drop_stream(&mut state, name)
+            if state.streams.get(name).is_err() {
+                return Ok(None);
+            }
+            let held = drop_stream(&mut state, name);
+            (held, self.inner.record(&mut state, true))
         };
+        self.inner.durable(ticket)?;
         tracing::info!("stream {name} deleted through the AWS API with its {held} record(s)");
         self.inner.activity.clock_moved();
-        Some(held)
+        Ok(Some(held))
     }
 
     /// Runs `f` on stream `name` (retention applied first) under the lock at the sandbox's
-    /// `now`, then wakes the consumers; `None` if there is no such stream.
+    /// `now`, then wakes the consumers; `None` if there is no such stream. With
+    /// `--state`, returns once what `f` changed is on disk, or the error (503) if it
+    /// could not be written: then the change must not be acknowledged.
     pub fn with_stream<R>(
         &self,
         name: &str,
         f: impl FnOnce(&mut Stream, DateTime<Utc>) -> R,
-    ) -> Option<R> {
+    ) -> Result<Option<R>, ControlError> {
         let now = self.inner.clock.now();
-        let result = {
+        let (result, ticket) = {
             let mut state = self.inner.state();
             self.inner.trim(&mut state, name, now);
-            let stream = state.streams.get_mut(name).ok()?;
-            f(stream, now)
+            let Ok(stream) = state.streams.get_mut(name) else {
+                return Ok(None);
+            };
+            let result = f(stream, now);
+            (result, self.inner.record(&mut state, true))
         };
         self.inner.activity.clock_moved();
-        Some(result)
+        self.inner.durable(ticket)?;
+        Ok(Some(result))
     }
 
     /// Runs `f` on every stream, reading only, at the sandbox's `now`.
