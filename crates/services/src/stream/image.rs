@@ -353,3 +353,138 @@ mod base64_data {
             .map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::super::super::consumer::{ConsumerConfig, Outcome};
+    use super::*;
+
+    /// A store in miniature: applies changes the way a real one must.
+    #[derive(Default)]
+    struct Model {
+        head: StreamHead,
+        records: BTreeMap<(u32, u64), StoredRecord>,
+        consumers: Vec<StoredConsumer>,
+    }
+
+    impl Model {
+        fn apply(&mut self, c: StreamChanges) {
+            if c.whole {
+                self.records.clear();
+            }
+            if c.trimmed {
+                for (shard, through) in c.head.trimmed_through.iter().enumerate() {
+                    self.records
+                        .retain(|(s, seq), _| *s != shard as u32 || seq > through);
+                }
+            }
+            self.head = c.head;
+            for r in c.records {
+                self.records.insert((r.shard, r.seq), r);
+            }
+            if let Some(consumers) = c.consumers {
+                self.consumers = consumers;
+            }
+        }
+
+        fn restore(&self, config: StreamConfig) -> Stream {
+            let meta = StoredMeta {
+                created_at: DateTime::UNIX_EPOCH,
+                on_demand: false,
+                tags: BTreeMap::new(),
+            };
+            Stream::restore(
+                config,
+                meta,
+                self.head.clone(),
+                self.records.values().cloned().collect(),
+                self.consumers.clone(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        }
+    }
+
+    fn config() -> StreamConfig {
+        let mut config = StreamConfig::new("events");
+        config.shards = 2;
+        let mut c = ConsumerConfig::new("echo");
+        c.batch_size = 2;
+        config.consumers = vec![c];
+        config
+    }
+
+    #[test]
+    fn changes_applied_in_order_restore_records_checkpoints_and_batches_in_flight() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let mut s = Stream::new(config()).unwrap();
+        let mut model = Model::default();
+        model.apply(s.image());
+        s.set_journal(true);
+        for i in 0..6 {
+            s.put(format!("k{i}"), vec![i], None, t0).unwrap();
+        }
+        model.apply(s.take_changes().unwrap());
+        // One batch per shard: one succeeds, the other fails and is retried; then the
+        // retry is taken (in flight) when the "crash" comes.
+        let ready = s.next_batches(t0);
+        let mut batches = ready.batches.into_iter();
+        let (ok, failed) = (batches.next().unwrap(), batches.next().unwrap());
+        s.complete(ok.id, Outcome::Success, t0).unwrap();
+        s.complete(failed.id, Outcome::Failure, t0).unwrap();
+        let later = t0 + TimeDelta::seconds(1);
+        let flying = s.next_batches(later);
+        model.apply(s.take_changes().unwrap());
+        assert!(s.take_changes().is_none(), "nothing changed since");
+
+        let mut back = model.restore(config());
+        assert_eq!(back.describe(later).shards, s.describe(later).shards);
+        assert_eq!(back.lag("echo"), s.lag("echo"));
+        // The batch in flight comes again, with the same records, as a retry.
+        let again = back.next_batches(later);
+        let records = |b: &super::super::super::consumer::Batch| -> Vec<String> {
+            b.records
+                .iter()
+                .map(|r| r.sequence_number.clone())
+                .collect()
+        };
+        let failed_again = again
+            .batches
+            .iter()
+            .find(|b| b.shard_id == failed.shard_id)
+            .unwrap();
+        assert_eq!(records(failed_again), records(&failed));
+        // The invocation the crash cut off counts as one.
+        assert_eq!(failed_again.attempt, 3);
+        assert!(flying
+            .batches
+            .iter()
+            .any(|b| records(b) == records(&failed)));
+        // New records continue the sequence.
+        let next = back.put("k", vec![9], None, later).unwrap();
+        assert!(next.sequence_number > s.shards()[0].records().last().unwrap().sequence_number);
+    }
+
+    #[test]
+    fn retention_reaches_the_store() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let mut config = config();
+        config.consumers.clear();
+        let mut s = Stream::new(config.clone()).unwrap();
+        let mut model = Model::default();
+        s.set_journal(true);
+        s.put("a", vec![1], None, t0).unwrap();
+        let day = t0 + TimeDelta::hours(24);
+        s.put("a", vec![2], None, day).unwrap();
+        model.apply(s.take_changes().unwrap());
+        assert_eq!(model.records.len(), 2);
+        s.trim(day);
+        model.apply(s.take_changes().unwrap());
+        assert_eq!(model.records.len(), 1);
+        let back = model.restore(config);
+        assert_eq!(back.describe(day).shards, s.describe(day).shards);
+    }
+}
