@@ -79,6 +79,11 @@ struct StartArgs {
     /// acknowledged send is on disk before it is answered. Without it, nothing is written.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
+    /// Remote queues (`remote` entries in the manifest) are received and invoked but
+    /// never deleted from (messages return after their visibility timeout), and nothing
+    /// is sent, published or put to a remote resource.
+    #[arg(long)]
+    remote_read_only: bool,
     #[command(flatten)]
     load: LoadArgs,
 }

@@ -50,6 +50,14 @@ pub async fn run(args: StartArgs) -> anyhow::Result<ExitCode> {
         }
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Remote entries (`remote` in the manifest) connect to AWS; nothing does otherwise.
+    let remote = sandbox_remote::Options {
+        read_only: args.remote_read_only,
+        state_dir: args.state.clone(),
+    };
+    for line in sandbox_remote::start(&triggers, remote).await {
+        println!("  {line}");
+    }
     let _watcher = if args.no_watch {
         None
     } else {

@@ -24,7 +24,7 @@ pub fn print(app: &App) {
     }
     for q in &m.queues {
         let f = q.function.clone().unwrap_or_else(|| "(no consumer)".into());
-        rows.push(("queue", q.name.clone(), f));
+        rows.push((kind("queue", q.remote.is_some()), q.name.clone(), f));
     }
     for t in &m.topics {
         let subs: Vec<String> = t
@@ -36,7 +36,11 @@ pub fn print(app: &App) {
                 sandbox_manifest::Target::Topic(t) => format!("topic:{t}"),
             })
             .collect();
-        rows.push(("topic", t.name.clone(), subs.join(", ")));
+        rows.push((
+            kind("topic", t.remote.is_some()),
+            t.name.clone(),
+            subs.join(", "),
+        ));
     }
     for s in &m.schedules {
         rows.push((
@@ -48,11 +52,14 @@ pub fn print(app: &App) {
     for s in &m.streams {
         for c in &s.consumers {
             rows.push((
-                "stream",
+                kind("stream", s.remote.is_some()),
                 format!("{} ({} shards)", s.name, s.shards),
                 c.function.clone(),
             ));
         }
+    }
+    for b in m.buses.iter().filter(|b| b.remote.is_some()) {
+        rows.push(("remote bus", b.name.clone(), "(publish only)".into()));
     }
     for b in &m.buses {
         for r in &b.rules {
@@ -84,6 +91,16 @@ pub fn print(app: &App) {
                 reason.replace('\n', "\n    ")
             );
         }
+    }
+}
+
+/// A row's kind, labelled when the resource lives in AWS (`remote` in the manifest).
+fn kind(local: &'static str, remote: bool) -> &'static str {
+    match (local, remote) {
+        (_, false) => local,
+        ("queue", true) => "remote queue",
+        ("topic", true) => "remote topic",
+        (_, true) => "remote stream",
     }
 }
 

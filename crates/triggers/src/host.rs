@@ -55,6 +55,7 @@ fn handle(
     caller: &Caller<'_>,
     request: &[u8],
 ) -> Result<Value, ControlError> {
+    let function = caller.function;
     let envelope: Envelope = serde_json::from_slice(request).map_err(|e| {
         ControlError::bad_request(format!(
             "a call is {{\"service\", \"action\", ...}} ({e}); calls: {}",
@@ -71,6 +72,13 @@ fn handle(
     };
     let (service, action) =
         sandbox_ops::call::canonical(&envelope.service, &envelope.action).ok_or_else(unknown)?;
+    // A resource that lives in AWS (`remote` in the manifest) is answered there.
+    if let Some(answer) = triggers
+        .remote()
+        .and_then(|r| r.host_call(function, service, action, &envelope.operation))
+    {
+        return answer;
+    }
     let answer = ACTIONS
         .iter()
         .find(|(s, a, _)| *s == service && *a == action)

@@ -30,6 +30,7 @@ mod queue_store;
 pub mod queues;
 mod recursion;
 mod reload;
+pub mod remote;
 pub mod schedules;
 pub mod streams;
 pub mod topics;
@@ -76,6 +77,8 @@ pub struct Triggers {
     state: Option<Arc<sandbox_state::Store>>,
     alarms: AlarmService,
     metrics: Arc<Metrics>,
+    /// Resources that live in AWS (`remote` entries), when any are registered.
+    remote: remote::Slot,
 }
 
 impl Triggers {
@@ -160,6 +163,7 @@ impl Triggers {
             state: store,
             alarms,
             metrics: cx.metrics,
+            remote: remote::Slot::default(),
         });
         triggers.connect(&triggers.app.load());
         Ok((triggers, restored))
@@ -303,6 +307,15 @@ impl Triggers {
     pub fn connect(self: &Arc<Self>, app: &App) {
         let host = host::ServiceHost(Arc::downgrade(self));
         app.connect(Arc::new(host));
+    }
+
+    /// Registers what answers calls to remote resources (once, at start).
+    pub fn set_remote(&self, remote: Arc<dyn remote::Remote>) -> Result<(), String> {
+        self.remote.set(remote)
+    }
+
+    pub(crate) fn remote(&self) -> Option<&Arc<dyn remote::Remote>> {
+        self.remote.get()
     }
 
     /// The cell holding the app being served.

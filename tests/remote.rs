@@ -1,0 +1,310 @@
+//! End to end: an app's handlers consume and publish to "remote" resources. A second
+//! sandbox plays AWS (its SQS, SNS, EventBridge and Kinesis APIs, resources created
+//! with the official SDK); the app under test (`fixtures/apps/remote`) reaches it
+//! through its `remote` entries with AWS_ENDPOINT_URL and dummy credentials, as a
+//! developer's machine reaches AWS.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use common::aws;
+use sandbox_testing::Sandbox;
+use serde_json::{json, Value};
+
+/// The stand-in for AWS: an app with nothing in it but the AWS APIs.
+fn start_aws() -> (Sandbox, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.arc"), "@app\naws\n").unwrap();
+    let sandbox = Sandbox::builder(dir.path())
+        .bin(env!("CARGO_BIN_EXE_sandbox"))
+        .start()
+        .unwrap();
+    (sandbox, dir)
+}
+
+/// Every resource the fixture names, made through the AWS APIs. `slow` times out its
+/// messages' visibility after one second.
+fn create_resources(aws_sandbox: &Sandbox) {
+    let rt = aws::runtime();
+    let sqs = aws::sqs(aws_sandbox);
+    for (queue, visibility) in [
+        ("orders", "30"),
+        ("slow", "1"),
+        ("audit", "30"),
+        ("alerts-copy", "30"),
+        ("bus-copy", "30"),
+    ] {
+        rt.block_on(
+            sqs.create_queue()
+                .queue_name(queue)
+                .attributes(QueueAttributeName::VisibilityTimeout, visibility)
+                .send(),
+        )
+        .unwrap();
+    }
+    let sns = aws::sns(aws_sandbox);
+    let topic = rt
+        .block_on(sns.create_topic().name("alerts").send())
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    rt.block_on(
+        sns.subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint("arn:aws:sqs:us-east-1:123456789012:alerts-copy")
+            .attributes("RawMessageDelivery", "true")
+            .send(),
+    )
+    .unwrap();
+    let events = aws::eventbridge(aws_sandbox);
+    rt.block_on(events.create_event_bus().name("shop").send())
+        .unwrap();
+    rt.block_on(
+        events
+            .put_rule()
+            .event_bus_name("shop")
+            .name("all")
+            .event_pattern(r#"{"source": ["shop"]}"#)
+            .send(),
+    )
+    .unwrap();
+    rt.block_on(
+        events
+            .put_targets()
+            .event_bus_name("shop")
+            .rule("all")
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("copy")
+                    .arn("arn:aws:sqs:us-east-1:123456789012:bus-copy")
+                    .build()
+                    .unwrap(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let kinesis = aws::kinesis(aws_sandbox);
+    rt.block_on(
+        kinesis
+            .create_stream()
+            .stream_name("clicks")
+            .shard_count(2)
+            .send(),
+    )
+    .unwrap();
+}
+
+/// The app under test, pointed at `aws_sandbox` the way a developer points the SDK at
+/// AWS: the environment's credentials, region and endpoint (and no config files).
+fn app(aws_sandbox: &Sandbox) -> sandbox_testing::Builder {
+    common::sandbox("remote")
+        .arg("--cache-dir")
+        .arg(common::shared_cache())
+        .env("AWS_ENDPOINT_URL", aws_sandbox.base_url())
+        .env("AWS_ACCESS_KEY_ID", "AKIDREMOTETEST")
+        .env("AWS_SECRET_ACCESS_KEY", "remote-test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+fn send(aws_sandbox: &Sandbox, queue: &str, body: &str) {
+    let rt = aws::runtime();
+    let sqs = aws::sqs(aws_sandbox);
+    let url = format!("{}/123456789012/{queue}", aws_sandbox.base_url());
+    rt.block_on(sqs.send_message().queue_url(url).message_body(body).send())
+        .unwrap();
+}
+
+/// Waits (bounded) until `check` holds for the remote queue's messages.
+fn await_queue(aws_sandbox: &Sandbox, queue: &str, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let messages = aws_sandbox.peek(queue).unwrap();
+        if check(&messages) {
+            return messages;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "queue {queue} never got there: {messages:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn bodies(messages: &[Value]) -> Vec<&str> {
+    messages.iter().filter_map(|m| m["body"].as_str()).collect()
+}
+
+#[test]
+fn a_remote_queue_is_consumed_as_lambda_does_and_failed_items_stay() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let app = app(&aws_sandbox).start().unwrap();
+    let output = app.output();
+    assert!(output.contains("remote queue orders"), "{output}");
+    assert!(output.contains("DELETED from the real queue"), "{output}");
+    for body in ["one", "two", "three-fail"] {
+        send(&aws_sandbox, "orders", body);
+    }
+    for body in ["one", "two", "three-fail"] {
+        app.await_output(&format!(
+            "order {body} from arn:aws:sqs:us-east-1:123456789012:orders receive 1"
+        ));
+    }
+    // Processed messages are deleted; the failed item stays (in flight, then visible
+    // again for the real queue's redrive policy to count).
+    let left = await_queue(&aws_sandbox, "orders", |m| m.len() == 1);
+    assert_eq!(bodies(&left), ["three-fail"]);
+    // The sandbox never purges, peeks at or redrives a real queue.
+    let purge = app
+        .request("DELETE", "/_sandbox/queues/orders/messages", &[], b"")
+        .unwrap();
+    assert_eq!(purge.status, 400, "{}", purge.text());
+    assert!(purge.text().contains("lives in AWS"), "{}", purge.text());
+    // /_sandbox/status labels it remote.
+    let status = app.status().unwrap();
+    let orders = status["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "orders")
+        .unwrap();
+    assert_eq!(orders["remote"]["consume"], "delete", "{orders}");
+}
+
+#[test]
+fn visibility_is_extended_while_a_batch_runs_longer_than_the_timeout() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let app = app(&aws_sandbox).start().unwrap();
+    send(&aws_sandbox, "slow", "long-job");
+    app.await_output("slow start long-job");
+    // The job takes 3 s; the queue's visibility timeout is 1 s. Without the extension
+    // the message would be visible again (and received by another consumer) meanwhile.
+    let output = app.await_output("slow done long-job");
+    assert!(
+        output.contains(
+            "remote queue slow: batch still running; visibility of 1 message(s) extended by 1 s"
+        ),
+        "{output}"
+    );
+    await_queue(&aws_sandbox, "slow", |m| m.is_empty());
+    let output = app.output();
+    assert_eq!(output.matches("slow start long-job").count(), 1, "{output}");
+}
+
+#[test]
+fn read_only_mode_invokes_without_deleting() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let rt = aws::runtime();
+    // A short visibility timeout, so the message comes back quickly.
+    let sqs = aws::sqs(&aws_sandbox);
+    rt.block_on(
+        sqs.set_queue_attributes()
+            .queue_url(format!("{}/123456789012/orders", aws_sandbox.base_url()))
+            .attributes(QueueAttributeName::VisibilityTimeout, "1")
+            .send(),
+    )
+    .unwrap();
+    let app = app(&aws_sandbox).arg("--remote-read-only").start().unwrap();
+    assert!(app.output().contains("read-only: nothing is deleted"));
+    send(&aws_sandbox, "orders", "peeked");
+    app.await_output("order peeked from arn:aws:sqs:us-east-1:123456789012:orders receive 1");
+    // Not deleted: back after its visibility timeout, delivered again.
+    app.await_output("order peeked from arn:aws:sqs:us-east-1:123456789012:orders receive 2");
+    let messages = aws_sandbox.peek("orders").unwrap();
+    assert_eq!(bodies(&messages), ["peeked"]);
+    // Nothing is written to AWS either.
+    let refused = app
+        .post_json("/_sandbox/queues/audit/messages", &json!({"body": "x"}))
+        .unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert!(refused.text().contains("--remote-read-only"));
+}
+
+#[test]
+fn missing_credentials_name_the_resource_and_the_app_runs_on() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let app = common::sandbox("remote")
+        .arg("--cache-dir")
+        .arg(common::shared_cache())
+        .env("AWS_ENDPOINT_URL", aws_sandbox.base_url())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "")
+        .env("AWS_SECRET_ACCESS_KEY", "")
+        .env("AWS_PROFILE", "nobody")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .start()
+        .unwrap();
+    let output = app.await_output("remote queue orders (arn:aws:sqs:us-east-1:123456789012:orders): no usable AWS credentials");
+    assert!(output.contains("NOT CONNECTED"), "{output}");
+    // The rest of the app serves; a call to the remote resource says why it cannot.
+    let answer = app
+        .post_json("/publish", &json!({"message": "hello"}))
+        .unwrap();
+    assert_eq!(answer.status, 502, "{}", answer.text());
+    let sent = app
+        .post_json("/_sandbox/queues/audit/messages", &json!({"body": "x"}))
+        .unwrap();
+    assert_eq!(sent.status, 503, "{}", sent.text());
+    assert!(
+        sent.text().contains("remote queue audit is not connected"),
+        "{}",
+        sent.text()
+    );
+}
+
+#[test]
+fn handlers_and_the_control_api_publish_to_remote_topics_buses_queues_and_streams() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let app = app(&aws_sandbox).start().unwrap();
+    // A handler's host calls.
+    let answer = app
+        .post_json("/publish", &json!({"message": "hello"}))
+        .unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let sent: Value = answer.json().unwrap();
+    assert!(sent["topic"]["messageId"].is_string(), "{sent}");
+    assert_eq!(sent["bus"]["FailedEntryCount"], 0, "{sent}");
+    assert!(sent["queue"]["messageId"].is_string(), "{sent}");
+    await_queue(&aws_sandbox, "alerts-copy", |m| bodies(m) == ["hello"]);
+    await_queue(&aws_sandbox, "audit", |m| bodies(m) == ["hello"]);
+    let events = await_queue(&aws_sandbox, "bus-copy", |m| m.len() == 1);
+    let event: Value = serde_json::from_str(events[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(event["detail"]["message"], "hello", "{event}");
+    assert_eq!(event["source"], "shop");
+    // The control API's publish, send and put.
+    app.publish("alerts", "from-control").unwrap();
+    await_queue(&aws_sandbox, "alerts-copy", |m| {
+        bodies(m).contains(&"from-control")
+    });
+    app.send("audit", "sent-by-control").unwrap();
+    await_queue(&aws_sandbox, "audit", |m| {
+        bodies(m).contains(&"sent-by-control")
+    });
+    app.put_record("clicks", "k", b"put-by-control").unwrap();
+    let stream = aws_sandbox.stream("clicks").unwrap();
+    let records: u64 = stream["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(records, 1, "{stream}");
+}
