@@ -1,6 +1,7 @@
-//! The `durable` benchmark: what `--state DIR` costs. Queue send throughput from many
-//! concurrent senders with and without a state directory, in the same run (interleaved),
-//! and how long start-up takes to restore a store holding many messages.
+//! The `durable` benchmark: what `--state DIR` costs. Queue send and stream put
+//! throughput from many concurrent senders with and without a state directory, in the
+//! same run (interleaved), and how long start-up takes to restore a store holding many
+//! messages.
 //!
 //! In-process, on the real libraries: sends go through `QueueService::send`, the path the
 //! control API and handlers' host calls take, each answered only once its message is on
@@ -58,14 +59,17 @@ pub fn run(args: DurableArgs) -> anyhow::Result<()> {
         let cell = load(&args.app).await?;
         let mut memory = Vec::new();
         let mut durable = Vec::new();
+        let (mut stream_memory, mut stream_durable) = (Vec::new(), Vec::new());
         for run in 0..args.runs {
             eprintln!("run {}/{}", run + 1, args.runs);
             let triggers = Triggers::start(cell.clone(), clock()).map_err(|e| anyhow!("{e}"))?;
             memory.push(send_rate(&triggers, args.messages, args.senders).await?);
+            stream_memory.push(put_rate(&triggers, args.messages, args.senders).await?);
             let dir = tempfile::tempdir()?;
             let (triggers, _) = Triggers::start_durable(cell.clone(), clock(), dir.path())
                 .map_err(|e| anyhow!("{e}"))?;
             durable.push(send_rate(&triggers, args.messages, args.senders).await?);
+            stream_durable.push(put_rate(&triggers, args.messages, args.senders).await?);
         }
         eprintln!("storing {} messages", args.stored);
         let stored = tempfile::tempdir()?;
@@ -100,6 +104,12 @@ pub fn run(args: DurableArgs) -> anyhow::Result<()> {
             http_durable.push(http_rate(&args, Some(dir.path()))?);
         }
         print_report(&args, &memory, &durable, &starts);
+        let (m, d) = (median(&stream_memory), median(&stream_durable));
+        println!(
+            "| stream PutRecord/s (in-process, {} senders) | {m:.0} | {d:.0} | {:.0} % |",
+            args.senders,
+            100.0 * d / m.max(1e-9)
+        );
         if !http_memory.is_empty() {
             let (m, d) = (median(&http_memory), median(&http_durable));
             println!(
@@ -191,6 +201,39 @@ async fn send_rate(
                         .send(QUEUE, SendRequest::new(body))
                         .map_err(|e| anyhow!("{e}"))?;
                     // Let other senders in between, as separate requests would.
+                    tokio::task::yield_now().await;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let elapsed = started.elapsed().max(Duration::from_micros(1));
+    Ok((per * senders) as f64 / elapsed.as_secs_f64())
+}
+
+/// Makes a stream (4 shards, no consumer) through the Kinesis API's path, then puts
+/// `records` from `senders` tasks at once (`StreamService::put`, the path of the control
+/// API and handlers' host calls); answers records per second.
+async fn put_rate(triggers: &Arc<Triggers>, records: usize, senders: usize) -> anyhow::Result<f64> {
+    triggers
+        .streams()
+        .create(QUEUE, 4, false)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    let per = records.div_ceil(senders);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..senders)
+        .map(|s| {
+            let triggers = triggers.clone();
+            tokio::spawn(async move {
+                for i in 0..per {
+                    let data = format!("{{\"sender\":{s},\"n\":{i}}}").into_bytes();
+                    triggers
+                        .streams()
+                        .put(QUEUE, &format!("k{s}-{i}"), data, None)
+                        .map_err(|e| anyhow!("{e}"))?;
                     tokio::task::yield_now().await;
                 }
                 anyhow::Ok(())

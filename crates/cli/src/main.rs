@@ -75,8 +75,10 @@ struct StartArgs {
     #[arg(long, default_value = "30s", value_parser = parse_std_duration)]
     header_timeout: std::time::Duration,
     /// Keep state in DIR across restarts and crashes: queues' messages (with receive
-    /// counts, visibility, delays, FIFO dedup) and queues made through the AWS API. An
-    /// acknowledged send is on disk before it is answered. Without it, nothing is written.
+    /// counts, visibility, delays, FIFO dedup), stream records and consumers'
+    /// checkpoints, schedules' last fires, and queues and streams made through the AWS
+    /// APIs. An acknowledged send or put is on disk before it is answered. Without it,
+    /// nothing is written.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// Remote queues (`remote` entries in the manifest) are received and invoked but
