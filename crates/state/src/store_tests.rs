@@ -131,3 +131,77 @@ fn the_manual_clock_position_survives_a_reopen() {
     }
     assert_eq!(Store::open(dir.path()).unwrap().clock().unwrap(), Some(at));
 }
+
+#[test]
+fn streams_records_cursors_and_schedules_survive_a_reopen() {
+    use sandbox_services::schedule::StoredSchedule;
+    use sandbox_services::stream::{ConsumerConfig, Stream, StreamConfig, Streams};
+
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let mut config = StreamConfig::new("events");
+    config.shards = 2;
+    config.consumers = vec![ConsumerConfig::new("echo")];
+    let mut streams = Streams::new(vec![config.clone()]).unwrap();
+    streams.insert(Stream::new(StreamConfig::new("gone")).unwrap());
+    streams.start_journal();
+    let declared = |name: &str| name == "events";
+    let stream_delta = |streams: &mut Streams, catalog: bool| Delta {
+        streams: crate::StreamsDelta {
+            catalog: catalog.then(|| streams.catalog(declared)),
+            streams: streams.take_changes(),
+        },
+        ..Delta::default()
+    };
+    let schedule = StoredSchedule {
+        expression: "rate(1 hour)".into(),
+        timezone: None,
+        anchor: now,
+        last_fire: Some(now),
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let mut first = stream_delta(&mut streams, true);
+        // Written whole the first time (the journal started on a stored copy elsewhere).
+        first.streams.streams = streams
+            .names()
+            .into_iter()
+            .map(|n| (n.clone(), streams.get(&n).unwrap().image()))
+            .collect();
+        store.write(&[first]).unwrap();
+        for i in 0..4u8 {
+            streams
+                .put("events", format!("k{i}"), vec![i], None, now)
+                .unwrap();
+        }
+        streams.put("gone", "k", vec![9], None, now).unwrap();
+        let ready = streams.next_batches(now);
+        for batch in ready.batches {
+            streams
+                .complete(
+                    &batch.stream,
+                    batch.id,
+                    sandbox_services::stream::Outcome::Success,
+                    now,
+                )
+                .unwrap();
+        }
+        let d1 = stream_delta(&mut streams, false);
+        streams.remove("gone");
+        let mut d2 = stream_delta(&mut streams, true);
+        d2.schedules = Some([("hourly".to_string(), schedule.clone())].into());
+        store.write(&[d1, d2]).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let loaded = store.load_streams().unwrap();
+    assert_eq!(loaded.len(), 1, "a stream gone from the catalog goes");
+    let l = loaded.into_iter().next().unwrap();
+    assert!(l.entry.declared);
+    assert_eq!(l.records.len(), 4);
+    let back =
+        Stream::restore(l.entry.config, l.entry.meta, l.head, l.records, l.consumers).unwrap();
+    let was = streams.get("events").unwrap();
+    assert_eq!(back.describe(now), was.describe(now));
+    assert_eq!(back.lag("echo").unwrap(), 0, "the checkpoints came back");
+    assert_eq!(store.load_schedules().unwrap()["hourly"], schedule);
+}
