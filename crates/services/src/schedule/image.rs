@@ -80,7 +80,9 @@ mod tests {
         let mut before = Scheduler::new(vec![spec("rate(1 hour)")], t0).unwrap();
         let fired = before.due(t0 + Duration::hours(2), CatchUp::EveryTick);
         assert_eq!(fired.len(), 2);
-        let stored = before.stored("tick", fired.fires.last().map(|f| f.time)).unwrap();
+        let stored = before
+            .stored("tick", fired.fires.last().map(|f| f.time))
+            .unwrap();
 
         // Restarted 3.5 hours later: the ticks at 3:00, 4:00 and 5:00 fell while down.
         let restart = t0 + Duration::minutes(5 * 60 + 30);
