@@ -305,17 +305,21 @@ impl App {
             }
         };
         let request_id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        // A JavaScript handler's runner reads its modules and context before the event.
-        let event = match &slot.script {
-            Some(script) => script.stdin(&request_id, slot.function.timeout, &event),
-            None => event,
+        // A JavaScript handler's runner reads its modules (or starts from a snapshot
+        // holding them loaded) and its context before the event.
+        let (handler, event) = match &slot.script {
+            Some(script) => {
+                let timeout = slot.function.timeout;
+                script.invocation(handler, &slot.env, &request_id, timeout, &event)
+            }
+            None => (handler.clone(), event),
         };
         let started_at = chrono::Utc::now();
         let _guard = InFlight::enter(&self.in_flight);
         let response = self
             .runtime
             .invoke(
-                handler,
+                &handler,
                 Request {
                     function: function.to_string(),
                     request_id: request_id.clone(),

@@ -10,7 +10,17 @@
   delete globalThis.__native;
   // For the built-in modules (@sandbox/functions, node:util), hidden from enumeration.
   const hidden = (name, value) => Object.defineProperty(globalThis, name, { value, enumerable: false });
-  hidden('__sandbox_call', native.hostCall);
+  // While the module loads for a per-bundle snapshot (`preload`) there are no services:
+  // a module that calls them at module scope is not snapshotted and loads per invocation.
+  let preloading = false;
+  let preloadProblem = null;
+  hidden('__sandbox_call', (request) => {
+    if (preloading) {
+      preloadProblem = preloadProblem || 'it calls the sandbox services at module scope';
+      throw new Error('the sandbox services are not available while the module is snapshotted');
+    }
+    return native.hostCall(request);
+  });
   hidden('__sandbox_util', { format: internal.format, inspect: internal.inspect });
 
   // --- stack traces: type-stripped TypeScript reports the .ts file's lines.
@@ -101,6 +111,10 @@
 
   // --- one invocation.
   let outcome = null; // { ok: value } | { error }
+  // The entry module's exports when this instance starts from a per-bundle snapshot:
+  // the module scope ran once, when the snapshot was taken (Lambda's init phase).
+  let preloaded = null;
+  let preloadResult = null; // { ok: exports } | { error }
   let context = null;
   let entryKind = null;
   function settle(result) { if (!outcome) outcome = result; }
@@ -163,6 +177,10 @@
         settle({ error: new SyntaxError(`the event is not JSON: ${error.message}`) });
         return;
       }
+      if (preloaded) {
+        invoke(preloaded, event);
+        return;
+      }
       entryKind = info(entry) && info(entry).kind;
       try {
         if (entryKind === 'esm') {
@@ -173,6 +191,35 @@
       } catch (error) {
         settle({ error });
       }
+    },
+    // Per-bundle snapshot, first half: load the entry module (its module scope runs)
+    // with this function's environment; the runner drains microtasks, then calls
+    // `preloadDone`.
+    preload(entry) {
+      internal.begin();
+      preloading = true;
+      try {
+        if (info(entry) && info(entry).kind === 'esm') {
+          import(entry).then((ok) => { preloadResult = { ok }; }, (error) => { preloadResult = { error }; });
+        } else {
+          preloadResult = { ok: requireId(entry) };
+        }
+      } catch (error) {
+        preloadResult = { error };
+      }
+    },
+    // '' when the snapshot may be taken, else why not (the bundle then loads in every
+    // invocation, as without snapshots, and reports its own errors there).
+    preloadDone() {
+      preloading = false;
+      if (preloadProblem) return preloadProblem;
+      if (!preloadResult) return 'its module scope awaits something that needs an invocation';
+      if (preloadResult.error) return 'its module scope throws';
+      if (!findHandler(preloadResult.ok)) return 'it exports no handler';
+      if (timerQueue.wait() !== Infinity) return 'its module scope leaves timers pending';
+      preloaded = preloadResult.ok;
+      preloadResult = null;
+      return '';
     },
     // Called by the runner after draining microtasks: -1 once settled, 0 after firing
     // a due timer, else how long to sleep before the next one.

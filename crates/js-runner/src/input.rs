@@ -7,6 +7,9 @@
 //!    the `.ts` file; `bytecode` says the module's code is QuickJS bytecode this runner
 //!    wrote in compile mode (`compile: true`, see `main.rs`) rather than source;
 //! 2. the modules' code, `len` bytes each, in that order;
+//!    With `preloaded: true` (and no modules) the instance starts from a per-bundle
+//!    snapshot that already holds the bundle and its loaded entry module (`sandbox_preload`
+//!    in `main.rs`), so nothing of the bundle is sent;
 //! 3. one line of JSON with the invocation context (`requestId`, `timeoutMs`);
 //! 4. the event, to the end.
 //!
@@ -38,6 +41,8 @@ pub struct Bundle {
     pub order: Vec<String>,
     /// Compile mode: write each module's bytecode instead of running the handler.
     pub compile: bool,
+    /// The instance's snapshot already holds this bundle, loaded (see `main.rs`).
+    pub preloaded: bool,
 }
 
 pub struct Input {
@@ -117,6 +122,7 @@ fn parse(bytes: Vec<u8>) -> Result<Input, String> {
             modules,
             order,
             compile: header["compile"].as_bool().unwrap_or(false),
+            preloaded: header["preloaded"].as_bool().unwrap_or(false),
         },
         context,
         event,

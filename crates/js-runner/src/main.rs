@@ -11,7 +11,8 @@
 //!
 //! `sandbox_init` (an export the host runs once and snapshots) starts QuickJS and the
 //! JavaScript layer ahead of every invocation; compile mode answers a bundle with its
-//! QuickJS bytecode (see [`bytecode`]).
+//! QuickJS bytecode (see [`bytecode`]); `sandbox_preload` (run on a snapshot of
+//! `sandbox_init`, and snapshotted again per bundle) also loads the handler's module.
 
 mod base64;
 mod bytecode;
@@ -94,6 +95,56 @@ pub extern "C" fn sandbox_init() {
     });
 }
 
+/// The host calls this export on an instance of the snapshotted runner, with a bundle
+/// (as bytecode) and the function's environment on stdin, and snapshots the memory
+/// afterwards (`crates/app/src/script/preload.rs`): invocations from that snapshot
+/// start with the handler's module loaded, its module scope run once (Lambda's init
+/// phase), and are sent only the context and the event (`preloaded` in the header).
+/// Writes `ok` on stdout when the snapshot may be taken, else why not: a module scope
+/// that throws, logs, calls the sandbox services, leaves timers pending or awaits
+/// something unsettled loads per invocation instead, as without this snapshot.
+#[export_name = "sandbox_preload"]
+pub extern "C" fn sandbox_preload() {
+    let answer = match preload() {
+        Ok(problem) if problem.is_empty() => "ok".to_string(),
+        Ok(problem) => problem,
+        Err(message) => message,
+    };
+    let mut stdout = std::io::stdout();
+    let _ = stdout.write_all(answer.as_bytes());
+    // Nothing may stay buffered in the snapshot (it would be printed by invocations).
+    let _ = stdout.flush();
+    let _ = std::io::stderr().flush();
+    STARTED.with(|s| s.set(None));
+    ENGINE.with(|e| {
+        if let Some(engine) = e.borrow().as_ref() {
+            engine._runtime.run_gc();
+        }
+    });
+}
+
+fn preload() -> Result<String, String> {
+    let input = input::read_stdin()?;
+    STARTED.with(|s| s.set(Some(Instant::now())));
+    let bundle = Rc::new(input.bundle);
+    BUNDLE.with(|b| *b.borrow_mut() = bundle.clone());
+    let engine = engine()?;
+    engine.context.with(|ctx| {
+        let sandbox: Object = ctx
+            .globals()
+            .get("__sandbox")
+            .map_err(|e| describe(&ctx, e))?;
+        let preload: Function = sandbox.get("preload").map_err(|e| describe(&ctx, e))?;
+        let done: Function = sandbox.get("preloadDone").map_err(|e| describe(&ctx, e))?;
+        preload
+            .call::<_, ()>((bundle.entry.clone(),))
+            .catch(&ctx)
+            .map_err(|e| e.to_string())?;
+        drain_jobs(&ctx);
+        done.call::<_, String>(()).catch(&ctx).map_err(|e| e.to_string())
+    })
+}
+
 /// The engine, started (and kept for the rest of this instance) if not yet.
 fn engine() -> Result<Rc<Engine>, String> {
     if let Some(engine) = ENGINE.with(|e| e.borrow().clone()) {
@@ -140,8 +191,21 @@ fn main() {
 fn run() -> Result<i32, String> {
     let input = input::read_stdin()?;
     STARTED.with(|s| s.set(Some(Instant::now())));
-    let bundle = Rc::new(input.bundle);
-    BUNDLE.with(|b| *b.borrow_mut() = bundle.clone());
+    let bundle = if input.bundle.preloaded {
+        // This instance's snapshot holds the bundle, its entry module loaded.
+        let held = bundle();
+        if held.entry != input.bundle.entry {
+            return Err(format!(
+                "sandbox runner: this snapshot holds `{}`, not `{}`",
+                held.entry, input.bundle.entry
+            ));
+        }
+        held
+    } else {
+        let bundle = Rc::new(input.bundle);
+        BUNDLE.with(|b| *b.borrow_mut() = bundle.clone());
+        bundle
+    };
     let engine = engine()?;
     if bundle.compile {
         return engine.context.with(|ctx| compile(&ctx, &bundle));

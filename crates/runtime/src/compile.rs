@@ -70,9 +70,16 @@ impl fmt::Debug for Handler {
     }
 }
 
-pub(crate) fn compile(shared: &Shared, bytes: &[u8]) -> Result<Handler, CompileError> {
+pub(crate) fn compile(
+    shared: &Shared,
+    bytes: &[u8],
+    use_disk_cache: bool,
+) -> Result<Handler, CompileError> {
     let engine = &shared.engine;
-    let cache = shared.config.cache_dir.as_deref().map(DiskCache::new);
+    let cache = match use_disk_cache {
+        true => shared.config.cache_dir.as_deref().map(DiskCache::new),
+        false => None,
+    };
     let key = cache.as_ref().map(|_| cache::key(engine, bytes));
 
     let cached = match (&cache, &key) {

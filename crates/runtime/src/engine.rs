@@ -78,6 +78,12 @@ fn base_config() -> Config {
     config.epoch_interruption(true);
     // Copy-on-write images make instantiating a module with a big data segment cheap.
     config.memory_init_cow(true);
+    // Functions compiled once are not compiled again (see `incremental.rs`).
+    config
+        .enable_incremental_compilation(std::sync::Arc::new(
+            crate::incremental::MemoryCache::default(),
+        ))
+        .expect("the compiler is enabled");
     config
 }
 

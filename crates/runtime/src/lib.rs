@@ -33,6 +33,7 @@ mod clock;
 mod compile;
 mod engine;
 mod host;
+mod incremental;
 mod invoke;
 mod limits;
 mod logs;
@@ -46,6 +47,7 @@ use std::time::Duration;
 
 pub use clock::WallClock;
 pub use compile::{CompileError, Handler};
+pub use snapshot::{Preinit, Preinitialized};
 
 /// Engine-wide settings.
 #[derive(Debug, Clone)]
@@ -175,7 +177,14 @@ impl Runtime {
     /// This is CPU-bound (milliseconds to seconds on a cache miss): call it from
     /// `spawn_blocking` or at startup, not on a latency-sensitive task.
     pub fn compile(&self, bytes: &[u8]) -> Result<Handler, CompileError> {
-        compile::compile(&self.inner, bytes)
+        compile::compile(&self.inner, bytes, true)
+    }
+
+    /// Like [`Runtime::compile`], never reading or writing the disk cache: for modules
+    /// made at run time that will not be seen again (a snapshot holding one load's
+    /// state), which would only fill the cache.
+    pub fn compile_uncached(&self, bytes: &[u8]) -> Result<Handler, CompileError> {
+        compile::compile(&self.inner, bytes, false)
     }
 
     /// Makes handlers' WASI wall clock read `clock` (the sandbox clock) from now on.
@@ -194,11 +203,17 @@ impl Runtime {
         invoke::invoke(&self.inner, handler, request).await
     }
 
-    /// Instantiates `handler` without WASI stdio, environment or arguments and with
-    /// fixed clocks, calls its export `export` (`() -> ()`) and returns the exported
-    /// `memory` afterwards: the raw material of a pre-initialised (snapshotted) module.
-    pub async fn memory_after(&self, handler: &Handler, export: &str) -> Result<Vec<u8>, String> {
-        snapshot::memory_after(&self.inner, handler, export).await
+    /// Instantiates `handler` with what `input` gives it (with [`Preinit::Fixed`]: no
+    /// WASI stdio, environment or arguments, fixed clocks), calls its export `export`
+    /// (`() -> ()`) and returns the exported `memory` afterwards, with the output: the
+    /// raw material of a pre-initialised (snapshotted) module.
+    pub async fn memory_after(
+        &self,
+        handler: &Handler,
+        export: &str,
+        input: Preinit,
+    ) -> Result<Preinitialized, String> {
+        snapshot::memory_after(&self.inner, handler, export, input).await
     }
 }
 

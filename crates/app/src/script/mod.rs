@@ -9,13 +9,17 @@
 //! files it came from (hot reload watches them).
 
 mod parse;
+mod preload;
 mod resolve;
 pub mod runner;
 mod snapshot;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use sandbox_runtime::Handler;
 
 use parse::Parsed;
 use resolve::Target;
@@ -30,23 +34,33 @@ pub struct Script {
     modules: Vec<(serde_json::Value, Vec<u8>)>,
     /// Every project file in the bundle (the entry first).
     pub files: Vec<PathBuf>,
+    /// The per-bundle snapshot, once the bundle is compiled to bytecode.
+    preload: Option<Arc<preload::Preload>>,
 }
 
 impl Script {
-    /// The runner's whole stdin for one invocation: the bundle, the context line, the
-    /// event.
+    /// The handler to instantiate for one invocation and its whole stdin: from the
+    /// per-bundle snapshot when it is ready for `env` (the context line and the event
+    /// after a short header), else `loaded` (the runner) with the bundle, the context
+    /// line and the event. The first call starts building the snapshot.
+    pub fn invocation(
+        &self,
+        loaded: &Handler,
+        env: &[(String, String)],
+        request_id: &str,
+        timeout: Duration,
+        event: &[u8],
+    ) -> (Handler, Vec<u8>) {
+        match self.preload.as_ref().and_then(|p| p.handler(env)) {
+            Some((handler, header)) => (handler, stdin(header, request_id, timeout, event)),
+            None => (loaded.clone(), self.stdin(request_id, timeout, event)),
+        }
+    }
+
+    /// The runner's whole stdin for one invocation without a per-bundle snapshot: the
+    /// bundle, the context line, the event.
     pub fn stdin(&self, request_id: &str, timeout: Duration, event: &[u8]) -> Vec<u8> {
-        let context = serde_json::json!({
-            "requestId": request_id,
-            "timeoutMs": timeout.as_millis() as u64,
-        });
-        let context = context.to_string();
-        let mut stdin = Vec::with_capacity(self.prefix.len() + context.len() + 1 + event.len());
-        stdin.extend_from_slice(&self.prefix);
-        stdin.extend_from_slice(context.as_bytes());
-        stdin.push(b'\n');
-        stdin.extend_from_slice(event);
-        stdin
+        stdin(&self.prefix, request_id, timeout, event)
     }
 
     /// The runner's stdin in compile mode: the bundle, answered with its bytecode.
@@ -159,7 +173,23 @@ pub fn load(root: &Path, entry: &Path) -> Result<Script, String> {
         prefix: prefix(&modules, false),
         modules,
         files,
+        preload: None,
     })
+}
+
+/// `prefix`, the context line, the event.
+fn stdin(prefix: &[u8], request_id: &str, timeout: Duration, event: &[u8]) -> Vec<u8> {
+    let context = serde_json::json!({
+        "requestId": request_id,
+        "timeoutMs": timeout.as_millis() as u64,
+    });
+    let context = context.to_string();
+    let mut stdin = Vec::with_capacity(prefix.len() + context.len() + 1 + event.len());
+    stdin.extend_from_slice(prefix);
+    stdin.extend_from_slice(context.as_bytes());
+    stdin.push(b'\n');
+    stdin.extend_from_slice(event);
+    stdin
 }
 
 /// Each module's header entry and code (see the runner's `input.rs`).

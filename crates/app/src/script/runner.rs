@@ -13,8 +13,9 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sandbox_runtime::{Handler, Limits, Request, Runtime};
+use sandbox_runtime::{Handler, Limits, Preinit, Request, Runtime};
 
+use super::preload::Preload;
 use super::Script;
 
 /// The runner module's bytes.
@@ -25,14 +26,18 @@ const INIT: &str = "sandbox_init";
 
 /// The compiled runner, shared by an app and the apps reloaded from it.
 #[derive(Clone, Default)]
-pub struct RunnerCell(Arc<Mutex<Option<Handler>>>);
+pub struct RunnerCell {
+    runner: Arc<Mutex<Option<Handler>>>,
+    /// Serialises per-bundle snapshot builds (see [`super::preload`]).
+    builds: Arc<Mutex<()>>,
+}
 
 impl RunnerCell {
     /// The compiled (snapshotted) runner, made on first use (CPU-bound: call off the
     /// async threads).
     pub fn get(&self, runtime: &Runtime) -> Result<Handler, String> {
         let mut slot = self
-            .0
+            .runner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(handler) = slot.as_ref() {
@@ -54,7 +59,8 @@ impl RunnerCell {
     }
 
     /// The runner and `script` with its modules compiled to bytecode (the source stays
-    /// for any module QuickJS would not compile: running it reports the error as before).
+    /// for any module QuickJS would not compile: running it reports the error as before),
+    /// ready to build its per-bundle snapshot on first use.
     pub fn prepare(&self, runtime: &Runtime, script: Script) -> Result<(Handler, Script), String> {
         let handler = self.get(runtime)?;
         let stdin = script.compile_stdin();
@@ -72,26 +78,33 @@ impl RunnerCell {
                 host: None,
             },
         ));
-        let script = match response.result {
+        let mut script = match response.result {
             Ok(bytecode) => script.with_bytecode(&bytecode),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot compile a JavaScript bundle to bytecode; it runs from source");
                 script
             }
         };
+        script.preload = Some(Arc::new(Preload::new(
+            runtime.clone(),
+            handler.clone(),
+            self.builds.clone(),
+            &script.modules[0].0["id"],
+            script.prefix.clone(),
+        )));
         Ok((handler, script))
     }
 }
 
 fn snapshot(runtime: &Runtime, plain: &Handler) -> Result<Handler, String> {
-    let memory = block_on(runtime.memory_after(plain, INIT))?;
-    let wasm = super::snapshot::rewrite(WASM, &memory)?;
+    let after = block_on(runtime.memory_after(plain, INIT, Preinit::Fixed))?;
+    let wasm = super::snapshot::rewrite(WASM, &after.memory)?;
     runtime.compile(&wasm).map_err(|e| e.to_string())
 }
 
 /// Runs `future` from a blocking thread: on the app's tokio runtime when there is one
 /// (the timeout's safety net needs its timer), else on a small one of its own.
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => handle.block_on(future),
         Err(_) => tokio::runtime::Builder::new_current_thread()
@@ -137,9 +150,18 @@ mod tests {
     async fn snapshot_and_bytecode_run_handlers() {
         let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
         let plain = runtime.compile(WASM).unwrap();
-        let first = runtime.memory_after(&plain, INIT).await.unwrap();
-        let second = runtime.memory_after(&plain, INIT).await.unwrap();
-        assert!(first == second, "the snapshot differs between runs");
+        let first = runtime
+            .memory_after(&plain, INIT, Preinit::Fixed)
+            .await
+            .unwrap();
+        let second = runtime
+            .memory_after(&plain, INIT, Preinit::Fixed)
+            .await
+            .unwrap();
+        assert!(
+            first.memory == second.memory,
+            "the snapshot differs between runs"
+        );
 
         let root = tempfile::tempdir().unwrap();
         let root = root.path().canonicalize().unwrap();
