@@ -26,6 +26,7 @@ mod process;
 mod queues;
 mod reload;
 mod report;
+mod soak;
 mod sqs;
 mod stats;
 mod streams;
@@ -67,6 +68,9 @@ enum Benchmark {
     /// Queue send throughput with and without `--state DIR` (group commit to disk), and
     /// start-up restoring 100k stored messages.
     Durable(durable::DurableArgs),
+    /// The no-loss soak: messages through queues (standard, FIFO, dead-letter queues),
+    /// a topic and a stream to handlers failing at random, every one accounted for.
+    Soak(soak::SoakArgs),
     /// The bare hyper baseline server (started by `http` as a child process).
     #[command(hide = true)]
     BareServer {
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Benchmark::Reload(args) => reload::run(args),
         Benchmark::Js(args) => js::run(args),
         Benchmark::Sqs(args) => sqs::run(args),
+        Benchmark::Soak(args) => soak::run(args),
         Benchmark::BareServer { port } => bare::run(port),
     };
     // Child processes are already stopped here: their guards lived inside `run`.
