@@ -13,6 +13,13 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null && command -v apt-get >/dev
         || echo "warning: could not install python3-venv; the Query protocol test will say what is missing"
 fi
 
+# tests/dashboard.rs drives the dashboard in Debian's headless Chromium through its
+# ChromeDriver.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver) >/dev/null \
+        || echo "warning: could not install chromium and chromium-driver; the dashboard tests will say what is missing"
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

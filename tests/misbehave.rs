@@ -84,6 +84,21 @@ fn garbage_output_is_contained() {
         "http/get-garbage",
         "malformed_output",
     );
+    // Metrics count it as it ended (amended by API Gateway's rules), not as the clean
+    // exit the runtime saw.
+    let metrics = sandbox.get("/_sandbox/metrics").unwrap().text();
+    let counted: Vec<&str> = metrics
+        .lines()
+        .filter(|line| {
+            line.starts_with("sandbox_invocations_total{")
+                && line.contains("function=\"http/get-garbage\"")
+        })
+        .collect();
+    assert_eq!(counted.len(), 1, "{counted:?}");
+    assert!(
+        counted[0].contains("outcome=\"malformed_output\"") && counted[0].ends_with(" 1"),
+        "{counted:?}"
+    );
 }
 
 #[test]

@@ -49,6 +49,31 @@ pub struct InvocationRecord {
     pub duration_ms: f64,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub logs: Vec<String>,
+    /// The event the handler was given, as text ([`excerpt`]); the dashboard shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// What the handler answered, as text ([`excerpt`]), when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+}
+
+/// The most of an event or response a record keeps: enough to read one, while a log of a
+/// thousand records per function stays a few megabytes at worst.
+pub const EXCERPT_BYTES: usize = 16 * 1024;
+
+/// `bytes` as text for a record: UTF-8 (invalid sequences replaced), cut after
+/// [`EXCERPT_BYTES`] with a note saying how much there was.
+pub fn excerpt(bytes: &[u8]) -> String {
+    if bytes.len() <= EXCERPT_BYTES {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut text = String::from_utf8_lossy(&bytes[..EXCERPT_BYTES]).into_owned();
+    // A character cut in two reads as one replacement character at the end.
+    if text.ends_with('\u{FFFD}') {
+        text.pop();
+    }
+    text.push_str(&format!("… ({} bytes in all)", bytes.len()));
+    text
 }
 
 /// Bounded per function, so a chatty schedule cannot push a rare function's last
@@ -92,14 +117,13 @@ impl InvocationLog {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Records an invocation and tells the observers, except an HTTP invocation's: that one
+    /// is final only once the server has mapped its output to a response (API Gateway's rules
+    /// may find a clean exit's output unusable, see [`InvocationLog::amend`]), so the server
+    /// tells them with [`InvocationLog::settle`].
     pub fn push(&self, record: InvocationRecord) {
-        for observer in self
-            .observers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
-            observer(&record);
+        if record.trigger != Trigger::Http {
+            self.notify(&record);
         }
         let mut inner = self.lock();
         let seq = inner.next;
@@ -112,6 +136,32 @@ impl InvocationLog {
             records.pop_front();
         }
         records.push_back((seq, record));
+    }
+
+    fn notify(&self, record: &InvocationRecord) {
+        for observer in self
+            .observers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            observer(record);
+        }
+    }
+
+    /// Tells the observers of an HTTP invocation, now final (amended or not). Its record is
+    /// among the newest of its function's, so the search from the back is short.
+    pub fn settle(&self, function: &str, request_id: &str) {
+        let record = self.lock().by_function.get(function).and_then(|records| {
+            records
+                .iter()
+                .rev()
+                .find(|(_, r)| r.request_id == request_id)
+                .map(|(_, r)| r.clone())
+        });
+        if let Some(record) = record {
+            self.notify(&record);
+        }
     }
 
     /// Marks an invocation failed after the fact: a trigger found its output unusable
@@ -173,7 +223,46 @@ mod tests {
             duration_ms: 1.0,
             started_at: chrono::Utc::now(),
             logs: vec![],
+            event: None,
+            response: None,
         }
+    }
+
+    #[test]
+    fn http_invocations_are_told_once_settled_as_amended() {
+        let log = InvocationLog::new(10);
+        let told = Arc::new(Mutex::new(Vec::new()));
+        let seen = told.clone();
+        log.observe(Arc::new(move |r: &InvocationRecord| {
+            seen.lock()
+                .unwrap()
+                .push((r.request_id.clone(), r.outcome.clone()))
+        }));
+        log.push(record("a", 1));
+        let mut http = record("a", 2);
+        http.trigger = Trigger::Http;
+        log.push(http);
+        assert_eq!(told.lock().unwrap().len(), 1, "not final yet");
+        log.amend("2", &Failure::MalformedOutput("not a response".into()));
+        log.settle("a", "2");
+        assert_eq!(
+            *told.lock().unwrap(),
+            [
+                ("1".to_string(), Outcome::Success),
+                ("2".to_string(), Outcome::MalformedOutput)
+            ]
+        );
+    }
+
+    #[test]
+    fn long_events_are_cut_with_a_note() {
+        assert_eq!(excerpt(b"{\"a\":1}"), "{\"a\":1}");
+        // `a` first: the cut falls inside an `é`.
+        let long = format!("a{}", "é".repeat(EXCERPT_BYTES));
+        let cut = excerpt(long.as_bytes());
+        assert!(cut.ends_with(&format!("é… ({} bytes in all)", long.len())));
+        assert!(!cut.contains('\u{FFFD}'));
+        assert!(cut.len() < EXCERPT_BYTES + 40);
     }
 
     #[test]

@@ -305,6 +305,8 @@ impl App {
             }
         };
         let request_id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // The event as the trigger built it (not a JavaScript runner's input), for the record.
+        let shown_event = invocations::excerpt(&event);
         // A JavaScript handler's runner reads its modules (or starts from a snapshot
         // holding them loaded) and its context before the event.
         let (handler, event) = match &slot.script {
@@ -345,6 +347,8 @@ impl App {
             duration_ms: response.duration.as_secs_f64() * 1000.0,
             started_at,
             logs: response.logs,
+            event: Some(shown_event),
+            response: response.result.as_deref().ok().map(invocations::excerpt),
         });
         Ok(Invoked {
             request_id,

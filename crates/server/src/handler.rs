@@ -112,17 +112,19 @@ pub(crate) async fn handle(
         .invoke(function, Trigger::Http, Some(request_id.clone()), event)
         .await
     {
-        Ok(invoked) => invoked
-            .output
-            .and_then(|output| {
+        Ok(invoked) => {
+            let mapped = invoked.output.and_then(|output| {
                 // The runtime saw a clean exit; only API Gateway's rules can tell the
                 // output is unusable, so the invocation's record is corrected here.
                 response::map_output(output).inspect_err(|failure| {
                     app.invocations().amend(&request_id, failure);
                 })
-            })
+            });
+            // Final now: metrics and alarms count it as it ended, amended or not.
+            app.invocations().settle(function, &request_id);
             // The function ran and failed, or answered garbage: API Gateway's 502.
-            .map_err(|failure| (StatusCode::BAD_GATEWAY, failure.to_string())),
+            mapped.map_err(|failure| (StatusCode::BAD_GATEWAY, failure.to_string()))
+        }
         // The function could not be invoked at all: API Gateway answers 500.
         Err(err @ (InvokeError::NotLoaded { .. } | InvokeError::Unknown { .. })) => {
             Err((StatusCode::INTERNAL_SERVER_ERROR, err.to_string()))

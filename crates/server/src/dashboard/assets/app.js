@@ -180,14 +180,14 @@ function renderInvocations(records) {
   const detail = document.getElementById("invocation-detail");
   detail.hidden = !open;
   if (open) {
-    detail.replaceChildren(
+    detail.replaceChildren(...[
       el("h3", {}, `${open.function} · ${open.requestId} `, button("close", () => { state.openInvocation = null; renderInvocations(state.invocations); })),
       el("p", {}, `${open.outcome} in ${ms(open.durationMs)}, ${open.trigger}, started ${open.startedAt}`),
       open.error ? el("pre", { class: "error" }, open.error) : null,
       el("h4", {}, "logs"), el("pre", { class: "logs" }, open.logs.length ? open.logs.join("\n") : "(none)"),
-      "event" in open ? [el("h4", {}, "event"), el("pre", {}, pretty(open.event))] : null,
-      "response" in open ? [el("h4", {}, "response"), el("pre", {}, pretty(open.response))] : null,
-    );
+      "event" in open ? [el("h4", {}, "event"), el("pre", { class: "event" }, pretty(open.event))] : null,
+      "response" in open ? [el("h4", {}, "response"), el("pre", { class: "response" }, pretty(open.response))] : null,
+    ].flat().filter((node) => node !== null));
   }
 }
 
