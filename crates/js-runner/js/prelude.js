@@ -7,22 +7,27 @@
   'use strict';
   const native = globalThis.__native;
   const g = globalThis;
-  let seedRandom = null;
+  let unseedRandom = null;
   const define = (name, value) =>
     Object.defineProperty(g, name, { value, writable: true, configurable: true, enumerable: false });
 
-  // --- Math.random: xorshift128+ seeded from WASI's random_get on every invocation
-  // (`begin`: the instance may start from a snapshot taken once for all of them).
+  // --- Math.random: xorshift128+ seeded from WASI's random_get in every invocation
+  // (`begin`: the instance may start from a snapshot taken once for all of them), on
+  // first use, since most handlers never call it.
   {
     let s0 = 1n;
     let s1 = 2n;
+    let seeded = false;
     const mask = (1n << 64n) - 1n;
-    seedRandom = () => {
+    unseedRandom = () => { seeded = false; };
+    const seedRandom = () => {
       const seed = new Uint32Array(native.randomBytes(16));
       s0 = (BigInt(seed[0]) << 32n) | BigInt(seed[1]) || 1n;
       s1 = (BigInt(seed[2]) << 32n) | BigInt(seed[3]) || 2n;
+      seeded = true;
     };
     Math.random = function random() {
+      if (!seeded) seedRandom();
       let x = s0;
       const y = s1;
       s0 = y;
@@ -238,16 +243,26 @@
   lazy('url', ['URL', 'URLSearchParams']);
   lazy('buffer', ['Buffer']);
 
-  const performance = { now: () => native.monotonic(), timeOrigin: 0 };
+  // The time origin is this invocation's, read on first use.
+  let timeOrigin = null;
+  const performance = {
+    now: () => native.monotonic(),
+    get timeOrigin() {
+      if (timeOrigin === null) timeOrigin = Date.now() - native.monotonic();
+      return timeOrigin;
+    },
+  };
   define('performance', performance);
 
   // Everything that must be this invocation's rather than the snapshot's (the runner
   // may start from memory captured once, before any invocation): randomness, the
-  // environment, the time origin. run.js calls it before the handler loads.
-  internal.begin = () => {
-    seedRandom();
-    process.env = native.env();
-    performance.timeOrigin = Date.now() - native.monotonic();
+  // environment, the time origin. run.js calls it before the handler loads. From a
+  // per-bundle snapshot (`preloaded`) the environment is already the function's: the
+  // host uses a snapshot only with the environment it was taken with.
+  internal.begin = (preloaded) => {
+    unseedRandom();
+    timeOrigin = null;
+    if (!preloaded) process.env = native.env();
   };
 
   g.__sandbox_internal = internal;

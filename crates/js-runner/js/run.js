@@ -153,7 +153,7 @@
   globalThis.__sandbox = {
     requireId,
     start(entry, contextJson, eventText) {
-      internal.begin();
+      internal.begin(preloaded !== null);
       const meta = JSON.parse(contextJson);
       const deadline = native.monotonic() + meta.timeoutMs;
       context = {
