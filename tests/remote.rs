@@ -308,3 +308,121 @@ fn handlers_and_the_control_api_publish_to_remote_topics_buses_queues_and_stream
         .sum();
     assert_eq!(records, 1, "{stream}");
 }
+
+/// Puts one record into the remote stream; its sequence number.
+fn put(aws_sandbox: &Sandbox, key: &str, data: &str) -> String {
+    let rt = aws::runtime();
+    let kinesis = aws::kinesis(aws_sandbox);
+    rt.block_on(
+        kinesis
+            .put_record()
+            .stream_name("clicks")
+            .partition_key(key)
+            .data(aws_sdk_kinesis::primitives::Blob::new(data.as_bytes()))
+            .send(),
+    )
+    .unwrap()
+    .sequence_number
+}
+
+/// The `click …` lines the stream's handler logged, in order.
+fn clicks(app: &Sandbox) -> Vec<String> {
+    app.output()
+        .lines()
+        .filter_map(|l| l.find("click ").map(|i| l[i..].to_string()))
+        .collect()
+}
+
+#[test]
+fn a_remote_stream_is_read_per_shard_in_order() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let app = app(&aws_sandbox).start().unwrap();
+    for i in 0..5 {
+        put(&aws_sandbox, "alpha", &format!("a{i}"));
+        put(&aws_sandbox, "bravo", &format!("b{i}"));
+    }
+    app.await_output("click a4 ");
+    app.await_output("click b4 ");
+    let lines = clicks(&app);
+    for key in ["a", "b"] {
+        let order: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.split(' ').nth(1))
+            .filter(|d| d.starts_with(key))
+            .collect();
+        assert_eq!(
+            order,
+            (0..5).map(|i| format!("{key}{i}")).collect::<Vec<_>>(),
+            "{lines:#?}"
+        );
+    }
+    assert!(
+        lines[0].contains(" from arn:aws:kinesis:us-east-1:123456789012:stream/clicks"),
+        "{lines:#?}"
+    );
+    // Moved back to the start, the consumer reads everything again.
+    let moved = app
+        .post_json(
+            "/_sandbox/streams/clicks/consumers/log/position",
+            &json!({"position": "TRIM_HORIZON"}),
+        )
+        .unwrap();
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while clicks(&app)
+        .iter()
+        .filter(|l| l.starts_with("click a0 "))
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "{}", app.output());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn remote_stream_checkpoints_outlive_a_restart_with_state() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let state = tempfile::tempdir().unwrap();
+    let mut first = app(&aws_sandbox)
+        .arg("--state")
+        .arg(state.path().display().to_string())
+        .start()
+        .unwrap();
+    put(&aws_sandbox, "k", "r1");
+    let last = put(&aws_sandbox, "k", "r2");
+    first.await_output("click r2 ");
+    // The consumer's view shows the checkpoint once it is on disk.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let view = first
+            .get("/_sandbox/streams/clicks/consumers/log")
+            .unwrap()
+            .ok_json()
+            .unwrap();
+        let shards = view["shards"].as_array().unwrap();
+        if shards.iter().any(|s| s["checkpoint"] == last.as_str()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{view}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap();
+    put(&aws_sandbox, "k", "r3");
+    let second = app(&aws_sandbox)
+        .arg("--state")
+        .arg(state.path().display().to_string())
+        .start()
+        .unwrap();
+    second.await_output("click r3 ");
+    let lines = clicks(&second);
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.starts_with("click r1 ") && !l.starts_with("click r2 ")),
+        "{}",
+        second.output()
+    );
+}

@@ -14,6 +14,7 @@
 //! Nothing here runs unless the manifest has a `remote` entry: a local app never loads
 //! AWS configuration or makes a call.
 
+mod checkpoints;
 mod front;
 mod publish;
 mod queue_consumer;
@@ -63,7 +64,7 @@ pub async fn start(triggers: &Arc<Triggers>, options: Options) -> Summary {
         entries: HashMap::new(),
         read_only: options.read_only,
         handle: tokio::runtime::Handle::current(),
-        streams: Arc::new(streams::Streams::default()),
+        streams: Arc::new(streams::Streams::new(checkpoints(&options))),
     };
     for queue in &manifest.queues {
         let Some(remote) = &queue.remote else {
@@ -158,26 +159,73 @@ pub async fn start(triggers: &Arc<Triggers>, options: Options) -> Summary {
         };
         insert(&mut front, &mut lines, Kind::Bus, &bus.name, remote, client);
     }
+    let mut readers = Vec::new();
     for stream in &manifest.streams {
         let Some(remote) = &stream.remote else {
             continue;
         };
         let what = format!("remote stream {} ({})", stream.name, remote.resource);
-        let client = match connect(remote, &what).await {
-            Ok((config, _)) => Ok(Client::Stream {
-                client: aws_sdk_kinesis::Client::new(&config),
-                name: remote.name.clone(),
-            }),
-            Err(why) => Err(why),
-        };
+        let connected = connect(remote, &what).await;
+        let client = connected
+            .as_ref()
+            .map(|(config, region)| (aws_sdk_kinesis::Client::new(config), region.clone()));
         insert(
             &mut front,
             &mut lines,
             Kind::Stream,
             &stream.name,
             remote,
-            client,
+            client
+                .as_ref()
+                .map(|(client, _)| Client::Stream {
+                    client: client.clone(),
+                    name: remote.name.clone(),
+                })
+                .map_err(|e| e.to_string()),
         );
+        let Ok((client, region)) = client else {
+            continue;
+        };
+        for consumer in &stream.consumers {
+            lines.push(format!(
+                "  consumer {} → {}, from {:?}; checkpoints kept {}",
+                consumer.name,
+                consumer.function,
+                consumer.starting_position,
+                if options.state_dir.is_some() {
+                    "in --state"
+                } else {
+                    "in memory"
+                }
+            ));
+            readers.push(streams::StreamReader {
+                stream: stream.name.clone(),
+                arn: remote.resource.clone(),
+                region: region.clone(),
+                remote_name: remote.name.clone(),
+                client: client.clone(),
+                consumer: consumer.clone(),
+                app: triggers.app_cell().clone(),
+                streams: front.streams.clone(),
+                on_failure: Arc::new(|_, _| Ok(())),
+            });
+        }
+    }
+    // On-failure records go where the manifest says: a remote queue or topic through
+    // the SDK, or the sandbox's own.
+    let targets: HashMap<(Kind, String), Client> = front
+        .entries
+        .iter()
+        .filter_map(|(k, e)| Some((k.clone(), e.client.clone().ok()?)))
+        .collect();
+    let on_failure: streams::OnFailure = Arc::new({
+        let triggers = Arc::downgrade(triggers);
+        let handle = front.handle.clone();
+        move |target, record| on_failure(&triggers, &handle, &targets, target, record)
+    });
+    for mut reader in readers {
+        reader.on_failure = on_failure.clone();
+        tokio::spawn(reader.run());
     }
     summary.extend(lines);
     if !front.entries.is_empty() {
@@ -215,6 +263,100 @@ fn insert(
                 what: what.clone(),
                 client: client.clone(),
             });
+    }
+}
+
+/// Remote streams' checkpoints: in `--state DIR` when given (falling back to memory,
+/// with an error, when that file cannot be opened).
+fn checkpoints(options: &Options) -> checkpoints::Checkpoints {
+    match &options.state_dir {
+        None => checkpoints::Checkpoints::in_memory(),
+        Some(dir) => checkpoints::Checkpoints::open(dir).unwrap_or_else(|e| {
+            tracing::error!("{e}; remote streams' checkpoints are kept in memory only");
+            checkpoints::Checkpoints::in_memory()
+        }),
+    }
+}
+
+/// Sends a given-up stream batch's invocation record to its on-failure destination.
+fn on_failure(
+    triggers: &std::sync::Weak<Triggers>,
+    handle: &tokio::runtime::Handle,
+    targets: &HashMap<(Kind, String), Client>,
+    target: &sandbox_manifest::Target,
+    record: String,
+) -> Result<(), String> {
+    use sandbox_manifest::Target;
+    let remote = match target {
+        Target::Queue(name) => targets.get(&(Kind::Queue, name.clone())),
+        Target::Topic(name) => targets.get(&(Kind::Topic, name.clone())),
+        Target::Function(_) => None,
+    };
+    let sent = match remote.cloned() {
+        Some(Client::Queue { client, url }) => {
+            let call = async move {
+                client
+                    .send_message()
+                    .queue_url(url)
+                    .message_body(record)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| sdk_error(&e))
+            };
+            block(handle, call)
+        }
+        Some(Client::Topic { client, arn }) => {
+            let call = async move {
+                client
+                    .publish()
+                    .topic_arn(arn)
+                    .message(record)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| sdk_error(&e))
+            };
+            block(handle, call)
+        }
+        _ => {
+            let triggers = triggers.upgrade().ok_or("the sandbox is shutting down")?;
+            match target {
+                Target::Queue(name) => triggers
+                    .queues()
+                    .send(name, sandbox_services::queue::SendRequest::new(record))
+                    .map(|_| ())
+                    .map_err(|e| e.message),
+                Target::Topic(name) => triggers
+                    .topics()
+                    .publish(name, sandbox_services::topic::PublishRequest::new(record))
+                    .map(|_| ())
+                    .map_err(|e| e.message),
+                Target::Function(f) => Err(format!("fn:{f} is not an on-failure destination")),
+            }
+        }
+    };
+    sent
+}
+
+/// Runs an SDK call from synchronous code inside the runtime (see `Front::block`).
+fn block<T: Send + 'static>(
+    handle: &tokio::runtime::Handle,
+    call: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = tx.send(call.await);
+    });
+    let wait = move || {
+        rx.recv()
+            .unwrap_or_else(|_| Err("the call to AWS was dropped".into()))
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
     }
 }
 

@@ -33,6 +33,26 @@ pub struct Record {
     pub(crate) seq: u64,
 }
 
+impl Record {
+    /// A record read from another Kinesis (a remote stream), so the Lambda event is built
+    /// by [`super::lambda::kinesis_event`] as for a local one. Its sequence number is
+    /// Kinesis's own; the local counter (never compared for such records) is 0.
+    pub fn received(
+        sequence_number: String,
+        partition_key: String,
+        data: Vec<u8>,
+        approximate_arrival: DateTime<Utc>,
+    ) -> Record {
+        Record {
+            sequence_number,
+            partition_key,
+            data,
+            approximate_arrival,
+            seq: 0,
+        }
+    }
+}
+
 /// The sequence number string for counter value `seq`.
 pub fn sequence_string(seq: u64) -> String {
     let width = SEQUENCE_DIGITS - SEQUENCE_PREFIX.len();
