@@ -243,3 +243,34 @@ fn a_schedule_s_last_fire_survives_kill_9() {
         "missed while down: fired at start, none twice"
     );
 }
+
+#[test]
+fn a_topic_s_pending_retry_survives_kill_9() {
+    let state = tempfile::tempdir().unwrap();
+    let mut sandbox = start("events", state.path(), common::START);
+    let receipt = sandbox.publish("flaky", "boom").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert_eq!(common::outcomes(&sandbox, "events/flaky"), ["trap"]);
+
+    // The retry is due a minute after the failure, on the clock that comes back.
+    sandbox.kill().unwrap();
+    let sandbox = start("events", state.path(), common::START);
+    let output = sandbox.output();
+    assert!(output.contains("1 pending topic/bus deliveries"), "{output}");
+    sandbox.advance("1m").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert_eq!(
+        common::outcomes(&sandbox, "events/flaky"),
+        ["trap"],
+        "the second attempt, after the restart"
+    );
+    sandbox.advance("2m").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    // The third and last attempt, then the dead-letter queue: attempts were counted
+    // across the restart.
+    let dead = sandbox.peek("flaky-dlq").unwrap();
+    assert_eq!(dead.len(), 1, "{}", sandbox.output());
+    let body: Value = serde_json::from_str(dead[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["MessageId"], receipt["messageId"]);
+    assert_eq!(common::outcomes(&sandbox, "events/flaky").len(), 2);
+}

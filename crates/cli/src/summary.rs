@@ -126,8 +126,8 @@ pub fn restored(r: &Restored) {
     }
     let s = &r.streams;
     println!(
-        "           restored {} stream record(s) in {} stream(s), {} consumer(s)' checkpoints, {} schedule(s)' last fire",
-        s.records, s.streams, s.consumers, r.schedules
+        "           restored {} stream record(s) in {} stream(s), {} consumer(s)' checkpoints, {} schedule(s)' last fire, {} pending topic/bus deliveries",
+        s.records, s.streams, s.consumers, r.schedules, r.retries
     );
     for line in &s.lines {
         println!("           {line}");

@@ -101,6 +101,9 @@ pub struct Invocations<T> {
     policy: RetryPolicy,
     next_id: u64,
     entries: BTreeMap<u64, Entry<T>>,
+    /// Deliveries touched since a store last looked; only kept when a store asked
+    /// (`--state`, see [`image`]).
+    journal: Option<std::collections::BTreeSet<u64>>,
 }
 
 impl<T: Clone> Default for Invocations<T> {
@@ -124,6 +127,7 @@ impl<T: Clone> Invocations<T> {
             policy,
             next_id: 1,
             entries: BTreeMap::new(),
+            journal: None,
         }
     }
 
@@ -135,6 +139,7 @@ impl<T: Clone> Invocations<T> {
     pub fn push(&mut self, function: String, event: Vec<u8>, tag: T, now: DateTime<Utc>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        self.touch(id);
         self.entries.insert(
             id,
             Entry {
@@ -161,6 +166,9 @@ impl<T: Clone> Invocations<T> {
         due.sort();
         let mut out = Vec::with_capacity(due.len());
         for (_, id) in due {
+            if let Some(journal) = &mut self.journal {
+                journal.insert(id);
+            }
             if let Some(e) = self.entries.get_mut(&id) {
                 e.in_flight = true;
                 e.attempts += 1;
@@ -185,6 +193,7 @@ impl<T: Clone> Invocations<T> {
         success: bool,
         now: DateTime<Utc>,
     ) -> Result<Settled<T>, CompleteError> {
+        self.touch(id);
         let entry = self
             .entries
             .get_mut(&id)
@@ -235,6 +244,7 @@ impl<T: Clone> Invocations<T> {
             Some(e) if !e.in_flight => return Err(CompleteError::NotInFlight { id }),
             Some(_) => {}
         }
+        self.touch(id);
         let e = self
             .entries
             .remove(&id)
@@ -245,6 +255,12 @@ impl<T: Clone> Invocations<T> {
             event: e.event,
             function: e.function,
         })
+    }
+
+    fn touch(&mut self, id: u64) {
+        if let Some(journal) = &mut self.journal {
+            journal.insert(id);
+        }
     }
 
     /// The tag of an outstanding delivery (for the caller's log lines).
@@ -263,7 +279,14 @@ impl<T: Clone> Invocations<T> {
     /// Drops every outstanding delivery whose tag fails `keep` (hot reload).
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|_, e| keep(&e.tag));
+        let journal = &mut self.journal;
+        self.entries.retain(|id, e| {
+            let kept = keep(&e.tag);
+            if let (false, Some(journal)) = (kept, journal.as_mut()) {
+                journal.insert(*id);
+            }
+            kept
+        });
         before - self.entries.len()
     }
 
@@ -295,3 +318,6 @@ impl<T: Clone> Invocations<T> {
             .min()
     }
 }
+
+#[path = "async_retry/image.rs"]
+pub mod image;

@@ -5,6 +5,7 @@
 //!   reading everything back at start.
 //! - [`streams`]: the tables of streams (records, consumers' cursors, catalog) and of
 //!   schedules (anchor and last fire).
+//! - `retries`: topics' and buses' async invocations waiting for an attempt.
 //! - [`commit`]: group commit — changes from many concurrent senders go to disk in one
 //!   transaction (one fsync), and each sender waits only for the commit holding its own.
 //!
@@ -13,6 +14,7 @@
 //! in `sandbox-triggers` decide when to hand changes over and when an answer must wait.
 
 pub mod commit;
+mod retries;
 pub mod store;
 pub mod streams;
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use sandbox_services::queue::{CatalogEntry, QueueChanges, QueueHead, StoredDedup, StoredMessage};
+use sandbox_services::async_retry::image::{InvocationChanges, StoredInvocation};
 use sandbox_services::schedule::StoredSchedule;
 
 use crate::streams::{LoadedStream, StreamsDelta};
@@ -81,6 +82,8 @@ pub struct Delta {
     pub streams: StreamsDelta,
     /// Every schedule's anchor and last fire, when one changed (written whole: few).
     pub schedules: Option<BTreeMap<String, StoredSchedule>>,
+    /// Topics' and buses' outstanding async invocations, by service (`retries`).
+    pub invocations: Vec<(String, InvocationChanges)>,
 }
 
 impl Delta {
@@ -89,6 +92,7 @@ impl Delta {
             && self.queues.is_empty()
             && self.streams.is_empty()
             && self.schedules.is_none()
+            && self.invocations.is_empty()
     }
 }
 
@@ -139,6 +143,7 @@ impl Store {
         tx.open_table(DEDUP)?;
         tx.open_table(SANDBOX)?;
         crate::streams::create_tables(&tx)?;
+        crate::retries::create_tables(&tx)?;
         tx.commit()?;
         Ok(store)
     }
@@ -219,6 +224,14 @@ impl Store {
         crate::streams::load_schedules(&self.db)
     }
 
+    /// A service's (`topics`, `buses`) stored async deliveries and its next delivery id.
+    pub fn load_invocations(
+        &self,
+        service: &str,
+    ) -> Result<(u64, Vec<StoredInvocation>), StoreError> {
+        crate::retries::load(&self.db, service)
+    }
+
     /// Writes a batch of deltas, in order, in one durable transaction.
     pub fn write(&self, deltas: &[Delta]) -> Result<(), StoreError> {
         let tx = self.db.begin_write()?;
@@ -264,6 +277,7 @@ impl Store {
             }
         }
         crate::streams::write(&tx, deltas)?;
+        crate::retries::write(&tx, deltas)?;
         tx.commit()?;
         Ok(())
     }

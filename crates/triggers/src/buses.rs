@@ -28,7 +28,9 @@ use serde_json::Value;
 use crate::driver::{Context, Driver, Drivers, Round};
 use crate::lambda_async::{self, AsyncTargets, Settled, Source};
 use crate::lock::Lock;
+use crate::retry_store::RetryStore;
 use crate::{ControlError, QueueService, TopicService};
+use sandbox_state::Ticket;
 
 #[derive(Clone)]
 pub struct BusService {
@@ -41,26 +43,41 @@ struct Inner {
     /// Where schedule rules' topic targets publish.
     topics: TopicService,
     buses: Lock<Buses>,
+    /// With `--state`: where pending function deliveries go (`retry_store`).
+    store: Option<RetryStore>,
 }
 
 impl BusService {
+    /// Starts the manifest's buses; with a `state` store (`--state DIR`), pending
+    /// function deliveries of rule targets that still exist come back. Says how many.
     pub(crate) fn start(
         cx: &Context,
         drivers: &mut Drivers,
         queues: &QueueService,
         topics: &TopicService,
-    ) -> Result<BusService, String> {
-        let buses = {
+        state: Option<(&sandbox_state::Store, Arc<sandbox_state::Committer>)>,
+    ) -> Result<(BusService, usize), String> {
+        let mut buses = {
             let loaded = cx.app.load();
             Buses::new(configs(loaded.manifest())?).map_err(|e| e.to_string())?
+        };
+        let (store, restored) = match state {
+            Some((store, committer)) => {
+                let (store, next_id, stored) = RetryStore::open(store, committer, "buses")?;
+                let restored = buses.restore_deliveries(next_id, stored);
+                buses.start_journal();
+                (Some(store), restored)
+            }
+            None => (None, 0),
         };
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
             queues: queues.clone(),
             topics: topics.clone(),
             buses: Lock::new(buses),
+            store,
         }));
-        Ok(BusService { inner })
+        Ok((BusService { inner }, restored))
     }
 
     /// `PutEvents`: archives and routes each accepted entry. Queue and topic targets
@@ -73,11 +90,15 @@ impl BusService {
         entries: Vec<PutEntry>,
     ) -> Result<PutEventsResult, ControlError> {
         let now = self.inner.clock.now();
-        let outcome = self
-            .inner
-            .buses()
-            .put_events(entries, now)
-            .map_err(|e: PutEventsError| ControlError::bad_request(e.to_string()))?;
+        let (outcome, ticket) = {
+            let mut buses = self.inner.buses();
+            let outcome = buses
+                .put_events(entries, now)
+                .map_err(|e: PutEventsError| ControlError::bad_request(e.to_string()))?;
+            (outcome, self.inner.record(&mut buses))
+        };
+        // Queued function deliveries are on disk before the events are acknowledged.
+        self.inner.durable(ticket)?;
         for entry in &outcome.result.entries {
             if let (Some(code), Some(message)) = (&entry.error_code, &entry.error_message) {
                 tracing::warn!("bus: PutEvents entry refused: {code}: {message}");
@@ -96,17 +117,18 @@ impl BusService {
         request: ReplayRequest,
     ) -> Result<ReplayInfo, ControlError> {
         let now = self.inner.clock.now();
-        let (info, routed) =
-            self.inner
-                .buses()
-                .start_replay(bus, request, now)
-                .map_err(|e| match e {
-                    ReplayError::UnknownBus { .. } | ReplayError::UnknownArchive { .. } => {
-                        ControlError::not_found(e.to_string())
-                    }
-                    ReplayError::DuplicateName { .. } => ControlError::conflict(e.to_string()),
-                    other => ControlError::bad_request(other.to_string()),
-                })?;
+        let (info, routed, ticket) = {
+            let mut buses = self.inner.buses();
+            let (info, routed) = buses.start_replay(bus, request, now).map_err(|e| match e {
+                ReplayError::UnknownBus { .. } | ReplayError::UnknownArchive { .. } => {
+                    ControlError::not_found(e.to_string())
+                }
+                ReplayError::DuplicateName { .. } => ControlError::conflict(e.to_string()),
+                other => ControlError::bad_request(other.to_string()),
+            })?;
+            (info, routed, self.inner.record(&mut buses))
+        };
+        self.inner.durable(ticket)?;
         tracing::info!(
             "bus {bus}: replay {} of archive {} started: {} event(s) from {} to {}, {} delivery(ies)",
             info.name,
@@ -125,7 +147,14 @@ impl BusService {
     /// afterwards, since a change may drop or make work.
     pub fn with_buses<R>(&self, f: impl FnOnce(&mut Buses, DateTime<Utc>) -> R) -> R {
         let now = self.inner.clock.now();
-        let result = f(&mut self.inner.buses(), now);
+        let (result, ticket) = {
+            let mut buses = self.inner.buses();
+            let result = f(&mut buses, now);
+            (result, self.inner.record(&mut buses))
+        };
+        if let Err(e) = self.inner.durable(ticket) {
+            tracing::error!("buses: {}", e.message);
+        }
         self.inner.activity.clock_moved();
         result
     }
@@ -236,6 +265,20 @@ impl Deref for Inner {
 impl Inner {
     fn buses(&self) -> MutexGuard<'_, Buses> {
         self.buses.lock()
+    }
+
+    /// With `--state`: submits the function deliveries that changed (call under the
+    /// buses' lock).
+    fn record(&self, buses: &mut Buses) -> Option<Ticket> {
+        self.store.as_ref()?.record(buses.take_changes())
+    }
+
+    /// With `--state`: waits until `ticket` is on disk (call without the lock).
+    fn durable(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
+        match &self.store {
+            Some(store) => store.wait(ticket),
+            None => Ok(()),
+        }
     }
 
     /// Makes what a `PutEvents` or a replay routed: queue and topic sends now, wakes the
@@ -351,10 +394,12 @@ impl Driver for Inner {
     fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = configs(manifest)?;
         let old = self.app.load();
-        let dropped = self
-            .buses()
-            .replace_configs(configs)
-            .map_err(|e| e.to_string())?;
+        let dropped = {
+            let mut buses = self.buses();
+            let dropped = buses.replace_configs(configs).map_err(|e| e.to_string())?;
+            self.record(&mut buses);
+            dropped
+        };
         let shape = |b: &sandbox_manifest::Bus| {
             let rules: Vec<_> = b
                 .rules
@@ -407,6 +452,8 @@ impl Driver for Inner {
             if !due.is_empty() {
                 self.activity.begin(due.len() as u64);
             }
+            // Not waited for: lost in a crash, the delivery is handed out again.
+            self.record(&mut buses);
             (fired, due, buses.next_change(now))
         };
         let sending = !fired.sends.is_empty();
@@ -436,10 +483,12 @@ impl AsyncTargets for Inner {
     }
 
     fn complete(&self, id: u64, ok: bool, now: DateTime<Utc>) -> Result<Settled, String> {
-        let outcome = self
-            .buses()
-            .complete(id, ok, now)
-            .map_err(|e| e.to_string())?;
+        let outcome = {
+            let mut buses = self.buses();
+            let outcome = buses.complete(id, ok, now).map_err(|e| e.to_string());
+            self.record(&mut buses);
+            outcome?
+        };
         Ok(match outcome {
             DeliveryOutcome::Delivered => Settled::Delivered,
             DeliveryOutcome::Retrying { at, .. } => Settled::Retrying { at },

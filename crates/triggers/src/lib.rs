@@ -31,6 +31,7 @@ pub mod queues;
 mod recursion;
 mod reload;
 pub mod remote;
+mod retry_store;
 pub mod schedules;
 pub mod streams;
 pub mod topics;
@@ -139,13 +140,15 @@ impl Triggers {
         let durable = || store.as_deref().zip(committer.clone());
         let (schedules, resumed) = Schedules::start(&cx, &mut drivers, durable())?;
         let (queues, restored) = QueueService::start(&cx, &mut drivers, state)?;
-        let topics = TopicService::start(&cx, &mut drivers, &queues)?;
-        let buses = BusService::start(&cx, &mut drivers, &queues, &topics)?;
+        let (topics, retries) = TopicService::start(&cx, &mut drivers, &queues, durable())?;
+        let (buses, bus_retries) =
+            BusService::start(&cx, &mut drivers, &queues, &topics, durable())?;
         let (streams, streams_restored) =
             StreamService::start(&cx, &mut drivers, &queues, &topics, durable())?;
         let restored = restored.map(|mut r| {
             r.streams = streams_restored.unwrap_or_default();
             r.schedules = resumed;
+            r.retries = retries + bus_retries;
             r
         });
         let alarms = AlarmService::start(&cx, &mut drivers, &queues, &streams);

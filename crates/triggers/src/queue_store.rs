@@ -37,6 +37,8 @@ pub struct Restored {
     pub streams: crate::streams::StreamsRestored,
     /// Schedules that resumed from their last fire.
     pub schedules: usize,
+    /// Topics' and buses' function deliveries waiting for an attempt or a retry.
+    pub retries: usize,
 }
 
 pub(crate) struct QueueStore {

@@ -206,7 +206,12 @@ impl Driver for Inner {
             for fire in due.fires {
                 fire_one(&self, &fire).await;
                 if let Some(store) = &self.store {
-                    store.fired(&self.scheduler(), &fire.schedule, fire.time);
+                    // Waited for (a fire is rare): once drain sees it done, it is on
+                    // disk and a restart does not fire it again.
+                    let ticket = store.fired(&self.scheduler(), &fire.schedule, fire.time);
+                    if let Err(e) = store.wait(ticket) {
+                        tracing::error!("schedule {}: {}", fire.schedule, e.message);
+                    }
                 }
                 self.activity.end(1);
             }

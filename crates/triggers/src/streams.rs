@@ -48,8 +48,8 @@ use crate::driver::{Context, Driver, Drivers, Round};
 use crate::invoke::invoke;
 use crate::lock::Lock;
 use crate::{ControlError, QueueService, TopicService};
-use sandbox_state::Ticket;
 use sandbox_ops::aws::{function_arn, REGION};
+use sandbox_state::Ticket;
 
 /// First wait before retrying a failed batch; the state machine doubles it per retry,
 /// up to a minute.

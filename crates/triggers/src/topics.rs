@@ -23,7 +23,9 @@ use sandbox_services::{Pending, PendingWork};
 use crate::driver::{Context, Driver, Drivers, Round};
 use crate::lambda_async::{self, AsyncTargets, Settled, Source, Stopped};
 use crate::lock::Lock;
+use crate::retry_store::RetryStore;
 use crate::{ControlError, QueueService};
+use sandbox_state::Ticket;
 
 #[derive(Clone)]
 pub struct TopicService {
@@ -34,24 +36,40 @@ struct Inner {
     cx: Context,
     queues: QueueService,
     topics: Lock<Topics>,
+    /// With `--state`: where pending function deliveries go (`retry_store`).
+    store: Option<RetryStore>,
 }
 
 impl TopicService {
+    /// Starts the manifest's topics; with a `state` store (`--state DIR`), pending
+    /// function deliveries (first attempts and retries) come back for subscriptions that
+    /// still exist. Says how many came back.
     pub(crate) fn start(
         cx: &Context,
         drivers: &mut Drivers,
         queues: &QueueService,
-    ) -> Result<TopicService, String> {
-        let topics = {
+        state: Option<(&sandbox_state::Store, Arc<sandbox_state::Committer>)>,
+    ) -> Result<(TopicService, usize), String> {
+        let mut topics = {
             let loaded = cx.app.load();
             Topics::new(configs(loaded.manifest())?).map_err(|e| e.to_string())?
+        };
+        let (store, restored) = match state {
+            Some((store, committer)) => {
+                let (store, next_id, stored) = RetryStore::open(store, committer, "topics")?;
+                let restored = topics.restore_deliveries(next_id, stored);
+                topics.start_journal();
+                (Some(store), restored)
+            }
+            None => (None, 0),
         };
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
             queues: queues.clone(),
             topics: Lock::new(topics),
+            store,
         }));
-        Ok(TopicService { inner })
+        Ok((TopicService { inner }, restored))
     }
 
     /// `Publish`: fans the message out now. Queue subscribers receive it before this
@@ -62,11 +80,13 @@ impl TopicService {
         request: PublishRequest,
     ) -> Result<PublishReceipt, ControlError> {
         let now = self.inner.clock.now();
-        let receipt = self
-            .inner
-            .topics()
-            .publish(topic, request, now)
-            .map_err(publish_error)?;
+        let (receipt, ticket) = {
+            let mut topics = self.inner.topics();
+            let receipt = topics.publish(topic, request, now).map_err(publish_error)?;
+            (receipt, self.inner.record(&mut topics))
+        };
+        // Queued function deliveries are on disk before the publish is acknowledged.
+        self.inner.durable(ticket)?;
         if receipt.duplicate {
             tracing::info!(
                 "topic {topic}: message {} is a duplicate within the deduplication window; accepted, not delivered again",
@@ -93,7 +113,14 @@ impl TopicService {
     /// way in), then wakes the driver for any function delivery `f` queued.
     pub fn with_topics<R>(&self, f: impl FnOnce(&mut Topics, DateTime<Utc>) -> R) -> R {
         let now = self.inner.clock.now();
-        let result = f(&mut self.inner.topics(), now);
+        let (result, ticket) = {
+            let mut topics = self.inner.topics();
+            let result = f(&mut topics, now);
+            (result, self.inner.record(&mut topics))
+        };
+        if let Err(e) = self.inner.durable(ticket) {
+            tracing::error!("topics: {}", e.message);
+        }
         self.inner.activity.clock_moved();
         result
     }
@@ -142,6 +169,20 @@ impl Inner {
         self.topics.lock()
     }
 
+    /// With `--state`: submits the function deliveries that changed (call under the
+    /// topics' lock).
+    fn record(&self, topics: &mut Topics) -> Option<Ticket> {
+        self.store.as_ref()?.record(topics.take_changes())
+    }
+
+    /// With `--state`: waits until `ticket` is on disk (call without the lock).
+    fn durable(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
+        match &self.store {
+            Some(store) => store.wait(ticket),
+            None => Ok(()),
+        }
+    }
+
     /// One SNS → SQS delivery (a subscriber or a dead-letter queue), logged either way.
     fn send_to_queue(&self, topic: &str, message_id: &str, send: QueueSend, role: &str) {
         let (queue, request) = send.into_request();
@@ -167,10 +208,12 @@ impl Driver for Inner {
     fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = configs(manifest)?;
         let old = self.app.load();
-        let dropped = self
-            .topics()
-            .replace_configs(configs)
-            .map_err(|e| e.to_string())?;
+        let dropped = {
+            let mut topics = self.topics();
+            let dropped = topics.replace_configs(configs).map_err(|e| e.to_string())?;
+            self.record(&mut topics);
+            dropped
+        };
         let shape = |t: &sandbox_manifest::Topic| {
             let subs: Vec<_> = t
                 .subscriptions
@@ -216,6 +259,8 @@ impl Driver for Inner {
             if !due.is_empty() {
                 self.activity.begin(due.len() as u64);
             }
+            // Not waited for: lost in a crash, the delivery is handed out again.
+            self.record(&mut topics);
             (due, topics.next_change(now))
         };
         lambda_async::hand_out(&self, due);
@@ -240,10 +285,12 @@ impl AsyncTargets for Inner {
     }
 
     fn complete(&self, id: u64, ok: bool, now: DateTime<Utc>) -> Result<Settled, String> {
-        let outcome = self
-            .topics()
-            .complete(id, ok, now)
-            .map_err(|e| e.to_string())?;
+        let outcome = {
+            let mut topics = self.topics();
+            let outcome = topics.complete(id, ok, now).map_err(|e| e.to_string());
+            self.record(&mut topics);
+            outcome?
+        };
         Ok(match outcome {
             DeliveryOutcome::Delivered => Settled::Delivered,
             DeliveryOutcome::Retrying { at, .. } => Settled::Retrying { at },
@@ -277,10 +324,12 @@ impl AsyncTargets for Inner {
     }
 
     fn stop_recursive(&self, id: u64, now: DateTime<Utc>) -> Result<Stopped, String> {
-        let outcome = self
-            .topics()
-            .stop_recursive(id, now)
-            .map_err(|e| e.to_string())?;
+        let outcome = {
+            let mut topics = self.topics();
+            let outcome = topics.stop_recursive(id, now).map_err(|e| e.to_string());
+            self.record(&mut topics);
+            outcome?
+        };
         Ok(match outcome {
             DeliveryOutcome::DeadLettered { send, failure } => Stopped {
                 message_id: failure.message_id,

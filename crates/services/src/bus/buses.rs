@@ -503,7 +503,8 @@ impl Bus {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Identifies a function delivery's rule target (stored as JSON with `--state`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Tag {
     bus: String,
     rule: String,
@@ -811,6 +812,35 @@ impl Buses {
             routed.function_deliveries.push(id);
         }
         made
+    }
+
+    /// Starts noting which function deliveries change, for [`Buses::take_changes`]
+    /// (`--state`): the store holds them as they are now.
+    pub fn start_journal(&mut self) {
+        self.invocations.set_journal(true);
+    }
+
+    /// The function deliveries (pending first attempts and retries) that changed since
+    /// the last call.
+    pub fn take_changes(&mut self) -> Option<crate::async_retry::image::InvocationChanges> {
+        self.invocations.take_changes()
+    }
+
+    /// Puts stored function deliveries back, keeping those whose rule target still
+    /// exists; returns how many came back.
+    pub fn restore_deliveries(
+        &mut self,
+        next_id: u64,
+        stored: Vec<crate::async_retry::image::StoredInvocation>,
+    ) -> usize {
+        let buses = &self.buses;
+        self.invocations.restore(next_id, stored, |tag| {
+            buses.get(&tag.bus).is_some_and(|b| {
+                b.rules
+                    .iter()
+                    .any(|r| r.name == tag.rule && r.targets.iter().any(|t| t.id == tag.target))
+            })
+        })
     }
 
     /// Function deliveries due at `now`; each is in flight until [`Buses::complete`].

@@ -43,7 +43,7 @@ pub fn iso_millis(t: DateTime<Utc>) -> String {
 /// One SNS message attribute: `DataType` (`String`, `String.Array`, `Number`, `Binary`,
 /// optionally with a custom suffix) and its value as SNS shows it (`Binary` as base64,
 /// `String.Array` as JSON array text).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AttributeValue {
     pub data_type: String,
     pub value: String,
@@ -164,7 +164,7 @@ pub fn sqs_attributes(attributes: &BTreeMap<String, AttributeValue>) -> MessageA
 }
 
 /// A published message, everything both shapes are made of.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Notification {
     pub topic: String,
     pub message_id: String,

@@ -371,7 +371,9 @@ impl Topic {
 }
 
 /// Identifies a function delivery's subscription and carries the message for a DLQ.
-#[derive(Debug, Clone)]
+/// Stored (`--state`) as [`StoredTag`], the notification by value.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "StoredTag", from = "StoredTag")]
 struct Tag {
     topic: String,
     subscription: String,
@@ -380,6 +382,44 @@ struct Tag {
     dedup_id: Option<String>,
     /// Invocations that led to the publish (`crate::recursion`).
     hops: u32,
+}
+
+/// A [`Tag`] as the store keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredTag {
+    topic: String,
+    subscription: String,
+    notification: Notification,
+    group_id: Option<String>,
+    dedup_id: Option<String>,
+    #[serde(default)]
+    hops: u32,
+}
+
+impl From<Tag> for StoredTag {
+    fn from(t: Tag) -> StoredTag {
+        StoredTag {
+            topic: t.topic,
+            subscription: t.subscription,
+            notification: Notification::clone(&t.notification),
+            group_id: t.group_id,
+            dedup_id: t.dedup_id,
+            hops: t.hops,
+        }
+    }
+}
+
+impl From<StoredTag> for Tag {
+    fn from(t: StoredTag) -> Tag {
+        Tag {
+            topic: t.topic,
+            subscription: t.subscription,
+            notification: Arc::new(t.notification),
+            group_id: t.group_id,
+            dedup_id: t.dedup_id,
+            hops: t.hops,
+        }
+    }
 }
 
 /// Where notifications' `UnsubscribeURL` points until [`Topics::set_endpoint`].
@@ -728,6 +768,33 @@ impl Topics {
             receipt.function_deliveries.push(id);
         }
         Ok(receipt)
+    }
+
+    /// Starts noting which function deliveries change, for [`Topics::take_changes`]
+    /// (`--state`): the store holds them as they are now.
+    pub fn start_journal(&mut self) {
+        self.invocations.set_journal(true);
+    }
+
+    /// The function deliveries (pending first attempts and retries) that changed since
+    /// the last call.
+    pub fn take_changes(&mut self) -> Option<crate::async_retry::image::InvocationChanges> {
+        self.invocations.take_changes()
+    }
+
+    /// Puts stored function deliveries back, keeping those whose topic and subscription
+    /// still exist; returns how many came back.
+    pub fn restore_deliveries(
+        &mut self,
+        next_id: u64,
+        stored: Vec<crate::async_retry::image::StoredInvocation>,
+    ) -> usize {
+        let topics = &self.topics;
+        self.invocations.restore(next_id, stored, |tag| {
+            topics
+                .get(&tag.topic)
+                .is_some_and(|t| t.subscription(&tag.subscription).is_some())
+        })
     }
 
     /// Function deliveries due at `now` (first attempts and retries); each is in flight

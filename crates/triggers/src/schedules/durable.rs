@@ -97,18 +97,23 @@ impl ScheduleStore {
         self.submit(next)
     }
 
-    /// Schedule `name`'s invocation for the tick `time` finished. Not waited for: lost in
-    /// a crash, the tick fires once more. Call under the scheduler lock.
-    pub(crate) fn fired(&self, scheduler: &Scheduler, name: &str, time: DateTime<Utc>) {
+    /// Schedule `name`'s invocation for the tick `time` finished: submits its last fire
+    /// (the caller waits for the ticket outside the scheduler lock). A crash before the
+    /// commit fires the tick once more. Call under the scheduler lock.
+    pub(crate) fn fired(
+        &self,
+        scheduler: &Scheduler,
+        name: &str,
+        time: DateTime<Utc>,
+    ) -> Option<Ticket> {
         let mut next = self
             .stored
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(entry) = scheduler.stored(name, Some(time)) {
-            next.insert(name.to_string(), entry);
-            self.submit(next);
-        }
+        let entry = scheduler.stored(name, Some(time))?;
+        next.insert(name.to_string(), entry);
+        self.submit(next)
     }
 
     pub(crate) fn wait(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
