@@ -426,3 +426,41 @@ fn remote_stream_checkpoints_outlive_a_restart_with_state() {
         second.output()
     );
 }
+
+#[test]
+fn a_failing_stream_record_is_retried_from_where_it_failed_then_given_up_to_on_failure() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let app = app(&aws_sandbox).start().unwrap();
+    for data in ["good1", "bad2", "good3"] {
+        put(&aws_sandbox, "z", data);
+    }
+    // Attempt 1 reports bad2; attempt 2 starts at bad2 (good1 is checkpointed); with
+    // maximumRetryAttempts 1 the rest is then given up to the onFailure queue.
+    let output = app.await_output("gave up on 2 record(s)");
+    assert!(output.contains("RetryAttemptsExhausted"), "{output}");
+    let lines = clicks(&app);
+    let seen = |data: &str| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("click {data} ")))
+            .count()
+    };
+    assert_eq!(
+        (seen("good1"), seen("bad2"), seen("good3")),
+        (1, 2, 2),
+        "{lines:#?}"
+    );
+    let failed = app.peek("clicks-failed").unwrap();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    let record: Value = serde_json::from_str(failed[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        record["requestContext"]["condition"], "RetryAttemptsExhausted",
+        "{record}"
+    );
+    assert_eq!(record["KinesisBatchInfo"]["batchSize"], 2, "{record}");
+    assert_eq!(
+        record["KinesisBatchInfo"]["streamArn"],
+        "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
+    );
+}

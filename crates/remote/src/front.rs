@@ -229,11 +229,11 @@ impl Remote for Front {
             .trim_end_matches('/')
             .split('/')
             .collect();
-        let kind = match parts.first()? {
-            &"queues" => Kind::Queue,
-            &"topics" => Kind::Topic,
-            &"buses" => Kind::Bus,
-            &"streams" => Kind::Stream,
+        let kind = match *parts.first()? {
+            "queues" => Kind::Queue,
+            "topics" => Kind::Topic,
+            "buses" => Kind::Bus,
+            "streams" => Kind::Stream,
             _ => return None,
         };
         let entry = self.entry(kind, parts.get(1)?)?;

@@ -44,10 +44,13 @@ struct Shared {
     moved_to: Option<Position>,
 }
 
+/// `(stream, consumer)`.
+type ConsumerKey = (String, String);
+
 /// Every remote stream consumer, for the control API.
 pub(crate) struct Streams {
     pub checkpoints: Arc<Checkpoints>,
-    consumers: Mutex<HashMap<(String, String), Arc<Mutex<Shared>>>>,
+    consumers: Mutex<HashMap<ConsumerKey, Arc<Mutex<Shared>>>>,
 }
 
 impl Streams {
