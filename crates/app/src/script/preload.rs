@@ -3,8 +3,8 @@
 //! Wizer would pre-initialise it, and as Lambda's init phase or SnapStart does).
 //!
 //! A load serves at once from the snapshotted runner plus bytecode (every invocation
-//! reads the bundle and runs the module scope); the first invocation starts building
-//! this snapshot in the background (instantiate the runner, run its `sandbox_preload`
+//! reads the bundle and runs the module scope); the [`BUILD_AFTER`]th invocation starts
+//! building this snapshot in the background (instantiate the runner, run its `sandbox_preload`
 //! export with the bundle and the function's environment, rewrite the module around the
 //! memory with [`super::snapshot::rewrite`], compile), and invocations switch to it once
 //! it is ready. A reload makes a new [`super::Script`], so new code never waits for a
@@ -19,6 +19,7 @@
 //! snapshot is taken with one environment; invocations with another (a manifest reload
 //! changed it) use the bytecode path and build a snapshot for theirs.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwapOption;
@@ -26,6 +27,12 @@ use sandbox_runtime::{Handler, Preinit, Runtime};
 
 /// The runner's export that loads a bundle for a snapshot (see its `main.rs`).
 const PRELOAD: &str = "sandbox_preload";
+
+/// Invocations of one load before its snapshot is built: compiling one costs a core for
+/// a second or more (the first after start compiles the whole runner), which a function
+/// called a few times — most functions while developing, every end-to-end test — would
+/// never win back.
+const BUILD_AFTER: u32 = 16;
 
 /// An environment as handlers receive it.
 type Env = Vec<(String, String)>;
@@ -46,6 +53,8 @@ pub struct Preload {
     ready: ArcSwapOption<Ready>,
     /// The environment last built (or being built) for, so each is tried once.
     tried: Mutex<Option<Env>>,
+    /// Invocations without a snapshot so far (counted up to [`BUILD_AFTER`]).
+    invocations: AtomicU32,
 }
 
 struct Ready {
@@ -74,18 +83,25 @@ impl Preload {
             builds,
             ready: ArcSwapOption::empty(),
             tried: Mutex::new(None),
+            invocations: AtomicU32::new(0),
         }
     }
 
     /// The snapshot's handler and the header line to send it, when one is ready for
-    /// `env`; otherwise starts building one (once per environment) and answers `None`.
+    /// `env`; otherwise answers `None`, and once the load has been invoked often enough
+    /// starts building one (once per environment).
     pub fn handler(self: &Arc<Self>, env: &[(String, String)]) -> Option<(Handler, &[u8])> {
         if let Some(ready) = self.ready.load().as_ref() {
             if ready.env == env {
                 return Some((ready.handler.clone(), &self.header));
             }
         }
-        self.start(env);
+        let seen = self.invocations.load(Ordering::Relaxed);
+        if seen < BUILD_AFTER {
+            self.invocations.store(seen + 1, Ordering::Relaxed);
+        } else {
+            self.start(env);
+        }
         None
     }
 
