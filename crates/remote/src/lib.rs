@@ -221,7 +221,8 @@ pub async fn start(triggers: &Arc<Triggers>, options: Options) -> Summary {
     let on_failure: streams::OnFailure = Arc::new({
         let triggers = Arc::downgrade(triggers);
         let handle = front.handle.clone();
-        move |target, record| on_failure(&triggers, &handle, &targets, target, record)
+        let read_only = options.read_only;
+        move |target, record| on_failure(&triggers, &handle, &targets, read_only, target, record)
     });
     for mut reader in readers {
         reader.on_failure = on_failure.clone();
@@ -283,6 +284,7 @@ fn on_failure(
     triggers: &std::sync::Weak<Triggers>,
     handle: &tokio::runtime::Handle,
     targets: &HashMap<(Kind, String), Client>,
+    read_only: bool,
     target: &sandbox_manifest::Target,
     record: String,
 ) -> Result<(), String> {
@@ -292,6 +294,9 @@ fn on_failure(
         Target::Topic(name) => targets.get(&(Kind::Topic, name.clone())),
         Target::Function(_) => None,
     };
+    if read_only && remote.is_some() {
+        return Err("refused: --remote-read-only writes nothing to AWS".into());
+    }
     let sent = match remote.cloned() {
         Some(Client::Queue { client, url }) => {
             let call = async move {
