@@ -1,6 +1,7 @@
-//! `sandbox start --state DIR` for streams and schedules: stream records with their
-//! sequence numbers, every consumer's checkpoints, streams made through the Kinesis API
-//! and each schedule's last fire survive `kill -9` (SIGKILL: nothing flushed).
+//! `sandbox start --state DIR` beyond queues (those are `durable.rs`): stream records with
+//! their sequence numbers, every consumer's checkpoints, streams made through the Kinesis
+//! API, each schedule's last fire, and topics' and buses' pending retries survive
+//! `kill -9` (SIGKILL: nothing flushed).
 
 mod common;
 
@@ -256,7 +257,10 @@ fn a_topic_s_pending_retry_survives_kill_9() {
     sandbox.kill().unwrap();
     let sandbox = start("events", state.path(), common::START);
     let output = sandbox.output();
-    assert!(output.contains("1 pending topic/bus deliveries"), "{output}");
+    assert!(
+        output.contains("1 pending topic/bus deliveries"),
+        "{output}"
+    );
     sandbox.advance("1m").unwrap();
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(
@@ -273,4 +277,35 @@ fn a_topic_s_pending_retry_survives_kill_9() {
     let body: Value = serde_json::from_str(dead[0]["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["MessageId"], receipt["messageId"]);
     assert_eq!(common::outcomes(&sandbox, "events/flaky").len(), 2);
+}
+
+#[test]
+fn a_bus_target_s_pending_retry_survives_kill_9() {
+    let state = tempfile::tempdir().unwrap();
+    let mut sandbox = start("bus", state.path(), common::START);
+    sandbox
+        .put_event("default", "flaky", "t", &json!({}))
+        .unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert_eq!(common::first_lines(&sandbox, "bus/flaky").len(), 1);
+
+    sandbox.kill().unwrap();
+    let sandbox = start("bus", state.path(), common::START);
+    let output = sandbox.output();
+    assert!(
+        output.contains("1 pending topic/bus deliveries"),
+        "{output}"
+    );
+    sandbox.advance("1m").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert_eq!(common::first_lines(&sandbox, "bus/flaky").len(), 1);
+    sandbox.advance("2m").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert_eq!(common::first_lines(&sandbox, "bus/flaky").len(), 2);
+    // Attempts counted across the restart: the third was the last.
+    sandbox.advance("1h").unwrap();
+    sandbox.drain(DRAIN).unwrap();
+    assert_eq!(common::first_lines(&sandbox, "bus/flaky").len(), 2);
+    let bus = sandbox.bus("default").unwrap();
+    assert_eq!(bus["recentFailures"][0]["attempts"], 3, "{bus}");
 }
