@@ -431,10 +431,11 @@ fn remote_stream_checkpoints_outlive_a_restart_with_state() {
 fn a_failing_stream_record_is_retried_from_where_it_failed_then_given_up_to_on_failure() {
     let (aws_sandbox, _dir) = start_aws();
     create_resources(&aws_sandbox);
-    let app = app(&aws_sandbox).start().unwrap();
+    // All in the stream before the consumer starts, so they come as one batch.
     for data in ["good1", "bad2", "good3"] {
         put(&aws_sandbox, "z", data);
     }
+    let app = app(&aws_sandbox).start().unwrap();
     // Attempt 1 reports bad2; attempt 2 starts at bad2 (good1 is checkpointed); with
     // maximumRetryAttempts 1 the rest is then given up to the onFailure queue.
     let output = app.await_output("gave up on 2 record(s)");
