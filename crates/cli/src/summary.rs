@@ -132,4 +132,11 @@ pub fn restored(r: &Restored) {
     for line in &s.lines {
         println!("           {line}");
     }
+    let b = &r.buses;
+    if b.archived > 0 || b.api_made > 0 {
+        println!(
+            "           restored {} archived bus event(s), {} bus(es)/rule(s)/target(s)/archive(s) made through the API",
+            b.archived, b.api_made
+        );
+    }
 }

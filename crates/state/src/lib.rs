@@ -6,6 +6,7 @@
 //! - [`streams`]: the tables of streams (records, consumers' cursors, catalog) and of
 //!   schedules (anchor and last fire).
 //! - `retries`: topics' and buses' async invocations waiting for an attempt.
+//! - [`buses`]: buses' catalog (what the API made, replays) and archived events.
 //! - [`commit`]: group commit — changes from many concurrent senders go to disk in one
 //!   transaction (one fsync), and each sender waits only for the commit holding its own.
 //!
@@ -13,11 +14,13 @@
 //! (`sandbox_services::queue::Queues::take_changes`) and this crate writes it. The drivers
 //! in `sandbox-triggers` decide when to hand changes over and when an answer must wait.
 
+pub mod buses;
 pub mod commit;
 mod retries;
 pub mod store;
 pub mod streams;
 
+pub use buses::BusesDelta;
 pub use commit::{Committer, Ticket};
 pub use store::{Delta, LoadedQueue, Store, StoreError};
 pub use streams::{LoadedStream, StreamsDelta};

@@ -84,6 +84,8 @@ pub struct Delta {
     pub schedules: Option<BTreeMap<String, StoredSchedule>>,
     /// Topics' and buses' outstanding async invocations, by service (`retries`).
     pub invocations: Vec<(String, InvocationChanges)>,
+    /// Buses' catalog and archived events (`buses`).
+    pub buses: crate::buses::BusesDelta,
 }
 
 impl Delta {
@@ -93,6 +95,7 @@ impl Delta {
             && self.streams.is_empty()
             && self.schedules.is_none()
             && self.invocations.is_empty()
+            && self.buses.is_empty()
     }
 }
 
@@ -144,6 +147,7 @@ impl Store {
         tx.open_table(SANDBOX)?;
         crate::streams::create_tables(&tx)?;
         crate::retries::create_tables(&tx)?;
+        crate::buses::create_tables(&tx)?;
         tx.commit()?;
         Ok(store)
     }
@@ -232,6 +236,20 @@ impl Store {
         crate::retries::load(&self.db, service)
     }
 
+    /// The stored buses' catalog and every archived event (`buses`).
+    #[allow(clippy::type_complexity)]
+    pub fn load_buses(
+        &self,
+    ) -> Result<
+        (
+            BTreeMap<String, sandbox_services::bus::image::StoredBus>,
+            Vec<sandbox_services::bus::image::StoredArchived>,
+        ),
+        StoreError,
+    > {
+        crate::buses::load(&self.db)
+    }
+
     /// Writes a batch of deltas, in order, in one durable transaction.
     pub fn write(&self, deltas: &[Delta]) -> Result<(), StoreError> {
         let tx = self.db.begin_write()?;
@@ -278,6 +296,7 @@ impl Store {
         }
         crate::streams::write(&tx, deltas)?;
         crate::retries::write(&tx, deltas)?;
+        crate::buses::write(&tx, deltas)?;
         tx.commit()?;
         Ok(())
     }

@@ -28,9 +28,12 @@ use serde_json::Value;
 use crate::driver::{Context, Driver, Drivers, Round};
 use crate::lambda_async::{self, AsyncTargets, Settled, Source};
 use crate::lock::Lock;
-use crate::retry_store::RetryStore;
 use crate::{ControlError, QueueService, TopicService};
+use durable::BusStore;
 use sandbox_state::Ticket;
+
+mod durable;
+pub use durable::BusesRestored;
 
 #[derive(Clone)]
 pub struct BusService {
@@ -43,8 +46,9 @@ struct Inner {
     /// Where schedule rules' topic targets publish.
     topics: TopicService,
     buses: Lock<Buses>,
-    /// With `--state`: where pending function deliveries go (`retry_store`).
-    store: Option<RetryStore>,
+    /// With `--state`: where the catalog, archived events and pending function
+    /// deliveries go (`durable`).
+    store: Option<BusStore>,
 }
 
 impl BusService {
@@ -56,19 +60,19 @@ impl BusService {
         queues: &QueueService,
         topics: &TopicService,
         state: Option<(&sandbox_state::Store, Arc<sandbox_state::Committer>)>,
-    ) -> Result<(BusService, usize), String> {
-        let mut buses = {
-            let loaded = cx.app.load();
-            Buses::new(configs(loaded.manifest())?).map_err(|e| e.to_string())?
-        };
-        let (store, restored) = match state {
+    ) -> Result<(BusService, BusesRestored), String> {
+        let configs = configs(cx.app.load().manifest())?;
+        let (store, buses, restored) = match state {
             Some((store, committer)) => {
-                let (store, next_id, stored) = RetryStore::open(store, committer, "buses")?;
-                let restored = buses.restore_deliveries(next_id, stored);
-                buses.start_journal();
-                (Some(store), restored)
+                let (store, buses, restored) =
+                    BusStore::open(store, committer, configs, cx.clock.now())?;
+                (Some(store), buses, restored)
             }
-            None => (None, 0),
+            None => (
+                None,
+                Buses::new(configs).map_err(|e| e.to_string())?,
+                BusesRestored::default(),
+            ),
         };
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
@@ -267,10 +271,9 @@ impl Inner {
         self.buses.lock()
     }
 
-    /// With `--state`: submits the function deliveries that changed (call under the
-    /// buses' lock).
+    /// With `--state`: submits what changed (call under the buses' lock).
     fn record(&self, buses: &mut Buses) -> Option<Ticket> {
-        self.store.as_ref()?.record(buses.take_changes())
+        self.store.as_ref()?.record(buses)
     }
 
     /// With `--state`: waits until `ticket` is on disk (call without the lock).

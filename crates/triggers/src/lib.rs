@@ -148,7 +148,8 @@ impl Triggers {
         let restored = restored.map(|mut r| {
             r.streams = streams_restored.unwrap_or_default();
             r.schedules = resumed;
-            r.retries = retries + bus_retries;
+            r.retries = retries + bus_retries.retries;
+            r.buses = bus_retries;
             r
         });
         let alarms = AlarmService::start(&cx, &mut drivers, &queues, &streams);

@@ -39,6 +39,8 @@ pub struct Restored {
     pub schedules: usize,
     /// Topics' and buses' function deliveries waiting for an attempt or a retry.
     pub retries: usize,
+    /// Buses' archived events and API-made resources (`buses::durable`).
+    pub buses: crate::buses::BusesRestored,
 }
 
 pub(crate) struct QueueStore {

@@ -283,6 +283,7 @@ impl Buses {
             },
             events: VecDeque::new(),
             created_at: Some(now),
+            appended: 0,
         });
         Ok(())
     }

@@ -38,7 +38,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 pub const RECENT_FAILURES: usize = 100;
 
 /// Where a rule sends matching events.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
 pub enum BusTarget {
     Function(String),
@@ -49,7 +49,7 @@ pub enum BusTarget {
 /// Who made a bus, rule, target or archive. A hot reload rebuilds the manifest's from the
 /// manifest and keeps the API's (unless the manifest now declares the same name: then the
 /// manifest's settings win).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     #[default]
@@ -283,7 +283,7 @@ pub struct ArchiveInfo {
     pub retention_days: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReplayState {
     Starting,
@@ -306,7 +306,7 @@ pub struct ReplayRequest {
 }
 
 /// A replay as `DescribeReplay` would describe it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayInfo {
     pub name: String,
@@ -418,6 +418,8 @@ struct Archive {
     events: VecDeque<Archived>,
     /// When the API created it (`None` for the manifest's).
     created_at: Option<DateTime<Utc>>,
+    /// How many events it ever archived: the next one's sequence number (`image`).
+    appended: u64,
 }
 
 impl Archive {
@@ -519,6 +521,8 @@ struct Tag {
 pub struct Buses {
     buses: BTreeMap<String, Bus>,
     invocations: Invocations<Tag>,
+    /// With `--state`: archived events added and trimmed since the last take (`image`).
+    archive_journal: Option<Vec<image::ArchiveChange>>,
 }
 
 fn list(names: &[String]) -> String {
@@ -576,6 +580,7 @@ fn build(configs: Vec<BusConfig>) -> Result<BTreeMap<String, Bus>, ConfigError> 
                     config,
                     events: VecDeque::new(),
                     created_at: None,
+                    appended: 0,
                 })
                 .collect(),
             replays: Vec::new(),
@@ -631,6 +636,7 @@ impl Buses {
         Ok(Buses {
             buses: build(configs)?,
             invocations: Invocations::new(policy),
+            archive_journal: None,
         })
     }
 
@@ -709,6 +715,7 @@ impl Buses {
     }
 
     fn archive(&mut self, bus: &str, event: &Event, now: DateTime<Utc>) {
+        let bus_name = bus;
         let Some(bus) = self.buses.get_mut(bus) else {
             return;
         };
@@ -724,6 +731,10 @@ impl Buses {
                     event: event.clone(),
                     archived_at: now,
                 });
+                archive.appended += 1;
+                if let Some(journal) = &mut self.archive_journal {
+                    journal.push(image::ArchiveChange::added(&bus_name, archive, now));
+                }
             }
         }
     }
@@ -812,12 +823,6 @@ impl Buses {
             routed.function_deliveries.push(id);
         }
         made
-    }
-
-    /// Starts noting which function deliveries change, for [`Buses::take_changes`]
-    /// (`--state`): the store holds them as they are now.
-    pub fn start_journal(&mut self) {
-        self.invocations.set_journal(true);
     }
 
     /// The function deliveries (pending first attempts and retries) that changed since
@@ -1131,9 +1136,15 @@ impl Buses {
 
     /// Removes archived events past their retention.
     pub fn tick(&mut self, now: DateTime<Utc>) {
-        for bus in self.buses.values_mut() {
+        for (name, bus) in &mut self.buses {
             for archive in &mut bus.archives {
+                let before = archive.events.len();
                 archive.trim(now);
+                if let (Some(journal), true) =
+                    (&mut self.archive_journal, archive.events.len() < before)
+                {
+                    journal.push(image::ArchiveChange::trimmed(name, archive));
+                }
             }
         }
     }
@@ -1195,6 +1206,7 @@ impl Bus {
             {
                 archive.events = std::mem::take(&mut previous.events);
                 archive.created_at = previous.created_at;
+                archive.appended = previous.appended;
             }
         }
         for archive in old.archives {
@@ -1256,6 +1268,8 @@ impl Pending for Buses {
 
 #[path = "admin.rs"]
 mod admin;
+#[path = "image.rs"]
+pub mod image;
 #[path = "timers.rs"]
 mod timers;
 pub use admin::{AdminError, ArchiveDetail, ArchiveUpdate, BusInfo, MAX_TARGETS};

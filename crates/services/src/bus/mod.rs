@@ -4,7 +4,8 @@
 //! - [`event`]: one `PutEvents` entry, its validation, and the event envelope it becomes.
 //! - [`buses`]: every bus of an app; routing, function retries, archives, replays, stats;
 //!   the management calls of EventBridge's API (buses, rules, targets and archives made at
-//!   run time, kept across reloads) and schedule rules' timers.
+//!   run time, kept across reloads) and schedule rules' timers; `image` is their durable
+//!   form for `--state`.
 //!
 //! Patterns and input shaping are compiled by [`crate::pattern`]; function targets use
 //! Lambda's async retry queue from [`crate::async_retry`]. Nothing here reads a clock or
@@ -21,4 +22,6 @@ pub use buses::{
     ReplayInfo, ReplayRequest, ReplayState, Routed, RuleConfig, RuleStats, RuleTargetConfig,
     TargetDelivery, TargetFailure, TargetInput, TargetStats, UnknownBus, MAX_TARGETS,
 };
+/// The buses' durable image (`--state`): catalog and archived events.
+pub use buses::image;
 pub use event::{Event, PutEntry, MAX_ENTRIES, MAX_REQUEST_BYTES};
