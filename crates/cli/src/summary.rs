@@ -51,11 +51,13 @@ pub fn print(app: &App) {
     }
     for s in &m.streams {
         for c in &s.consumers {
-            rows.push((
-                kind("stream", s.remote.is_some()),
-                format!("{} ({} shards)", s.name, s.shards),
-                c.function.clone(),
-            ));
+            // A remote stream's shards are the real stream's, unknown until it is read.
+            let what = match (&s.remote, s.shards) {
+                (Some(_), _) => s.name.clone(),
+                (None, 1) => format!("{} (1 shard)", s.name),
+                (None, n) => format!("{} ({n} shards)", s.name),
+            };
+            rows.push((kind("stream", s.remote.is_some()), what, c.function.clone()));
         }
     }
     for b in m.buses.iter().filter(|b| b.remote.is_some()) {
@@ -71,13 +73,15 @@ pub fn print(app: &App) {
         }
     }
     let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    // "remote stream" is wider than the local kinds; the column fits the widest present.
+    let kinds = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(8);
     for (kind, what, function) in &rows {
         let status = if app.functions().contains_key(function) {
             state(function)
         } else {
             ""
         };
-        println!("  {kind:<8} {what:<width$}  → {function} {status}");
+        println!("  {kind:<kinds$} {what:<width$}  → {function} {status}");
     }
     if let Some(dir) = &m.static_dir {
         println!("  static   {}", dir.display());
