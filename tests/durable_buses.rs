@@ -90,7 +90,9 @@ fn archived_events_and_replays_survive_kill_9() {
     let sandbox = start(state.path());
     let output = sandbox.output();
     assert!(
-        output.contains("restored 4 archived bus event(s), 1 bus(es)/rule(s)/target(s)/archive(s) made through the API"),
+        output.contains(
+            "restored 4 archived bus event(s); made through the API: 0 topic(s)/subscription(s), 1 bus(es)/rule(s)/target(s)/archive(s)"
+        ),
         "{output}"
     );
     let archives = sandbox.archives("default").unwrap();

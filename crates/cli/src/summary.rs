@@ -136,11 +136,11 @@ pub fn restored(r: &Restored) {
     for line in &s.lines {
         println!("           {line}");
     }
-    let b = &r.buses;
-    if b.archived > 0 || b.api_made > 0 {
+    let (b, t) = (&r.buses, &r.topics);
+    if b.archived > 0 || b.api_made > 0 || t.api_made > 0 {
         println!(
-            "           restored {} archived bus event(s), {} bus(es)/rule(s)/target(s)/archive(s) made through the API",
-            b.archived, b.api_made
+            "           restored {} archived bus event(s); made through the API: {} topic(s)/subscription(s), {} bus(es)/rule(s)/target(s)/archive(s)",
+            b.archived, t.api_made, b.api_made
         );
     }
 }

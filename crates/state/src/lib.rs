@@ -7,6 +7,7 @@
 //!   schedules (anchor and last fire).
 //! - `retries`: topics' and buses' async invocations waiting for an attempt.
 //! - [`buses`]: buses' catalog (what the API made, replays) and archived events.
+//! - `topics`: the SNS topics' catalog (topics and subscriptions, the API's too).
 //! - [`commit`]: group commit — changes from many concurrent senders go to disk in one
 //!   transaction (one fsync), and each sender waits only for the commit holding its own.
 //!
@@ -17,6 +18,7 @@
 pub mod buses;
 pub mod commit;
 mod retries;
+mod topics;
 pub mod store;
 pub mod streams;
 

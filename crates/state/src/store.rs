@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use sandbox_services::queue::{CatalogEntry, QueueChanges, QueueHead, StoredDedup, StoredMessage};
 use sandbox_services::async_retry::image::{InvocationChanges, StoredInvocation};
+use sandbox_services::queue::{CatalogEntry, QueueChanges, QueueHead, StoredDedup, StoredMessage};
 use sandbox_services::schedule::StoredSchedule;
 
 use crate::streams::{LoadedStream, StreamsDelta};
@@ -86,6 +86,8 @@ pub struct Delta {
     pub invocations: Vec<(String, InvocationChanges)>,
     /// Buses' catalog and archived events (`buses`).
     pub buses: crate::buses::BusesDelta,
+    /// The whole topic catalog, when it changed (`topics`).
+    pub topics: Option<BTreeMap<String, sandbox_services::topic::image::StoredTopic>>,
 }
 
 impl Delta {
@@ -96,6 +98,7 @@ impl Delta {
             && self.schedules.is_none()
             && self.invocations.is_empty()
             && self.buses.is_empty()
+            && self.topics.is_none()
     }
 }
 
@@ -148,6 +151,7 @@ impl Store {
         crate::streams::create_tables(&tx)?;
         crate::retries::create_tables(&tx)?;
         crate::buses::create_tables(&tx)?;
+        crate::topics::create_tables(&tx)?;
         tx.commit()?;
         Ok(store)
     }
@@ -250,6 +254,13 @@ impl Store {
         crate::buses::load(&self.db)
     }
 
+    /// The stored topic catalog (`topics`).
+    pub fn load_topics(
+        &self,
+    ) -> Result<BTreeMap<String, sandbox_services::topic::image::StoredTopic>, StoreError> {
+        crate::topics::load(&self.db)
+    }
+
     /// Writes a batch of deltas, in order, in one durable transaction.
     pub fn write(&self, deltas: &[Delta]) -> Result<(), StoreError> {
         let tx = self.db.begin_write()?;
@@ -297,6 +308,7 @@ impl Store {
         crate::streams::write(&tx, deltas)?;
         crate::retries::write(&tx, deltas)?;
         crate::buses::write(&tx, deltas)?;
+        crate::topics::write(&tx, deltas)?;
         tx.commit()?;
         Ok(())
     }

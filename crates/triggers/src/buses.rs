@@ -99,7 +99,7 @@ impl BusService {
             let outcome = buses
                 .put_events(entries, now)
                 .map_err(|e: PutEventsError| ControlError::bad_request(e.to_string()))?;
-            (outcome, self.inner.record(&mut buses))
+            (outcome, self.inner.record(&mut buses, false))
         };
         // Queued function deliveries are on disk before the events are acknowledged.
         self.inner.durable(ticket)?;
@@ -130,7 +130,7 @@ impl BusService {
                 ReplayError::DuplicateName { .. } => ControlError::conflict(e.to_string()),
                 other => ControlError::bad_request(other.to_string()),
             })?;
-            (info, routed, self.inner.record(&mut buses))
+            (info, routed, self.inner.record(&mut buses, true))
         };
         self.inner.durable(ticket)?;
         tracing::info!(
@@ -150,22 +150,39 @@ impl BusService {
     /// end's management calls (buses, rules, targets, archives); wakes the driver
     /// afterwards, since a change may drop or make work.
     pub fn with_buses<R>(&self, f: impl FnOnce(&mut Buses, DateTime<Utc>) -> R) -> R {
+        let mut result = None;
+        if let Err(e) = self.change_buses(|b, now| result = Some(f(b, now))) {
+            tracing::error!("buses: {}", e.message);
+        }
+        result.expect("change_buses runs its closure")
+    }
+
+    /// [`BusService::with_buses`] for a change the caller acknowledges (the AWS API's
+    /// management calls): with `--state` it returns once the change is on disk, and a
+    /// failed write is the error (503), so nothing unsaved is acknowledged.
+    pub fn change_buses<R>(
+        &self,
+        f: impl FnOnce(&mut Buses, DateTime<Utc>) -> R,
+    ) -> Result<R, ControlError> {
         let now = self.inner.clock.now();
         let (result, ticket) = {
             let mut buses = self.inner.buses();
             let result = f(&mut buses, now);
-            (result, self.inner.record(&mut buses))
+            (result, self.inner.record(&mut buses, true))
         };
-        if let Err(e) = self.inner.durable(ticket) {
-            tracing::error!("buses: {}", e.message);
-        }
+        let saved = self.inner.durable(ticket);
         self.inner.activity.clock_moved();
-        result
+        saved.map(|()| result)
     }
 
     /// `CreateEventBus`: a bus of the API's, or — when the manifest declares `name` — the
     /// manifest's bus re-created with its rules and archives (after a `DeleteEventBus`).
-    pub fn create_bus(&self, name: &str, description: Option<String>) -> Result<(), AdminError> {
+    /// The outer error is a failed write (`--state`).
+    pub fn create_bus(
+        &self,
+        name: &str,
+        description: Option<String>,
+    ) -> Result<Result<(), AdminError>, ControlError> {
         let declared = configs(self.inner.app.load().manifest())
             .ok()
             .and_then(|c| c.into_iter().find(|b| b.name == name));
@@ -180,7 +197,7 @@ impl BusService {
                 ..BusConfig::new(name)
             },
         };
-        self.with_buses(|b, now| b.create_bus(config, now))
+        self.change_buses(|b, now| b.create_bus(config, now))
     }
 
     /// The app function whose Lambda name (`bus-first` for `bus/first`) is `name`.
@@ -272,8 +289,9 @@ impl Inner {
     }
 
     /// With `--state`: submits what changed (call under the buses' lock).
-    fn record(&self, buses: &mut Buses) -> Option<Ticket> {
-        self.store.as_ref()?.record(buses)
+    /// With `catalog`, also the catalog if it changed (see `durable`).
+    fn record(&self, buses: &mut Buses, catalog: bool) -> Option<Ticket> {
+        self.store.as_ref()?.record(buses, catalog)
     }
 
     /// With `--state`: waits until `ticket` is on disk (call without the lock).
@@ -400,9 +418,10 @@ impl Driver for Inner {
         let dropped = {
             let mut buses = self.buses();
             let dropped = buses.replace_configs(configs).map_err(|e| e.to_string())?;
-            self.record(&mut buses);
-            dropped
+            (dropped, self.record(&mut buses, true))
         };
+        let (dropped, ticket) = dropped;
+        self.durable(ticket).map_err(|e| e.message)?;
         let shape = |b: &sandbox_manifest::Bus| {
             let rules: Vec<_> = b
                 .rules
@@ -456,7 +475,7 @@ impl Driver for Inner {
                 self.activity.begin(due.len() as u64);
             }
             // Not waited for: lost in a crash, the delivery is handed out again.
-            self.record(&mut buses);
+            self.record(&mut buses, false);
             (fired, due, buses.next_change(now))
         };
         let sending = !fired.sends.is_empty();
@@ -489,7 +508,7 @@ impl AsyncTargets for Inner {
         let outcome = {
             let mut buses = self.buses();
             let outcome = buses.complete(id, ok, now).map_err(|e| e.to_string());
-            self.record(&mut buses);
+            self.record(&mut buses, false);
             outcome?
         };
         Ok(match outcome {

@@ -31,7 +31,6 @@ pub mod queues;
 mod recursion;
 mod reload;
 pub mod remote;
-mod retry_store;
 pub mod schedules;
 pub mod streams;
 pub mod topics;
@@ -148,7 +147,8 @@ impl Triggers {
         let restored = restored.map(|mut r| {
             r.streams = streams_restored.unwrap_or_default();
             r.schedules = resumed;
-            r.retries = retries + bus_retries.retries;
+            r.retries = retries.retries + bus_retries.retries;
+            r.topics = retries;
             r.buses = bus_retries;
             r
         });

@@ -41,6 +41,8 @@ pub struct Restored {
     pub retries: usize,
     /// Buses' archived events and API-made resources (`buses::durable`).
     pub buses: crate::buses::BusesRestored,
+    /// Topics and subscriptions made through the SNS API (`topics::durable`).
+    pub topics: crate::topics::TopicsRestored,
 }
 
 pub(crate) struct QueueStore {

@@ -23,9 +23,12 @@ use sandbox_services::{Pending, PendingWork};
 use crate::driver::{Context, Driver, Drivers, Round};
 use crate::lambda_async::{self, AsyncTargets, Settled, Source, Stopped};
 use crate::lock::Lock;
-use crate::retry_store::RetryStore;
 use crate::{ControlError, QueueService};
+use durable::TopicStore;
 use sandbox_state::Ticket;
+
+mod durable;
+pub use durable::TopicsRestored;
 
 #[derive(Clone)]
 pub struct TopicService {
@@ -36,8 +39,8 @@ struct Inner {
     cx: Context,
     queues: QueueService,
     topics: Lock<Topics>,
-    /// With `--state`: where pending function deliveries go (`retry_store`).
-    store: Option<RetryStore>,
+    /// With `--state`: where the catalog and pending function deliveries go (`durable`).
+    store: Option<TopicStore>,
 }
 
 impl TopicService {
@@ -49,19 +52,18 @@ impl TopicService {
         drivers: &mut Drivers,
         queues: &QueueService,
         state: Option<(&sandbox_state::Store, Arc<sandbox_state::Committer>)>,
-    ) -> Result<(TopicService, usize), String> {
-        let mut topics = {
-            let loaded = cx.app.load();
-            Topics::new(configs(loaded.manifest())?).map_err(|e| e.to_string())?
-        };
-        let (store, restored) = match state {
+    ) -> Result<(TopicService, TopicsRestored), String> {
+        let configs = configs(cx.app.load().manifest())?;
+        let (store, topics, restored) = match state {
             Some((store, committer)) => {
-                let (store, next_id, stored) = RetryStore::open(store, committer, "topics")?;
-                let restored = topics.restore_deliveries(next_id, stored);
-                topics.start_journal();
-                (Some(store), restored)
+                let (store, topics, restored) = TopicStore::open(store, committer, configs)?;
+                (Some(store), topics, restored)
             }
-            None => (None, 0),
+            None => (
+                None,
+                Topics::new(configs).map_err(|e| e.to_string())?,
+                TopicsRestored::default(),
+            ),
         };
         let inner = drivers.add(Arc::new(Inner {
             cx: cx.clone(),
@@ -83,7 +85,7 @@ impl TopicService {
         let (receipt, ticket) = {
             let mut topics = self.inner.topics();
             let receipt = topics.publish(topic, request, now).map_err(publish_error)?;
-            (receipt, self.inner.record(&mut topics))
+            (receipt, self.inner.record(&mut topics, false))
         };
         // Queued function deliveries are on disk before the publish is acknowledged.
         self.inner.durable(ticket)?;
@@ -112,17 +114,29 @@ impl TopicService {
     /// Runs `f` on the topics under their lock at the sandbox clock's `now` (the SNS API's
     /// way in), then wakes the driver for any function delivery `f` queued.
     pub fn with_topics<R>(&self, f: impl FnOnce(&mut Topics, DateTime<Utc>) -> R) -> R {
+        let mut result = None;
+        if let Err(e) = self.change_topics(|t, now| result = Some(f(t, now))) {
+            tracing::error!("topics: {}", e.message);
+        }
+        result.expect("change_topics runs its closure")
+    }
+
+    /// [`TopicService::with_topics`] for a change the caller acknowledges (the SNS API's
+    /// management calls): with `--state` it returns once the change is on disk, and a
+    /// failed write is the error (503), so nothing unsaved is acknowledged.
+    pub fn change_topics<R>(
+        &self,
+        f: impl FnOnce(&mut Topics, DateTime<Utc>) -> R,
+    ) -> Result<R, ControlError> {
         let now = self.inner.clock.now();
         let (result, ticket) = {
             let mut topics = self.inner.topics();
             let result = f(&mut topics, now);
-            (result, self.inner.record(&mut topics))
+            (result, self.inner.record(&mut topics, true))
         };
-        if let Err(e) = self.inner.durable(ticket) {
-            tracing::error!("topics: {}", e.message);
-        }
+        let saved = self.inner.durable(ticket);
         self.inner.activity.clock_moved();
-        result
+        saved.map(|()| result)
     }
 
     /// The topic the current manifest declares by this name, with its subscriptions: what
@@ -169,10 +183,10 @@ impl Inner {
         self.topics.lock()
     }
 
-    /// With `--state`: submits the function deliveries that changed (call under the
-    /// topics' lock).
-    fn record(&self, topics: &mut Topics) -> Option<Ticket> {
-        self.store.as_ref()?.record(topics.take_changes())
+    /// With `--state`: submits what changed (call under the topics' lock).
+    /// With `catalog`, also the catalog if it changed (see `durable`).
+    fn record(&self, topics: &mut Topics, catalog: bool) -> Option<Ticket> {
+        self.store.as_ref()?.record(topics, catalog)
     }
 
     /// With `--state`: waits until `ticket` is on disk (call without the lock).
@@ -211,9 +225,10 @@ impl Driver for Inner {
         let dropped = {
             let mut topics = self.topics();
             let dropped = topics.replace_configs(configs).map_err(|e| e.to_string())?;
-            self.record(&mut topics);
-            dropped
+            (dropped, self.record(&mut topics, true))
         };
+        let (dropped, ticket) = dropped;
+        self.durable(ticket).map_err(|e| e.message)?;
         let shape = |t: &sandbox_manifest::Topic| {
             let subs: Vec<_> = t
                 .subscriptions
@@ -260,7 +275,7 @@ impl Driver for Inner {
                 self.activity.begin(due.len() as u64);
             }
             // Not waited for: lost in a crash, the delivery is handed out again.
-            self.record(&mut topics);
+            self.record(&mut topics, false);
             (due, topics.next_change(now))
         };
         lambda_async::hand_out(&self, due);
@@ -288,7 +303,7 @@ impl AsyncTargets for Inner {
         let outcome = {
             let mut topics = self.topics();
             let outcome = topics.complete(id, ok, now).map_err(|e| e.to_string());
-            self.record(&mut topics);
+            self.record(&mut topics, false);
             outcome?
         };
         Ok(match outcome {
@@ -327,7 +342,7 @@ impl AsyncTargets for Inner {
         let outcome = {
             let mut topics = self.topics();
             let outcome = topics.stop_recursive(id, now).map_err(|e| e.to_string());
-            self.record(&mut topics);
+            self.record(&mut topics, false);
             outcome?
         };
         Ok(match outcome {

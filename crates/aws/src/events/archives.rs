@@ -73,10 +73,11 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let detail = aws
         .triggers()
         .buses()
-        .with_buses(|b, now| {
+        .change_buses(|b, now| {
             b.create_archive(&bus, config, now)?;
             b.archive_detail(name, now)
         })
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     tracing::info!("bus {bus}: archive {name} created through the AWS API");
     Ok(compact(json!({
@@ -128,10 +129,11 @@ pub(super) fn update(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let detail = aws
         .triggers()
         .buses()
-        .with_buses(|b, now| {
+        .change_buses(|b, now| {
             b.update_archive(name, update)?;
             b.archive_detail(name, now)
         })
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     Ok(compact(json!({
         "ArchiveArn": archive_arn(name),
@@ -144,7 +146,8 @@ pub(super) fn delete(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let name = string(call, "ArchiveName")?;
     aws.triggers()
         .buses()
-        .with_buses(|b, _| b.delete_archive(name))
+        .change_buses(|b, _| b.delete_archive(name))
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     Ok(json!({}))
 }
@@ -268,7 +271,8 @@ pub(super) fn cancel_replay(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let name = string(call, "ReplayName")?;
     aws.triggers()
         .buses()
-        .with_buses(|b, now| b.cancel_replay(name, now))
+        .change_buses(|b, now| b.cancel_replay(name, now))
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     tracing::info!("replay {name}: cancelled through the AWS API");
     Ok(json!({ "ReplayArn": replay_arn(name), "State": "CANCELLED" }))

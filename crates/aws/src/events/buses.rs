@@ -34,6 +34,7 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     aws.triggers()
         .buses()
         .create_bus(name, description.clone())
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     tracing::info!("bus {name}: created through the AWS API");
     Ok(compact(json!({
@@ -86,7 +87,8 @@ pub(super) fn delete(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let existed = aws
         .triggers()
         .buses()
-        .with_buses(|b, _| b.delete_bus(name))
+        .change_buses(|b, _| b.delete_bus(name))
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     if existed {
         tracing::info!("bus {name}: deleted through the AWS API (with its rules and archives)");
@@ -101,7 +103,8 @@ pub(super) fn update(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let description = optional(call, "Description").map(str::to_string);
     aws.triggers()
         .buses()
-        .with_buses(|b, _| b.set_bus_description(&name, description.clone()))
+        .change_buses(|b, _| b.set_bus_description(&name, description.clone()))
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     Ok(compact(json!({
         "Arn": bus_arn(&name),

@@ -106,7 +106,8 @@ pub(super) fn put(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let name = rule.name.clone();
     aws.triggers()
         .buses()
-        .with_buses(|b, now| b.put_rule(&bus, rule, now))
+        .change_buses(|b, now| b.put_rule(&bus, rule, now))
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     Ok(json!({ "RuleArn": rule_arn(&bus, &name) }))
 }
@@ -146,7 +147,8 @@ pub(super) fn delete(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let name = string(call, "Name")?;
     aws.triggers()
         .buses()
-        .with_buses(|b, _| b.delete_rule(&bus, name))
+        .change_buses(|b, _| b.delete_rule(&bus, name))
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     Ok(json!({}))
 }
@@ -156,7 +158,8 @@ pub(super) fn enable(aws: &Aws, call: &Call, enabled: bool) -> Result<Value, Aws
     let name = string(call, "Name")?;
     aws.triggers()
         .buses()
-        .with_buses(|b, _| b.set_rule_enabled(&bus, name, enabled))
+        .change_buses(|b, _| b.set_rule_enabled(&bus, name, enabled))
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     Ok(json!({}))
 }
@@ -268,7 +271,8 @@ pub(super) fn put_targets(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     if !accepted.is_empty() {
         aws.triggers()
             .buses()
-            .with_buses(|b, _| b.put_targets(&bus, rule, accepted))
+            .change_buses(|b, _| b.put_targets(&bus, rule, accepted))
+            .map_err(AwsError::not_saved)?
             .map_err(admin)?;
     }
     Ok(json!({ "FailedEntryCount": failures.len(), "FailedEntries": failures }))
@@ -284,7 +288,8 @@ pub(super) fn remove_targets(aws: &Aws, call: &Call) -> Result<Value, AwsError> 
     let dropped = aws
         .triggers()
         .buses()
-        .with_buses(|b, _| b.remove_targets(&bus, rule, &ids))
+        .change_buses(|b, _| b.remove_targets(&bus, rule, &ids))
+        .map_err(AwsError::not_saved)?
         .map_err(admin)?;
     if dropped > 0 {
         tracing::warn!(

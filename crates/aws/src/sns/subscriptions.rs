@@ -289,7 +289,7 @@ pub(super) fn subscribe(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     for (name, value) in &wanted {
         apply(&mut sub, &world, name, value)?;
     }
-    let id = aws.triggers().topics().with_topics(|topics, _| {
+    let id = aws.triggers().topics().change_topics(|topics, _| {
         let config = topics.config(&topic).ok_or_else(topic_not_found)?;
         if let Some(existing) = config.subscriptions.iter().find(|s| s.target == target) {
             let current = attributes(&topic, existing);
@@ -311,7 +311,8 @@ pub(super) fn subscribe(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
             .subscribe(&topic, sub)
             .map_err(|e| invalid(format!("Invalid parameter: {e}")))?;
         Ok(id)
-    })?;
+    })
+        .map_err(AwsError::not_saved)??;
     tracing::info!(
         "topic {topic}: subscription {id} ({protocol} {endpoint}) made through the SNS API"
     );
@@ -325,7 +326,8 @@ pub(super) fn unsubscribe(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let removed = aws
         .triggers()
         .topics()
-        .with_topics(|topics, _| topics.unsubscribe(topic, id));
+        .change_topics(|topics, _| topics.unsubscribe(topic, id))
+        .map_err(AwsError::not_saved)?;
     if removed.is_some() {
         tracing::info!("topic {topic}: subscription {id} removed through the SNS API");
     }
@@ -405,14 +407,17 @@ pub(super) fn set_attributes(aws: &Aws, call: &Call) -> Result<Value, AwsError> 
         .with_topics(|t, _| t.config(topic).map(|c| c.fifo))
         .ok_or_else(subscription_not_found)?;
     let world = World::read(aws, fifo);
-    aws.triggers().topics().with_topics(|topics, _| {
-        let sub = topics
-            .subscription_mut(topic, id)
-            .ok_or_else(subscription_not_found)?;
-        // Changed on a copy, so a refused value leaves the subscription as it was.
-        let mut changed = sub.clone();
-        apply(&mut changed, &world, name, value)?;
-        *sub = changed;
-        Ok(json!({}))
-    })
+    aws.triggers()
+        .topics()
+        .change_topics(|topics, _| {
+            let sub = topics
+                .subscription_mut(topic, id)
+                .ok_or_else(subscription_not_found)?;
+            // Changed on a copy, so a refused value leaves the subscription as it was.
+            let mut changed = sub.clone();
+            apply(&mut changed, &world, name, value)?;
+            *sub = changed;
+            Ok(json!({}))
+        })
+        .map_err(AwsError::not_saved)?
 }

@@ -55,14 +55,17 @@ fn change(
     f: impl FnOnce(&mut BTreeMap<String, String>),
 ) -> Result<Value, AwsError> {
     let name = topic_name(string(call, "ResourceArn")?)?.to_string();
-    aws.triggers().topics().with_topics(|topics, _| {
-        let config = topics.config_mut(&name).ok_or_else(resource_not_found)?;
-        let mut tags = config.tags.clone();
-        f(&mut tags);
-        limit(&tags)?;
-        config.tags = tags;
-        Ok(json!({}))
-    })
+    aws.triggers()
+        .topics()
+        .change_topics(|topics, _| {
+            let config = topics.config_mut(&name).ok_or_else(resource_not_found)?;
+            let mut tags = config.tags.clone();
+            f(&mut tags);
+            limit(&tags)?;
+            config.tags = tags;
+            Ok(json!({}))
+        })
+        .map_err(AwsError::not_saved)?
 }
 
 pub(super) fn tag(aws: &Aws, call: &Call) -> Result<Value, AwsError> {

@@ -163,7 +163,7 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
         config.subscriptions = declared.subscriptions;
         config.from_api = false;
     }
-    aws.triggers().topics().with_topics(|topics, _| {
+    aws.triggers().topics().change_topics(|topics, _| {
         if let Some(existing) = topics.config(name) {
             if !same_attributes(existing, &attributes) {
                 return Err(invalid(
@@ -181,7 +181,8 @@ pub(super) fn create(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
             ConfigError::DuplicateTopic(_) => invalid("Invalid parameter: Topic already exists"),
             other => invalid(format!("Invalid parameter: {other}")),
         })
-    })?;
+    })
+        .map_err(AwsError::not_saved)??;
     Ok(json!({ "TopicArn": topic_arn(name) }))
 }
 
@@ -191,7 +192,8 @@ pub(super) fn delete(aws: &Aws, call: &Call) -> Result<Value, AwsError> {
     let removed = aws
         .triggers()
         .topics()
-        .with_topics(|topics, _| topics.delete(&name));
+        .change_topics(|topics, _| topics.delete(&name))
+        .map_err(AwsError::not_saved)?;
     if let Some(config) = removed {
         tracing::info!(
             "topic {name} deleted through the SNS API, with {} subscription(s)",
@@ -267,7 +269,7 @@ pub(super) fn set_attributes(aws: &Aws, call: &Call) -> Result<Value, AwsError> 
         .as_str()
         .unwrap_or_default()
         .to_string();
-    aws.triggers().topics().with_topics(|topics, _| {
+    aws.triggers().topics().change_topics(|topics, _| {
         let config = topics.config_mut(&name).ok_or_else(topic_not_found)?;
         match key.as_str() {
             "ContentBasedDeduplication" if config.fifo => {
@@ -290,7 +292,8 @@ pub(super) fn set_attributes(aws: &Aws, call: &Call) -> Result<Value, AwsError> 
             _ => return Err(invalid("Invalid parameter: AttributeName")),
         }
         Ok(())
-    })?;
+    })
+        .map_err(AwsError::not_saved)??;
     Ok(json!({}))
 }
 

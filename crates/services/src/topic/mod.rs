@@ -6,11 +6,13 @@
 //! - Lambda's asynchronous invocation queue and retry schedule are in
 //!   [`crate::async_retry`], shared with the bus.
 //! - [`patterns`]: the seam to the filter policy language in `crate::pattern`.
+//! - [`image`]: the topics' durable catalog (`--state`).
 //!
 //! Nothing here reads a clock or sleeps: every time-dependent call takes `now`, and a
 //! driver sleeps until [`Topics::next_change`] (ARCHITECTURE.md: time is passed in).
 
 pub mod envelope;
+pub mod image;
 pub mod patterns;
 pub mod topics;
 

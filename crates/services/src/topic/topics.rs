@@ -50,7 +50,7 @@ pub const RECENT_FAILURES: usize = 100;
 const FIRST_SEQUENCE: u64 = 10_000_000_000_000_000_000;
 
 /// Where a subscription delivers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
 pub enum SubTarget {
     Function(String),

@@ -64,7 +64,7 @@ impl BusStore {
             committer,
             catalog: Mutex::new(catalog),
         };
-        let ticket = this.record(&mut buses);
+        let ticket = this.record(&mut buses, true);
         this.wait(ticket).map_err(|e| e.message)?;
         let restored = BusesRestored {
             archived,
@@ -74,17 +74,18 @@ impl BusStore {
         Ok((this, buses, restored))
     }
 
-    /// Submits what changed since the last call: deliveries, archived events, and the
-    /// catalog when it differs from the last one submitted. Call under the buses' lock.
-    pub(crate) fn record(&self, buses: &mut Buses) -> Option<Ticket> {
-        let next = buses.catalog();
-        let catalog = {
+    /// Submits what changed since the last call: deliveries, archived events, and with
+    /// `catalog` the catalog when it differs from the last one submitted (management
+    /// calls, replays and reloads change it; PutEvents cannot, so it skips the
+    /// comparison). Call under the buses' lock.
+    pub(crate) fn record(&self, buses: &mut Buses, catalog: bool) -> Option<Ticket> {
+        let catalog = catalog.then(|| buses.catalog()).and_then(|next| {
             let mut last = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
             (*last != next).then(|| {
                 *last = next.clone();
                 next
             })
-        };
+        });
         let delta = Delta {
             invocations: buses
                 .take_changes()
