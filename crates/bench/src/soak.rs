@@ -37,16 +37,16 @@ pub struct SoakArgs {
 }
 
 /// FIFO message groups the FIFO share is spread over.
-const GROUPS: usize = 20;
+const GROUPS: usize = 500;
 /// One clock step between drains: past the queues' 10 s visibility timeout.
 const STEP: &str = "11s";
 /// Messages sent between two drains. Lambda invokes a topic's function subscribers
 /// without a concurrency limit, so an unpaced burst would run thousands of handlers at
 /// once on two cores and turn the load itself into timeouts; the soak is about failures
 /// the handlers choose.
-const CHUNK: usize = 200;
+const CHUNK: usize = 500;
 /// Clock steps before the soak gives up waiting (Lambda's async retries need 3 minutes).
-const MAX_STEPS: usize = 400;
+const MAX_STEPS: usize = 1000;
 
 /// What became of every message, per delivery path.
 #[derive(Debug, Default, Clone)]
@@ -242,6 +242,23 @@ async fn settle(triggers: &Triggers) -> anyhow::Result<usize> {
         if !waiting {
             return Ok(step);
         }
+        if step + 1 == MAX_STEPS {
+            let left: Vec<String> = report
+                .later
+                .iter()
+                .filter(|w| watched(&w.resource) && w.scheduled_later > 0)
+                .map(|w| {
+                    format!(
+                        "{} {}: {} waiting",
+                        w.service, w.resource, w.scheduled_later
+                    )
+                })
+                .collect();
+            return Err(anyhow!(
+                "work was still outstanding after {MAX_STEPS} clock steps of {STEP}: {}",
+                left.join("; ")
+            ));
+        }
         triggers.advance(STEP).map_err(|e| anyhow!("{e}"))?;
     }
     Err(anyhow!(
@@ -402,7 +419,7 @@ fn print_report(args: &SoakArgs, outcome: &Outcome) {
     );
     println!();
     println!(
-        "Machine: {} cores, {}. {} messages; JavaScript handlers failing at random (per invocation: 0.3 % wait out the 5 s timeout, 3 % throw; per record: 8 % reported as a batch item failure); sent {CHUNK} at a time with a drain between; then the manual clock moved {STEP} at a time, {} steps; {:.1} s wall time.",
+        "Machine: {} cores, {}. {} messages; JavaScript handlers failing at random (per invocation: 0.3 % wait out the 2 s timeout, 3 % throw; per record: 8 % reported as a batch item failure); sent {CHUNK} at a time with a drain between; then the manual clock moved {STEP} at a time, {} steps; {:.1} s wall time.",
         machine.cpus, machine.cpu_model, args.messages, outcome.clock_steps, outcome.elapsed.as_secs_f64()
     );
     println!();
