@@ -415,12 +415,12 @@ impl Driver for Inner {
     fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = configs(manifest)?;
         let old = self.app.load();
-        let dropped = {
+        let (dropped, ticket) = {
             let mut buses = self.buses();
             let dropped = buses.replace_configs(configs).map_err(|e| e.to_string())?;
             (dropped, self.record(&mut buses, true))
         };
-        let (dropped, ticket) = dropped;
+        // A reload's catalog is on disk before the reload is reported done.
         self.durable(ticket).map_err(|e| e.message)?;
         let shape = |b: &sandbox_manifest::Bus| {
             let rules: Vec<_> = b

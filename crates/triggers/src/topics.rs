@@ -222,12 +222,12 @@ impl Driver for Inner {
     fn reconfigure(&self, manifest: &Manifest) -> Result<Vec<String>, String> {
         let configs = configs(manifest)?;
         let old = self.app.load();
-        let dropped = {
+        let (dropped, ticket) = {
             let mut topics = self.topics();
             let dropped = topics.replace_configs(configs).map_err(|e| e.to_string())?;
             (dropped, self.record(&mut topics, true))
         };
-        let (dropped, ticket) = dropped;
+        // A reload's catalog is on disk before the reload is reported done.
         self.durable(ticket).map_err(|e| e.message)?;
         let shape = |t: &sandbox_manifest::Topic| {
             let subs: Vec<_> = t

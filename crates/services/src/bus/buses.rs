@@ -733,7 +733,7 @@ impl Buses {
                 });
                 archive.appended += 1;
                 if let Some(journal) = &mut self.archive_journal {
-                    journal.push(image::ArchiveChange::added(&bus_name, archive, now));
+                    journal.push(image::ArchiveChange::added(bus_name, archive, now));
                 }
             }
         }

@@ -368,3 +368,7 @@ fn stored_rule(r: &RuleConfig) -> StoredRule {
             .collect(),
     }
 }
+
+#[cfg(test)]
+#[path = "image_tests.rs"]
+mod tests;
