@@ -118,3 +118,7 @@ pub fn restore(
     topics.replace_configs(configs).map_err(|e| e.to_string())?;
     Ok(topics)
 }
+
+#[cfg(test)]
+#[path = "image_tests.rs"]
+mod tests;
