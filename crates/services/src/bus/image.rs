@@ -272,13 +272,22 @@ impl Buses {
                 .collect();
         }
         for e in events {
-            let Some(archive) = buses
-                .buses
-                .get_mut(&e.bus)
-                .and_then(|b| b.archives.iter_mut().find(|a| a.config.name == e.archive))
-            else {
+            let Some(bus) = buses.buses.get_mut(&e.bus) else {
                 continue;
             };
+            let bus_made = bus.created_at;
+            let Some(archive) = bus.archives.iter_mut().find(|a| a.config.name == e.archive) else {
+                continue;
+            };
+            // Rows of an archive (or bus) deleted and made again under the same name
+            // before the catalog was written are older than the one that exists now.
+            if [archive.created_at, bus_made]
+                .into_iter()
+                .flatten()
+                .any(|made| e.archived_at < made)
+            {
+                continue;
+            }
             let Ok(value) = serde_json::from_str(&e.text) else {
                 continue;
             };
