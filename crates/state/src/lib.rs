@@ -18,9 +18,9 @@
 pub mod buses;
 pub mod commit;
 mod retries;
-mod topics;
 pub mod store;
 pub mod streams;
+mod topics;
 
 pub use buses::BusesDelta;
 pub use commit::{Committer, Ticket};

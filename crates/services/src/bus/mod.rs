@@ -15,6 +15,8 @@
 pub mod buses;
 pub mod event;
 
+/// The buses' durable image (`--state`): catalog and archived events.
+pub use buses::image;
 pub use buses::{
     bus_arn, rule_arn, AdminError, ArchiveConfig, ArchiveDetail, ArchiveInfo, ArchiveUpdate,
     BusConfig, BusInfo, BusStats, BusTarget, Buses, ConfigError, DeliveryOutcome, Origin,
@@ -22,6 +24,4 @@ pub use buses::{
     ReplayInfo, ReplayRequest, ReplayState, Routed, RuleConfig, RuleStats, RuleTargetConfig,
     TargetDelivery, TargetFailure, TargetInput, TargetStats, UnknownBus, MAX_TARGETS,
 };
-/// The buses' durable image (`--state`): catalog and archived events.
-pub use buses::image;
 pub use event::{Event, PutEntry, MAX_ENTRIES, MAX_REQUEST_BYTES};

@@ -29,15 +29,15 @@ pub use lambda::{
 };
 pub use reader::{IteratorStart, ReadBatch, ReadError};
 pub use shard::{hash_ranges, partition_key_hash, sequence_string, shard_id, Record, Shard};
+pub use stream::image::{
+    StoredConsumer, StoredCursor, StoredMeta, StoredRecord, StoredRetry, StreamChanges,
+    StreamEntry, StreamHead,
+};
 pub use stream::{
     BatchError, ConfigError, ConsumerDescription, CursorDescription, InFlightDescription,
     LostToRetention, PutEntry, PutError, PutResult, Ready, ShardDescription, ShardTrim, Stream,
     StreamConfig, StreamDescription, StreamError, StreamMeta, TrimReport, MAX_BATCH_ENTRIES,
     MAX_PARTITION_KEY_CHARS, MAX_RECORD_BYTES, MAX_REQUEST_BYTES, MAX_SHARDS,
-};
-pub use stream::image::{
-    StoredConsumer, StoredCursor, StoredMeta, StoredRecord, StoredRetry, StreamChanges,
-    StreamEntry, StreamHead,
 };
 pub use streams::{Streams, StreamsError};
 
