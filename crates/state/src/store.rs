@@ -39,7 +39,7 @@ pub enum StoreError {
         dir: PathBuf,
         source: std::io::Error,
     },
-    #[error("state file {file}: {source}")]
+    #[error("state file {file}: {source}{}", open_help(source))]
     Open {
         file: PathBuf,
         source: redb::DatabaseError,
@@ -53,6 +53,16 @@ pub enum StoreError {
     },
     #[error("state not saved: {0}")]
     Failed(String),
+}
+
+/// How to fix the one open error a user causes: a second sandbox on the same directory.
+fn open_help(error: &redb::DatabaseError) -> &'static str {
+    match error {
+        redb::DatabaseError::DatabaseAlreadyOpen => {
+            "; another sandbox is using this --state directory: stop it, or give this one another directory"
+        }
+        _ => "",
+    }
 }
 
 macro_rules! from_redb {

@@ -77,6 +77,13 @@ fn a_second_sandbox_on_the_same_dir_is_refused() {
         "{:?}",
         second.err()
     );
+    // The message names the file and says how to fix it.
+    let text = second.err().unwrap().to_string();
+    assert!(text.contains("sandbox.redb"), "{text}");
+    assert!(
+        text.contains("another sandbox is using this --state directory"),
+        "{text}"
+    );
 }
 
 #[test]
