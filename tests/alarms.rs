@@ -4,7 +4,7 @@
 //! minutes; a stream consumer's lag alarm follows its batching window. Each firing and
 //! clearing is one warning line, and `GET /_sandbox/alarms` shows state, reason and since.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! through the same driver as the manifest's rules (functions, queues, topics), are
 //! reached by handlers' `bus.PutEvents`, and survive a hot reload.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use aws_sdk_eventbridge::types::{
     InputTransformer, PutEventsRequestEntry, ReplayDestination, ReplayState, RuleState, Target,
 };
 use aws_sdk_eventbridge::Client;
-use common::{aws, events, first_lines};
+use crate::common::{aws, events, first_lines};
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 

@@ -5,7 +5,7 @@
 //! streams the SDK creates show in `/_sandbox/streams`, take handlers' host-call puts and
 //! survive hot reloads; GetRecords readers never move a Lambda consumer.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use aws_sdk_kinesis::types::{
 };
 use aws_sdk_kinesis::Client;
 use ciborium::value::Value as Cbor;
-use common::aws;
+use crate::common::aws;
 use sandbox_testing::Sandbox;
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 //! Query. The client lives in a Python virtual environment under `target/`, made here on
 //! first use from `tests/clients/requirements.txt` (PyPI).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

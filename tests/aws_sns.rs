@@ -6,13 +6,13 @@
 //! (fixtures/apps/events/app.arc): its queues have no consumers, so deliveries are read
 //! with the control API (`GET /_sandbox/queues/NAME/messages`).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry, Tag};
-use common::aws;
+use crate::common::aws;
 use serde_json::{json, Value};
 
 const DRAIN: Duration = Duration::from_secs(60);

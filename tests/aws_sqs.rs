@@ -2,7 +2,7 @@
 //! and the seed's flow: a client outside the sandbox sends to a manifest queue and the
 //! queue's handler runs.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
     QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use common::aws;
+use crate::common::aws;
 
 const DRAIN: Duration = Duration::from_secs(60);
 

@@ -3,9 +3,9 @@
 //! handler, disabled rules, PutEvents' per-entry errors, archives and replays, retries,
 //! and handlers publishing with the SDK (`topics::publish`, `bus::put_events`).
 
-mod common;
+use crate::common;
 
-use common::{events, first_lines};
+use crate::common::{events, first_lines};
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! End to end: the `sandbox` command itself — start-up summary, `invoke`, bad
 //! manifests and a busy port.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

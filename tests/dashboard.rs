@@ -9,7 +9,7 @@
 //! `SANDBOX_SCREENSHOTS=1` the screenshots are also written to `docs/` (the README's);
 //! they are always written under the target directory.
 
-mod common;
+use crate::common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! must then be still in its queue or have had a delete asked for (one the kill cut off
 //! may or may not have happened), and an acknowledged delete must stay deleted.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -5,13 +5,13 @@
 //! The app is the `bus` fixture: its queue `shop-events` has no consumer, so deliveries
 //! are read with the control API.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sns::types::MessageAttributeValue;
-use common::aws;
+use crate::common::aws;
 use sandbox_testing::Sandbox;
 use serde_json::{json, Value};
 

@@ -3,7 +3,7 @@
 //! before, survive `kill -9` (SIGKILL: nothing flushed); StartReplay after the restart
 //! sends the stored events to the rule's targets.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

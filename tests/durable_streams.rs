@@ -3,7 +3,7 @@
 //! API, each schedule's last fire, and topics' and buses' pending retries survive
 //! `kill -9` (SIGKILL: nothing flushed).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

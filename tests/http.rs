@@ -1,7 +1,7 @@
 //! End to end: HTTP routes served by the real binary, with API Gateway HTTP API
 //! (payload 2.0) events in and API Gateway response mapping out.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use serde_json::{json, Value};

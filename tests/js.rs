@@ -3,7 +3,7 @@
 //! modules, module resolution, the sandbox clock inside handlers, and handlers that
 //! misbehave (contained, typed, the daemon keeps serving).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,12 +2,12 @@
 //! imports (inside its directory or in `src/shared`) serves the new code; a syntax
 //! error keeps the old code serving and is reported, located.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::replace;
+use crate::common::replace;
 use sandbox_testing::Sandbox;
 
 fn write(root: &Path, path: &str, text: &str) {

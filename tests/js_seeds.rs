@@ -2,7 +2,7 @@
 //! SST's TypeScript queue consumer, their handlers exactly as the guides write them,
 //! running from fixture apps.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,12 +4,12 @@
 //! draws fresh randomness. An edit is served at once, and the new code gets its own
 //! snapshot later.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::replace;
+use crate::common::replace;
 use sandbox_testing::Sandbox;
 use serde_json::Value;
 

@@ -4,7 +4,7 @@
 //! counted, the message goes to the dead-letter queue (or is dropped without one), and
 //! drain settles instead of running forever.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

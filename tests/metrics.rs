@@ -4,7 +4,7 @@
 //! dead-letter depth, stream consumer lag and iterator age, alarm states. Every metric
 //! family the sandbox writes is documented in README.md.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

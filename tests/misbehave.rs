@@ -1,7 +1,7 @@
 //! End to end: handlers that misbehave are contained. Each gets API Gateway's 502 with
 //! the request id, the failure is recorded with its kind, and the daemon keeps serving.
 
-mod common;
+use crate::common;
 
 use sandbox_testing::Sandbox;
 

@@ -1,9 +1,9 @@
 //! End to end: queues with SQS semantics consumed by handlers (Lambda's event source
 //! mapping), fed through the control API, on a manual clock.
 
-mod common;
+use crate::common;
 
-use common::{logs, outcomes};
+use crate::common::{logs, outcomes};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

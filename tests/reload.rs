@@ -1,9 +1,9 @@
 //! End to end: hot reload of handlers and the manifest while the sandbox serves, with
 //! nothing dropped.
 
-mod common;
+use crate::common;
 
-use common::replace;
+use crate::common::replace;
 
 use sandbox_testing::wat::responding;
 use std::collections::BTreeSet;

@@ -4,12 +4,12 @@
 //! through its `remote` entries with AWS_ENDPOINT_URL and dummy credentials, as a
 //! developer's machine reaches AWS.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use common::aws;
+use crate::common::aws;
 use sandbox_testing::Sandbox;
 use serde_json::{json, Value};
 

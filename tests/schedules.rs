@@ -1,15 +1,15 @@
 //! End to end: `@scheduled` rate and cron expressions firing on the sandbox clock, the
 //! control API to move that clock, drain, and the on-demand trigger.
 
-mod common;
+use crate::common;
 
-use common::events;
+use crate::common::events;
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::START;
+use crate::common::START;
 
 fn manual() -> sandbox_testing::Sandbox {
     common::manual("schedules")

@@ -2,9 +2,9 @@
 //! mapping), fed through the control API and the SDK, on a manual clock. The services
 //! crate unit-tests the state machine; these check what a user sees over the real binary.
 
-mod common;
+use crate::common;
 
-use common::{events, logs, replace};
+use crate::common::{events, logs, replace};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -3,9 +3,9 @@
 //! Lambda's async retries then the dead-letter queue, FIFO topics into FIFO queues, and
 //! the seed's `@events` example.
 
-mod common;
+use crate::common;
 
-use common::{events, outcomes};
+use crate::common::{events, outcomes};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
