@@ -32,6 +32,7 @@ mod misbehave;
 mod queues;
 mod reload;
 mod remote;
+mod remote_reshard;
 mod schedules;
 mod streams;
 mod topics;
