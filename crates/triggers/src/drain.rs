@@ -1,6 +1,8 @@
 //! Drain: wait until the sandbox has settled — no invocation running, nothing taken
 //! from a service and not yet delivered, nothing due now in any service — so a test can
 //! publish, drain and assert without sleeping. Work scheduled for later does not count.
+//! Batches taken from remote resources (`remote` entries) count as running until they
+//! are settled in AWS; what still waits in a real queue or stream does not.
 
 use std::time::{Duration, Instant};
 
@@ -56,19 +58,24 @@ pub(crate) async fn drain(triggers: &Triggers, timeout: Duration) -> DrainReport
 fn idle(triggers: &Triggers) -> bool {
     let app = triggers.app();
     let activity = &triggers.activity;
-    let finished_before = activity.ended() + app.finished();
-    let running_before = activity.busy() + app.in_flight();
+    let remote = || triggers.remote().map(|r| r.activity()).unwrap_or_default();
+    let remote_before = remote();
+    let finished_before = activity.ended() + app.finished() + remote_before.ended;
+    let running_before = activity.busy() + app.in_flight() + remote_before.busy;
     let due = triggers.has_due(triggers.clock.now());
-    let running_after = activity.busy() + app.in_flight();
-    let finished_after = activity.ended() + app.finished();
+    let remote_after = remote();
+    let running_after = activity.busy() + app.in_flight() + remote_after.busy;
+    let finished_after = activity.ended() + app.finished() + remote_after.ended;
     running_before == 0 && !due && running_after == 0 && finished_before == finished_after
 }
 
 fn report(triggers: &Triggers) -> DrainReport {
     let now = triggers.clock.now();
+    let remote = triggers.remote().map(|r| r.pending()).unwrap_or_default();
     let (pending, later): (Vec<_>, Vec<_>) = triggers
         .pending(now)
         .into_iter()
+        .chain(remote)
         .filter(|w| w.due_now > 0 || w.scheduled_later > 0)
         .partition(|w| w.due_now > 0);
     DrainReport {

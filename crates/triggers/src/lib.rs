@@ -289,7 +289,8 @@ impl Triggers {
     /// running invocations finish on the app they started with. Returns what changed.
     pub fn swap(self: &Arc<Self>, app: App) -> Result<Vec<String>, String> {
         let mut changes = Vec::new();
-        if app.manifest() != self.app.load().manifest() {
+        let manifest_changed = app.manifest() != self.app.load().manifest();
+        if manifest_changed {
             for driver in self.drivers.iter() {
                 match driver.reconfigure(app.manifest()) {
                     Ok(lines) => changes.extend(lines),
@@ -302,7 +303,12 @@ impl Triggers {
         }
         self.metrics.reloaded(true);
         self.connect(&app);
-        self.app.store(Arc::new(app));
+        let app = Arc::new(app);
+        self.app.store(app.clone());
+        // Remote consumers start after the store, so a new one invokes the new code.
+        if let Some(remote) = self.remote().filter(|_| manifest_changed) {
+            changes.extend(remote.reconfigure(app.manifest()));
+        }
         self.activity.clock_moved();
         Ok(changes)
     }

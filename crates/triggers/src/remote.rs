@@ -4,10 +4,15 @@
 //!
 //! The front ends ask it first: a handler's `sandbox.call` or a control-API send,
 //! publish or put naming a remote resource goes to AWS instead of the local service of
-//! the same name. Kept to one trait so this crate never depends on the AWS SDK.
+//! the same name. Reload and drain ask it too: a reload hands it the new manifest (its
+//! consumers of changed `remote` lines are restarted), and drain counts the batches it
+//! has taken from AWS and not yet settled. Kept to one trait so this crate never depends
+//! on the AWS SDK.
 
 use std::sync::{Arc, OnceLock};
 
+use sandbox_manifest::Manifest;
+use sandbox_services::PendingWork;
 use serde_json::Value;
 
 use crate::ControlError;
@@ -27,6 +32,36 @@ pub trait Remote: Send + Sync {
     /// A control request (`POST /_sandbox/queues/{name}/messages`, …) aimed at a remote
     /// resource, answered with its status and JSON body; `None` when it is not.
     fn control(&self, method: &str, path: &str, body: &[u8]) -> Option<(u16, Value)>;
+
+    /// A hot reload's new manifest: stops the consumers of removed or changed `remote`
+    /// entries (after their batch in flight) and starts those of new or changed ones.
+    /// The lines the reload logs. Never blocks on AWS: connecting happens afterwards.
+    fn reconfigure(&self, manifest: &Manifest) -> Vec<String> {
+        let _ = manifest;
+        Vec::new()
+    }
+
+    /// Batches taken from remote resources and not yet settled (received and not yet
+    /// deleted or left to come back; a stream batch still being retried): how many now,
+    /// and how many ever finished, for drain's idle check. Messages still waiting in a
+    /// real queue or stream are not the sandbox's and are not counted.
+    fn activity(&self) -> RemoteActivity {
+        RemoteActivity::default()
+    }
+
+    /// The same batches per remote resource, for drain's report.
+    fn pending(&self) -> Vec<PendingWork> {
+        Vec::new()
+    }
+}
+
+/// What [`Remote::activity`] counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RemoteActivity {
+    /// Batches taken and not yet settled.
+    pub busy: u64,
+    /// Batches settled since start.
+    pub ended: u64,
 }
 
 /// Where the triggers keep the registered [`Remote`], set once at start.
