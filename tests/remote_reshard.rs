@@ -1,1 +1,481 @@
-//! End to end: a remote stream that was resharded (placeholder, filled in below).
+//! End to end: a remote stream read from a scripted Kinesis stand-in. The sandbox's own
+//! Kinesis API (which tests/remote.rs uses to play AWS) has no SplitShard or MergeShards,
+//! so it cannot show a stream after resharding; this stand-in can. It is a plain HTTP/1.1
+//! server on loopback speaking the AWS JSON 1.1 protocol of the calls a remote stream's
+//! consumer makes (ListShards, GetShardIterator, GetRecords), over shards the test
+//! scripts: a closed parent (its sequence range ended; GetRecords at its end answers no
+//! next iterator and names its children) and the children it was split into. The app
+//! (`fixtures/apps/remote-reshard`, copied so its `endpoint` can name the stand-in's
+//! port) reaches it with the official SDK and dummy credentials, as it reaches AWS.
+
+use crate::common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use sandbox_testing::Sandbox;
+use serde_json::{json, Value};
+
+const ARN: &str = "arn:aws:kinesis:us-east-1:123456789012:stream/ticks";
+const PARENT: &str = "shardId-000000000000";
+const LEFT: &str = "shardId-000000000001";
+const RIGHT: &str = "shardId-000000000002";
+
+/// One scripted shard.
+struct FakeShard {
+    id: String,
+    parent: Option<String>,
+    /// `(sequence number, data, arrival in epoch seconds)`.
+    records: Vec<(String, String, f64)>,
+    /// Closed by resharding: no records after these; its children.
+    closed: Option<Vec<String>>,
+}
+
+#[derive(Default)]
+struct State {
+    shards: Vec<FakeShard>,
+    /// Every call, one line each: `GetShardIterator <shard> <type>`,
+    /// `GetRecords <shard> <count>[ end]` (`end`: no next iterator).
+    calls: Vec<String>,
+}
+
+/// The Kinesis stand-in: its state and its address.
+struct Kinesis {
+    state: Arc<Mutex<State>>,
+    url: String,
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+impl Kinesis {
+    fn start(shards: Vec<FakeShard>) -> Kinesis {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            shards,
+            calls: Vec::new(),
+        }));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let state = shared.clone();
+                std::thread::spawn(move || serve(conn, &state));
+            }
+        });
+        Kinesis { state, url }
+    }
+
+    /// Appends a record to an open shard; its sequence number.
+    fn put(&self, shard: &str, data: &str) -> String {
+        let mut state = self.state.lock().unwrap();
+        let index = state.shards.iter().position(|s| s.id == shard).unwrap();
+        let s = &mut state.shards[index];
+        assert!(s.closed.is_none(), "{shard} is closed");
+        let seq = sequence(index, s.records.len());
+        s.records.push((seq.clone(), data.to_string(), now()));
+        seq
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Waits (bounded) until a call line starting with `prefix` was made after the first
+    /// `after` calls; the number of calls by then.
+    fn await_call(&self, after: usize, prefix: &str) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let calls = self.calls();
+            if calls[after.min(calls.len())..]
+                .iter()
+                .any(|c| c.starts_with(prefix))
+            {
+                return calls.len();
+            }
+            assert!(Instant::now() < deadline, "no `{prefix}` call: {calls:#?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Kinesis-looking sequence numbers, increasing within a shard and unique across them.
+fn sequence(shard: usize, n: usize) -> String {
+    format!("4959{shard:04}{n:08}")
+}
+
+fn shard(
+    index: usize,
+    parent: Option<&str>,
+    data: &[&str],
+    children: Option<&[&str]>,
+) -> FakeShard {
+    FakeShard {
+        id: format!("shardId-{index:012}"),
+        parent: parent.map(str::to_string),
+        records: data
+            .iter()
+            .enumerate()
+            .map(|(n, d)| (sequence(index, n), d.to_string(), now()))
+            .collect(),
+        closed: children.map(|c| c.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+/// One connection: HTTP/1.1 requests, kept alive, answered in order.
+fn serve(conn: TcpStream, state: &Mutex<State>) {
+    let mut writer = conn.try_clone().unwrap();
+    let mut reader = BufReader::new(conn);
+    loop {
+        let mut target = String::new();
+        let mut length = 0;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                match name.trim().to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "x-amz-target" => target = value.trim().to_string(),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let operation = target.rsplit('.').next().unwrap_or("").to_string();
+        let (status, answer) = match call(&mut state.lock().unwrap(), &operation, &input) {
+            Ok(answer) => ("200 OK", answer),
+            Err((kind, message)) => (
+                "400 Bad Request",
+                json!({"__type": kind, "message": message}),
+            ),
+        };
+        let answer = answer.to_string();
+        let response = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: test\r\nContent-Length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if writer.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+type Answer = Result<Value, (&'static str, String)>;
+
+fn call(state: &mut State, operation: &str, input: &Value) -> Answer {
+    let invalid = |m: String| ("InvalidArgumentException", m);
+    match operation {
+        "ListShards" => {
+            let shards: Vec<Value> = state
+                .shards
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let mut range = json!({"StartingSequenceNumber": sequence(i, 0)});
+                    if s.closed.is_some() {
+                        range["EndingSequenceNumber"] =
+                            json!(s.records.last().map_or(sequence(i, 0), |r| r.0.clone()));
+                    }
+                    let mut shard = json!({
+                        "ShardId": s.id,
+                        "HashKeyRange": {"StartingHashKey": "0", "EndingHashKey": "340282366920938463463374607431768211455"},
+                        "SequenceNumberRange": range,
+                    });
+                    if let Some(parent) = &s.parent {
+                        shard["ParentShardId"] = json!(parent);
+                    }
+                    shard
+                })
+                .collect();
+            state.calls.push("ListShards".into());
+            Ok(json!({"Shards": shards}))
+        }
+        "GetShardIterator" => {
+            let id = input["ShardId"].as_str().unwrap_or("");
+            let kind = input["ShardIteratorType"].as_str().unwrap_or("");
+            let shard = state
+                .shards
+                .iter()
+                .find(|s| s.id == id)
+                .ok_or(("ResourceNotFoundException", format!("no shard {id}")))?;
+            let find = |seq: &str| {
+                shard
+                    .records
+                    .iter()
+                    .position(|r| r.0 == seq)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "Invalid StartingSequenceNumber {seq}: not in shard {id}"
+                        ))
+                    })
+            };
+            let seq = input["StartingSequenceNumber"].as_str().unwrap_or("");
+            let at = match kind {
+                "TRIM_HORIZON" | "AT_TIMESTAMP" => 0,
+                "LATEST" => shard.records.len(),
+                "AT_SEQUENCE_NUMBER" => find(seq)?,
+                "AFTER_SEQUENCE_NUMBER" => find(seq)? + 1,
+                other => return Err(invalid(format!("iterator type {other}"))),
+            };
+            let line = match kind {
+                "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER" => {
+                    format!("GetShardIterator {id} {kind} {seq}")
+                }
+                _ => format!("GetShardIterator {id} {kind}"),
+            };
+            state.calls.push(line);
+            Ok(json!({"ShardIterator": format!("{id}/{at}")}))
+        }
+        "GetRecords" => {
+            let iterator = input["ShardIterator"].as_str().unwrap_or("");
+            let limit = input["Limit"].as_u64().unwrap_or(10_000) as usize;
+            let (id, at) = iterator
+                .split_once('/')
+                .ok_or_else(|| invalid(format!("bad iterator {iterator}")))?;
+            let at: usize = at.parse().map_err(|_| invalid(iterator.into()))?;
+            let shard = state.shards.iter().find(|s| s.id == id).unwrap();
+            let records: Vec<Value> = shard
+                .records
+                .iter()
+                .skip(at)
+                .take(limit)
+                .map(|(seq, data, arrival)| {
+                    json!({
+                        "SequenceNumber": seq,
+                        "ApproximateArrivalTimestamp": arrival,
+                        "Data": base64::engine::general_purpose::STANDARD.encode(data),
+                        "PartitionKey": "k",
+                    })
+                })
+                .collect();
+            let next = at + records.len();
+            let mut answer = json!({"Records": records, "MillisBehindLatest": 0});
+            let end = match &shard.closed {
+                Some(children) if next >= shard.records.len() && records.is_empty() => {
+                    answer["ChildShards"] = json!(children
+                        .iter()
+                        .map(|c| json!({
+                            "ShardId": c,
+                            "ParentShards": [id],
+                            "HashKeyRange": {"StartingHashKey": "0", "EndingHashKey": "1"},
+                        }))
+                        .collect::<Vec<_>>());
+                    true
+                }
+                _ => {
+                    answer["NextShardIterator"] = json!(format!("{id}/{next}"));
+                    false
+                }
+            };
+            state.calls.push(format!(
+                "GetRecords {id} {}{}",
+                records.len(),
+                if end { " end" } else { "" }
+            ));
+            Ok(answer)
+        }
+        other => Err((
+            "UnknownOperationException",
+            format!("{other} is not scripted"),
+        )),
+    }
+}
+
+/// The fixture copied to a temporary directory, its stream pointed at `kinesis` and its
+/// consumer given `settings` (indented property lines).
+fn app(kinesis: &Kinesis, settings: &str) -> (Sandbox, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = common::fixture("remote-reshard");
+    let handler = "src/streams/ticks/log";
+    std::fs::create_dir_all(dir.path().join(handler)).unwrap();
+    std::fs::copy(
+        fixture.join(handler).join("index.js"),
+        dir.path().join(handler).join("index.js"),
+    )
+    .unwrap();
+    let arc = format!(
+        "@app\nremote-reshard\n\n@streams\nticks\n  remote {ARN}\n  endpoint {}\n  consumers log\n{settings}",
+        kinesis.url
+    );
+    std::fs::write(dir.path().join("app.arc"), arc).unwrap();
+    let sandbox = Sandbox::builder(dir.path())
+        .bin(env!("CARGO_BIN_EXE_sandbox"))
+        .arg("--cache-dir")
+        .arg(common::shared_cache())
+        .env("AWS_ACCESS_KEY_ID", "AKIDRESHARDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "reshard-test-secret")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .start()
+        .unwrap();
+    (sandbox, dir)
+}
+
+/// The handler's `tick …` lines: `(data, shard, batch size)`, in order.
+fn ticks(app: &Sandbox) -> Vec<(String, String, usize)> {
+    app.output()
+        .lines()
+        .filter_map(|l| {
+            let words: Vec<&str> = l[l.find("tick ")?..].split(' ').collect();
+            match words.as_slice() {
+                ["tick", data, "shard", shard, "batch", n, ..] => {
+                    Some((data.to_string(), shard.to_string(), n.parse().ok()?))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Waits (bounded) until the handler logged `data`.
+fn await_tick(app: &Sandbox, data: &str) -> Vec<(String, String, usize)> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ticks = ticks(app);
+        if ticks.iter().any(|t| t.0 == data) {
+            return ticks;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tick {data} never came:\n{}",
+            app.output()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The consumer's view: shard id → `(checkpoint, finished)`.
+fn checkpoints(app: &Sandbox) -> HashMap<String, (Value, bool)> {
+    let view = app
+        .get("/_sandbox/streams/ticks/consumers/log")
+        .unwrap()
+        .ok_json()
+        .unwrap();
+    view["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["shardId"].as_str().unwrap().to_string(),
+                (s["checkpoint"].clone(), s["finished"] == true),
+            )
+        })
+        .collect()
+}
+
+/// Waits (bounded) until `check` holds for the consumer's checkpoints.
+fn await_checkpoints(app: &Sandbox, check: impl Fn(&HashMap<String, (Value, bool)>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = checkpoints(app);
+        if check(&now) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{now:#?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn data(ticks: &[(String, String, usize)], shard: &str) -> Vec<String> {
+    ticks
+        .iter()
+        .filter(|t| t.1 == shard)
+        .map(|t| t.0.clone())
+        .collect()
+}
+
+#[test]
+fn a_resharded_remote_stream_is_read_parent_first_then_children_in_order() {
+    // Shard 0 was split into 1 and 2; each child already holds records.
+    let kinesis = Kinesis::start(vec![
+        shard(
+            0,
+            None,
+            &["p0", "p1", "p2", "p3", "p4"],
+            Some(&[LEFT, RIGHT]),
+        ),
+        shard(1, Some(PARENT), &["l0", "l1", "l2"], None),
+        shard(2, Some(PARENT), &["r0", "r1", "r2"], None),
+    ]);
+    let (app, _dir) = app(&kinesis, "  startingPosition TRIM_HORIZON\n  batchSize 2\n");
+    await_tick(&app, "l2");
+    let ticks = await_tick(&app, "r2");
+    let order: Vec<&str> = ticks.iter().map(|t| t.0.as_str()).collect();
+    // Every parent record before any child record, each shard in order.
+    let first_child = order.iter().position(|d| !d.starts_with('p')).unwrap();
+    assert_eq!(
+        &order[..first_child],
+        ["p0", "p1", "p2", "p3", "p4"],
+        "{order:?}"
+    );
+    assert_eq!(data(&ticks, PARENT), ["p0", "p1", "p2", "p3", "p4"]);
+    assert_eq!(data(&ticks, LEFT), ["l0", "l1", "l2"], "{order:?}");
+    assert_eq!(data(&ticks, RIGHT), ["r0", "r1", "r2"], "{order:?}");
+    assert_eq!(order.len(), 11, "each record once: {order:?}");
+    // No child was asked for an iterator before the parent was read to its end, and the
+    // children were read from their start.
+    let calls = kinesis.calls();
+    let end = calls
+        .iter()
+        .position(|c| c == &format!("GetRecords {PARENT} 0 end"))
+        .unwrap_or_else(|| panic!("{calls:#?}"));
+    let child_call = |c: &String| c.contains(LEFT) || c.contains(RIGHT);
+    assert!(!calls[..end].iter().any(child_call), "{calls:#?}");
+    for child in [LEFT, RIGHT] {
+        let asked: Vec<&String> = calls
+            .iter()
+            .filter(|c| c.starts_with(&format!("GetShardIterator {child}")))
+            .collect();
+        assert_eq!(
+            asked,
+            [&format!("GetShardIterator {child} TRIM_HORIZON")],
+            "{calls:#?}"
+        );
+    }
+    // Checkpoints: the parent finished at its last record, each child at its last.
+    await_checkpoints(&app, |c| {
+        c.get(PARENT) == Some(&(json!(sequence(0, 4)), true))
+            && c.get(LEFT) == Some(&(json!(sequence(1, 2)), false))
+            && c.get(RIGHT) == Some(&(json!(sequence(2, 2)), false))
+    });
+    // New records in a child are read on from its checkpoint; the parent is not read again.
+    let parent_reads = calls.iter().filter(|c| c.contains(PARENT)).count();
+    let seq = kinesis.put(LEFT, "l3");
+    let ticks = await_tick(&app, "l3");
+    assert_eq!(data(&ticks, LEFT), ["l0", "l1", "l2", "l3"]);
+    await_checkpoints(&app, |c| c.get(LEFT) == Some(&(json!(seq), false)));
+    let calls = kinesis.calls();
+    assert_eq!(
+        calls.iter().filter(|c| c.contains(PARENT)).count(),
+        parent_reads,
+        "{calls:#?}"
+    );
+}
