@@ -3,26 +3,37 @@
 //! publish and put naming a remote entry go to AWS through the SDK, and the control
 //! API's purge, peek and redrive of a remote queue are refused (the sandbox never
 //! empties or reads around a real queue behind its consumer's back).
+//!
+//! It also answers `GET /_sandbox/remote` (every remote entry: connected, or connecting
+//! and why) and, for reload and drain, hands the triggers' questions to `crate::units`
+//! (the running entries) and `crate::in_flight` (their batches in flight).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
+use sandbox_app::AppCell;
+use sandbox_manifest::Manifest;
 use sandbox_ops::aws::resource_name;
 use sandbox_ops::bus::PutEvents;
 use sandbox_ops::control::{decode, decode_value, ControlError};
 use sandbox_ops::queues::SendMessage;
 use sandbox_ops::streams::{is_put_records, PutRecord, PutRecords, PutRecordsEntry};
 use sandbox_ops::topics::Publish;
-use sandbox_triggers::remote::Remote;
-use serde_json::{Map, Value};
+use sandbox_services::PendingWork;
+use sandbox_triggers::remote::{Remote, RemoteActivity};
+use sandbox_triggers::Triggers;
+use serde_json::{json, Map, Value};
 use tokio::runtime::{Handle, RuntimeFlavor};
 
+use crate::in_flight::InFlight;
 use crate::publish::{self, Client};
 use crate::streams::Streams;
+use crate::units::Unit;
 
 /// The kinds of remote entries, as the control API's paths name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum Kind {
     Queue,
     Topic,
@@ -41,25 +52,82 @@ impl Kind {
     }
 }
 
-/// One remote entry: its client, or why it has none (no credentials, no such queue…).
+/// One remote entry: its client once connected, or why it has none yet.
 pub(crate) struct Entry {
     /// `remote queue orders`, for messages.
     pub what: String,
-    pub client: Result<Client, String>,
+    pub link: Mutex<Link>,
+}
+
+/// Where an entry stands with AWS.
+#[derive(Clone)]
+pub(crate) enum Link {
+    Connected(Client),
+    /// Not connected yet: the last attempt's error (`None` before the first attempt
+    /// ends). Retried with backoff in the background.
+    Connecting(Option<String>),
+}
+
+impl Entry {
+    pub(crate) fn new(what: String) -> Entry {
+        Entry {
+            what,
+            link: Mutex::new(Link::Connecting(None)),
+        }
+    }
+
+    pub(crate) fn link(&self) -> Link {
+        self.link.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set(&self, link: Link) {
+        *self.link.lock().unwrap_or_else(|e| e.into_inner()) = link;
+    }
+
+    /// The client, or why there is none (a line for a 503 or an on-failure error).
+    pub(crate) fn client(&self) -> Result<Client, String> {
+        match self.link() {
+            Link::Connected(client) => Ok(client),
+            Link::Connecting(None) => {
+                Err(format!("{} is not connected yet (connecting)", self.what))
+            }
+            Link::Connecting(Some(why)) => Err(format!(
+                "{} is not connected (retrying in the background): {why}",
+                self.what
+            )),
+        }
+    }
 }
 
 pub(crate) struct Front {
-    pub entries: HashMap<(Kind, String), Entry>,
+    /// Every remote entry under its manifest name and its AWS name.
+    pub entries: RwLock<HashMap<(Kind, String), Arc<Entry>>>,
     /// `--remote-read-only`: nothing is written to a remote resource.
     pub read_only: bool,
     pub handle: Handle,
-    pub streams: Arc<Streams>,
+    /// Remote streams' consumers and checkpoints: made (and with `--state`, its file
+    /// opened) when the first remote stream consumer starts, never otherwise.
+    pub streams: OnceLock<Arc<Streams>>,
+    /// `--state DIR`, for the checkpoints.
+    pub state_dir: Option<PathBuf>,
+    pub app: AppCell,
+    pub triggers: Weak<Triggers>,
+    /// Batches taken from AWS and not yet settled, for drain.
+    pub in_flight: Arc<InFlight>,
+    /// The running remote entries by kind and manifest name (see `crate::units`).
+    pub units: Mutex<BTreeMap<(Kind, String), Unit>>,
+    /// Itself, for the tasks it starts.
+    pub me: Weak<Front>,
 }
 
 impl Front {
     /// The remote entry `name` (the manifest's name, or the AWS name in an ARN or URL).
-    fn entry(&self, kind: Kind, name: &str) -> Option<&Entry> {
-        self.entries.get(&(kind, resource_name(name).to_string()))
+    pub(crate) fn entry(&self, kind: Kind, name: &str) -> Option<Arc<Entry>> {
+        self.entries
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(kind, resource_name(name).to_string()))
+            .cloned()
     }
 
     /// Runs an SDK call to its end from synchronous code (host calls, control rows):
@@ -89,6 +157,36 @@ impl Front {
         }
     }
 
+    /// `GET /_sandbox/remote`: every remote entry, connected or connecting (and why),
+    /// with its batches in flight.
+    fn overview(&self) -> Value {
+        let in_flight = self.in_flight.pending();
+        let units = self.units.lock().unwrap_or_else(|e| e.into_inner());
+        let entries: Vec<Value> = units
+            .iter()
+            .map(|((kind, name), unit)| {
+                let (state, error) = match unit.entry.link() {
+                    Link::Connected(_) => ("connected", None),
+                    Link::Connecting(why) => ("connecting", why),
+                };
+                let messages: u64 = in_flight
+                    .iter()
+                    .filter(|w| w.resource == *name && w.service.ends_with(kind.noun()))
+                    .map(|w| w.due_now)
+                    .sum();
+                json!({
+                    "kind": kind.noun(),
+                    "name": name,
+                    "resource": unit.resource,
+                    "state": state,
+                    "error": error,
+                    "inFlight": messages,
+                })
+            })
+            .collect();
+        json!({ "remote": entries, "readOnly": self.read_only })
+    }
+
     /// A write to a remote resource, unless `--remote-read-only` or it has no client.
     fn write(
         &self,
@@ -104,11 +202,11 @@ impl Front {
                 ),
             });
         }
-        match &entry.client {
-            Ok(client) => call(entry.what.clone(), client.clone()),
-            Err(why) => Err(ControlError {
+        match entry.client() {
+            Ok(client) => call(entry.what.clone(), client),
+            Err(message) => Err(ControlError {
                 status: 503,
-                message: format!("{} is not connected: {why}", entry.what),
+                message,
             }),
         }
     }
@@ -183,12 +281,12 @@ impl Remote for Front {
             ("queues", "SendMessage") => {
                 let op: SendMessage = decode_value(value, "").ok()?;
                 let entry = self.entry(Kind::Queue, op.queue_url.as_deref()?)?;
-                Some(self.send(entry, op))
+                Some(self.send(&entry, op))
             }
             ("topics", "Publish") => {
                 let op: Publish = decode_value(value, "").ok()?;
                 let entry = self.entry(Kind::Topic, op.topic_arn.as_deref()?)?;
-                Some(self.publish(entry, op))
+                Some(self.publish(&entry, op))
             }
             ("bus", "PutEvents") => {
                 let op: PutEvents = decode_value(value, "").ok()?;
@@ -207,17 +305,17 @@ impl Remote for Front {
                     ))));
                 }
                 let entry = self.entry(Kind::Bus, remote)?;
-                Some(self.put_events(entry, op))
+                Some(self.put_events(&entry, op))
             }
             ("streams", "PutRecord") => {
                 let op: PutRecord = decode_value(value, "").ok()?;
                 let entry = self.entry(Kind::Stream, op.stream_name.as_deref()?)?;
-                Some(self.put(entry, Ok(one(op))))
+                Some(self.put(&entry, Ok(one(op))))
             }
             ("streams", "PutRecords") => {
                 let op: PutRecords = decode_value(value, "").ok()?;
                 let entry = self.entry(Kind::Stream, op.stream_name.as_deref()?)?;
-                Some(self.put(entry, Err(op.records)))
+                Some(self.put(&entry, Err(op.records)))
             }
             _ => None,
         }
@@ -229,6 +327,9 @@ impl Remote for Front {
             .trim_end_matches('/')
             .split('/')
             .collect();
+        if parts == ["remote"] && method == "GET" {
+            return Some((200, self.overview()));
+        }
         let kind = match *parts.first()? {
             "queues" => Kind::Queue,
             "topics" => Kind::Topic,
@@ -237,6 +338,7 @@ impl Remote for Front {
             _ => return None,
         };
         let entry = self.entry(kind, parts.get(1)?)?;
+        let entry = entry.as_ref();
         let answer = match (kind, method, &parts[2..]) {
             (Kind::Queue, "POST", ["messages"]) => decode::<SendMessage>(body, "")
                 .and_then(|op| self.send(entry, op)),
@@ -262,14 +364,30 @@ impl Remote for Front {
                     decode_value::<PutRecord>(value, "").and_then(|op| self.put(entry, Ok(one(op))))
                 }
             }
-            (Kind::Stream, _, ["consumers", consumer, rest @ ..]) => {
-                self.streams.control(parts[1], consumer, method, rest, body)?
-            }
+            (Kind::Stream, _, ["consumers", consumer, rest @ ..]) => match self.streams.get() {
+                Some(streams) => streams.control(parts[1], consumer, method, rest, body)?,
+                None => Err(ControlError::not_found(format!(
+                    "remote stream {} has no running consumer `{consumer}`",
+                    parts[1]
+                ))),
+            },
             _ => return None,
         };
         Some(match answer {
             Ok(value) => (200, value),
             Err(e) => (e.status, e.body()),
         })
+    }
+
+    fn reconfigure(&self, manifest: &Manifest) -> Vec<String> {
+        crate::units::reconfigure(self, manifest)
+    }
+
+    fn activity(&self) -> RemoteActivity {
+        self.in_flight.activity()
+    }
+
+    fn pending(&self) -> Vec<PendingWork> {
+        self.in_flight.pending()
     }
 }

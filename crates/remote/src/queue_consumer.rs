@@ -6,8 +6,14 @@
 //! queue's redrive policy: a failed message is simply not deleted, so it comes back after
 //! its visibility timeout and, past `maxReceiveCount`, AWS moves it to the dead-letter
 //! queue. In peek mode (`consume peek`, `--remote-read-only`) nothing is ever deleted.
+//!
+//! `maxConcurrency` pollers (five by default, as Lambda starts) each receive and run
+//! their own batch, so up to that many batches are in flight at once. Each batch is
+//! counted in flight ([`Tracker`]) from its first received message until it is settled,
+//! for drain and so a reload stops a poller only between batches.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{
@@ -21,6 +27,7 @@ use sandbox_services::queue::{
 };
 use tokio::time::Instant;
 
+use crate::in_flight::{Batch, Tracker};
 use crate::sdk::sdk_error;
 
 /// One remote queue's consumer.
@@ -41,6 +48,9 @@ pub(crate) struct QueueConsumer {
     /// The real queue's visibility timeout (read at start).
     pub visibility: Duration,
     pub app: AppCell,
+    /// The receive error the pollers last logged: logged once, not once per poller or
+    /// per retry.
+    pub failing: Mutex<Option<String>>,
 }
 
 /// The longest an SQS long poll waits.
@@ -48,41 +58,50 @@ const LONG_POLL_SECONDS: i32 = 20;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl QueueConsumer {
-    /// Polls until the process ends. An error (credentials, network, a deleted queue) is
-    /// logged once, naming the queue, and polling backs off; the rest of the app runs on.
-    pub(crate) async fn run(self) {
-        let mut failing: Option<String> = None;
+    /// One poller: receives and runs a batch at a time until the task is stopped. An
+    /// error (credentials, network, a deleted queue) is logged once, naming the queue,
+    /// and polling backs off; the rest of the app runs on.
+    pub(crate) async fn run(&self, tracker: Tracker) {
         let mut backoff = Duration::from_secs(1);
         loop {
-            match self.receive().await {
+            match self.receive(&tracker).await {
                 Err(e) => {
-                    if failing.as_deref() != Some(e.as_str()) {
-                        tracing::error!(
-                            "remote queue {}: cannot receive: {e}; retrying",
-                            self.name
-                        );
-                        failing = Some(e);
-                    }
+                    self.failed(e);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
-                Ok(batch) => {
-                    if failing.take().is_some() {
+                Ok((batch, taken)) => {
+                    let recovered = self
+                        .failing
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take()
+                        .is_some();
+                    if recovered {
                         tracing::info!("remote queue {}: receiving again", self.name);
                     }
                     backoff = Duration::from_secs(1);
-                    if !batch.is_empty() {
-                        self.deliver(batch).await;
-                    }
+                    self.deliver(batch).await;
+                    drop(taken);
                 }
             }
         }
     }
 
+    /// Logs a receive error once (not once per poller or per retry).
+    fn failed(&self, e: String) {
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        if failing.as_deref() != Some(e.as_str()) {
+            tracing::error!("remote queue {}: cannot receive: {e}; retrying", self.name);
+            *failing = Some(e);
+        }
+    }
+
     /// One batch: long-polls for the first message, then fills the batch for at most
-    /// the batching window.
-    async fn receive(&self) -> Result<Vec<Message>, String> {
+    /// the batching window. In flight from its first message on.
+    async fn receive(&self, tracker: &Tracker) -> Result<(Vec<Message>, Batch), String> {
         let mut batch: Vec<Message> = Vec::new();
+        let mut taken: Option<Batch> = None;
         let mut deadline: Option<Instant> = None;
         loop {
             let want = (self.batch_size as usize - batch.len()).min(10) as i32;
@@ -102,15 +121,32 @@ impl QueueConsumer {
                 .message_system_attribute_names(MessageSystemAttributeName::All)
                 .message_attribute_names("All")
                 .send()
-                .await
-                .map_err(|e| sdk_error(&e))?;
-            batch.extend(out.messages.unwrap_or_default());
+                .await;
+            let out = match out {
+                Ok(out) => out,
+                Err(e) => {
+                    // Part of a batch already received is delivered: it is ours now.
+                    return match taken.take() {
+                        Some(taken) => Ok((batch, taken)),
+                        None => Err(sdk_error(&e)),
+                    };
+                }
+            };
+            let received = out.messages.unwrap_or_default();
+            match &mut taken {
+                None if !received.is_empty() => taken = Some(tracker.begin(received.len())),
+                Some(taken) => taken.add(received.len()),
+                None => {}
+            }
+            batch.extend(received);
             if batch.is_empty() {
                 continue;
             }
             let at = *deadline.get_or_insert_with(|| Instant::now() + self.window);
             if batch.len() >= self.batch_size as usize || Instant::now() >= at {
-                return Ok(batch);
+                if let Some(taken) = taken.take() {
+                    return Ok((batch, taken));
+                }
             }
         }
     }

@@ -157,6 +157,9 @@ pub(crate) struct StreamReader {
     pub app: AppCell,
     pub streams: Arc<Streams>,
     pub on_failure: OnFailure,
+    /// Counts each batch in flight until checkpointed or given up (drain waits for it;
+    /// a reload stops the reader only between batches).
+    pub in_flight: crate::in_flight::Tracker,
 }
 
 /// A shard being read: its iterator, once asked for.
@@ -240,6 +243,7 @@ impl StreamReader {
                         .collect();
                     if !records.is_empty() {
                         any = true;
+                        let _in_flight = self.in_flight.begin(records.len());
                         self.process(&id, records).await?;
                     }
                     if entry.iterator.is_none() {
