@@ -5,15 +5,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableDatabase, WriteTransaction};
 use sandbox_services::bus::image::{ArchiveChange, StoredArchived, StoredBus};
 
-use crate::store::{decode, json, StoreError};
+use crate::store::StoreError;
+use crate::table::JsonTable;
 
 /// Bus name → the bus as the catalog stores it.
-const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("bus_catalog");
+const CATALOG: JsonTable<&str> = JsonTable::new("bus_catalog", "bus");
 /// (bus, archive, sequence) → the archived event.
-const ARCHIVED: TableDefinition<(&str, &str, u64), &[u8]> = TableDefinition::new("bus_archived");
+const ARCHIVED: JsonTable<(&str, &str, u64)> = JsonTable::new("bus_archived", "archived event");
 
 /// The buses' part of a [`Delta`](crate::Delta).
 #[derive(Debug, Clone, Default)]
@@ -30,9 +31,8 @@ impl BusesDelta {
 }
 
 pub(crate) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
-    tx.open_table(CATALOG)?;
-    tx.open_table(ARCHIVED)?;
-    Ok(())
+    CATALOG.create(tx)?;
+    ARCHIVED.create(tx)
 }
 
 /// The stored catalog and every archived event, archive by archive in order.
@@ -40,19 +40,8 @@ pub(crate) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
 pub(crate) fn load(
     db: &redb::Database,
 ) -> Result<(BTreeMap<String, StoredBus>, Vec<StoredArchived>), StoreError> {
-    use redb::ReadableDatabase;
     let tx = db.begin_read()?;
-    let mut catalog = BTreeMap::new();
-    for row in tx.open_table(CATALOG)?.iter()? {
-        let (name, value) = row?;
-        catalog.insert(name.value().to_string(), decode("bus", value.value())?);
-    }
-    let mut events = Vec::new();
-    for row in tx.open_table(ARCHIVED)?.iter()? {
-        let (_, value) = row?;
-        events.push(decode("archived event", value.value())?);
-    }
-    Ok((catalog, events))
+    Ok((CATALOG.read(&tx)?.by_name()?, ARCHIVED.read(&tx)?.all()?))
 }
 
 fn archives(catalog: &BTreeMap<String, StoredBus>) -> BTreeSet<(String, String)> {
@@ -66,17 +55,14 @@ pub(crate) fn write(tx: &WriteTransaction, deltas: &[crate::Delta]) -> Result<()
     if deltas.iter().all(|d| d.buses.is_empty()) {
         return Ok(());
     }
-    let mut catalog = tx.open_table(CATALOG)?;
-    let mut archived = tx.open_table(ARCHIVED)?;
+    let mut catalog = CATALOG.write(tx)?;
+    let mut archived = ARCHIVED.write(tx)?;
     for delta in deltas {
         let delta = &delta.buses;
         for change in &delta.archived {
             match change {
                 ArchiveChange::Added(e) => {
-                    archived.insert(
-                        (e.bus.as_str(), e.archive.as_str(), e.seq),
-                        json(e).as_slice(),
-                    )?;
+                    archived.put((e.bus.as_str(), e.archive.as_str(), e.seq), e)?;
                 }
                 ArchiveChange::Trimmed {
                     bus,
@@ -84,27 +70,18 @@ pub(crate) fn write(tx: &WriteTransaction, deltas: &[crate::Delta]) -> Result<()
                     below,
                 } => {
                     let (bus, archive) = (bus.as_str(), archive.as_str());
-                    archived.retain_in((bus, archive, 0)..(bus, archive, *below), |_, _| false)?;
+                    archived.remove_range((bus, archive, 0)..(bus, archive, *below))?;
                 }
             }
         }
         if let Some(next) = &delta.catalog {
-            let mut before = BTreeMap::new();
-            for row in catalog.iter()? {
-                let (name, value) = row?;
-                before.insert(name.value().to_string(), decode("bus", value.value())?);
-            }
+            let before: BTreeMap<String, StoredBus> = catalog.by_name()?;
             let kept = archives(next);
             for (bus, archive) in archives(&before).difference(&kept) {
                 let (bus, archive) = (bus.as_str(), archive.as_str());
-                archived.retain_in((bus, archive, 0)..=(bus, archive, u64::MAX), |_, _| false)?;
+                archived.remove_range((bus, archive, 0)..=(bus, archive, u64::MAX))?;
             }
-            for gone in before.keys().filter(|n| !next.contains_key(*n)) {
-                catalog.remove(gone.as_str())?;
-            }
-            for (name, bus) in next {
-                catalog.insert(name.as_str(), json(bus).as_slice())?;
-            }
+            catalog.replace(next)?;
         }
     }
     Ok(())

@@ -8,6 +8,8 @@
 //! - `retries`: topics' and buses' async invocations waiting for an attempt.
 //! - [`buses`]: buses' catalog (what the API made, replays) and archived events.
 //! - `topics`: the SNS topics' catalog (topics and subscriptions, the API's too).
+//! - `table`: the one shape of every table above — JSON rows by key, read and written
+//!   by key, key range or whole catalog.
 //! - [`commit`]: group commit — changes from many concurrent senders go to disk in one
 //!   transaction (one fsync), and each sender waits only for the commit holding its own.
 //!
@@ -20,6 +22,7 @@ pub mod commit;
 mod retries;
 pub mod store;
 pub mod streams;
+mod table;
 mod topics;
 
 pub use buses::BusesDelta;

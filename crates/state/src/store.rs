@@ -10,21 +10,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, TableDefinition};
 use sandbox_services::async_retry::image::{InvocationChanges, StoredInvocation};
 use sandbox_services::queue::{CatalogEntry, QueueChanges, QueueHead, StoredDedup, StoredMessage};
 use sandbox_services::schedule::StoredSchedule;
 
 use crate::streams::{LoadedStream, StreamsDelta};
+use crate::table::{past, JsonTable, Writer};
 
 /// Queue name → its configuration and API facts.
-const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("queue_catalog");
+const CATALOG: JsonTable<&str> = JsonTable::new("queue_catalog", "queue");
 /// Queue name → its counters.
-const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("queue_heads");
+const HEADS: JsonTable<&str> = JsonTable::new("queue_heads", "queue head");
 /// (queue, arrival key) → message with its visibility and receipt.
-const MESSAGES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("queue_messages");
+const MESSAGES: JsonTable<(&str, u64)> = JsonTable::new("queue_messages", "message");
 /// (queue, deduplication id) → the FIFO dedup record.
-const DEDUP: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("queue_dedup");
+const DEDUP: JsonTable<(&str, &str)> = JsonTable::new("queue_dedup", "deduplication id");
 /// Facts of the whole sandbox by name: `clock` → the manual clock's position (RFC 3339).
 const SANDBOX: TableDefinition<&str, &str> = TableDefinition::new("sandbox");
 
@@ -126,18 +127,6 @@ pub struct Store {
     file: PathBuf,
 }
 
-pub(crate) fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    // The services' types serialize to JSON without fail (string keys, no NaN).
-    serde_json::to_vec(value).unwrap_or_default()
-}
-
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(
-    what: &'static str,
-    bytes: &[u8],
-) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode { what, source })
-}
-
 impl Store {
     /// Opens (creating if need be) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
@@ -153,10 +142,10 @@ impl Store {
         let store = Store { db, file };
         // Every table exists from the start, so reads never meet a missing one.
         let tx = store.db.begin_write()?;
-        tx.open_table(CATALOG)?;
-        tx.open_table(HEADS)?;
-        tx.open_table(MESSAGES)?;
-        tx.open_table(DEDUP)?;
+        CATALOG.create(&tx)?;
+        HEADS.create(&tx)?;
+        MESSAGES.create(&tx)?;
+        DEDUP.create(&tx)?;
         tx.open_table(SANDBOX)?;
         crate::streams::create_tables(&tx)?;
         crate::retries::create_tables(&tx)?;
@@ -197,37 +186,18 @@ impl Store {
     /// Every stored queue with its messages, in arrival order.
     pub fn load_queues(&self) -> Result<Vec<LoadedQueue>, StoreError> {
         let tx = self.db.begin_read()?;
-        let catalog = tx.open_table(CATALOG)?;
-        let heads = tx.open_table(HEADS)?;
-        let messages = tx.open_table(MESSAGES)?;
-        let dedup = tx.open_table(DEDUP)?;
+        let heads = HEADS.read(&tx)?;
+        let messages = MESSAGES.read(&tx)?;
+        let dedup = DEDUP.read(&tx)?;
         let mut out = Vec::new();
-        for row in catalog.iter()? {
-            let (name, value) = row?;
-            let name = name.value();
-            let entry: CatalogEntry = decode("queue", value.value())?;
-            let head = match heads.get(name)? {
-                Some(v) => decode("queue head", v.value())?,
-                None => QueueHead::default(),
-            };
-            let mut loaded = LoadedQueue {
+        for (name, entry) in CATALOG.read(&tx)?.by_name::<CatalogEntry>()? {
+            let name = name.as_str();
+            out.push(LoadedQueue {
                 entry,
-                head,
-                messages: Vec::new(),
-                dedup: Vec::new(),
-            };
-            for row in messages.range((name, 0)..=(name, u64::MAX))? {
-                let (_, v) = row?;
-                loaded.messages.push(decode("message", v.value())?);
-            }
-            for row in dedup.range((name, "")..)? {
-                let (k, v) = row?;
-                if k.value().0 != name {
-                    break;
-                }
-                loaded.dedup.push(decode("deduplication id", v.value())?);
-            }
-            out.push(loaded);
+                head: heads.get(name)?.unwrap_or_default(),
+                messages: messages.range((name, 0)..=(name, u64::MAX))?,
+                dedup: dedup.range((name, "")..(past(name).as_str(), ""))?,
+            });
         }
         Ok(out)
     }
@@ -275,23 +245,15 @@ impl Store {
     pub fn write(&self, deltas: &[Delta]) -> Result<(), StoreError> {
         let tx = self.db.begin_write()?;
         {
-            let mut catalog = tx.open_table(CATALOG)?;
-            let mut heads = tx.open_table(HEADS)?;
-            let mut messages = tx.open_table(MESSAGES)?;
-            let mut dedup = tx.open_table(DEDUP)?;
+            let mut catalog = CATALOG.write(&tx)?;
+            let mut heads = HEADS.write(&tx)?;
+            let mut messages = MESSAGES.write(&tx)?;
+            let mut dedup = DEDUP.write(&tx)?;
             for delta in deltas {
                 if let Some(next) = &delta.catalog {
-                    let stored: Vec<String> = catalog
-                        .iter()?
-                        .map(|row| row.map(|(k, _)| k.value().to_string()))
-                        .collect::<Result<_, _>>()?;
-                    for gone in stored.iter().filter(|n| !next.contains_key(*n)) {
-                        catalog.remove(gone.as_str())?;
+                    for gone in catalog.replace(next)? {
                         heads.remove(gone.as_str())?;
-                        clear_queue(&mut messages, &mut dedup, gone)?;
-                    }
-                    for (name, entry) in next {
-                        catalog.insert(name.as_str(), json(entry).as_slice())?;
+                        clear_queue(&mut messages, &mut dedup, &gone)?;
                     }
                 }
                 for (name, changes) in &delta.queues {
@@ -299,15 +261,15 @@ impl Store {
                     if changes.whole {
                         clear_queue(&mut messages, &mut dedup, name)?;
                     }
-                    heads.insert(name, json(&changes.head).as_slice())?;
+                    heads.put(name, &changes.head)?;
                     for m in &changes.messages {
-                        messages.insert((name, m.key), json(m).as_slice())?;
+                        messages.put((name, m.key), m)?;
                     }
                     for key in &changes.removed {
                         messages.remove((name, *key))?;
                     }
                     for d in &changes.dedup {
-                        dedup.insert((name, d.id.as_str()), json(d).as_slice())?;
+                        dedup.put((name, d.id.as_str()), d)?;
                     }
                     for id in &changes.dedup_removed {
                         dedup.remove((name, id.as_str()))?;
@@ -325,24 +287,12 @@ impl Store {
 }
 
 fn clear_queue(
-    messages: &mut redb::Table<(&str, u64), &[u8]>,
-    dedup: &mut redb::Table<(&str, &str), &[u8]>,
+    messages: &mut Writer<(&'static str, u64)>,
+    dedup: &mut Writer<(&'static str, &'static str)>,
     name: &str,
 ) -> Result<(), StoreError> {
-    messages.retain_in((name, 0)..=(name, u64::MAX), |_, _| false)?;
-    let mut ids = Vec::new();
-    for row in dedup.range((name, "")..)? {
-        let (k, _) = row?;
-        let (queue, id) = k.value();
-        if queue != name {
-            break;
-        }
-        ids.push(id.to_string());
-    }
-    for id in ids {
-        dedup.remove((name, id.as_str()))?;
-    }
-    Ok(())
+    messages.remove_range((name, 0)..=(name, u64::MAX))?;
+    dedup.remove_range((name, "")..(past(name).as_str(), ""))
 }
 
 #[cfg(test)]

@@ -9,24 +9,25 @@
 
 use std::collections::BTreeMap;
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableDatabase, WriteTransaction};
 use sandbox_services::schedule::StoredSchedule;
 use sandbox_services::stream::{
     StoredConsumer, StoredRecord, StreamChanges, StreamEntry, StreamHead,
 };
 
-use crate::store::{decode, json, StoreError};
+use crate::store::StoreError;
+use crate::table::{JsonTable, Writer};
 
 /// Stream name → its settings and API facts.
-const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("stream_catalog");
+const CATALOG: JsonTable<&str> = JsonTable::new("stream_catalog", "stream");
 /// Stream name → its counters.
-const HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("stream_heads");
+const HEADS: JsonTable<&str> = JsonTable::new("stream_heads", "stream head");
 /// (stream, shard index, sequence counter) → the record.
-const RECORDS: TableDefinition<(&str, u32, u64), &[u8]> = TableDefinition::new("stream_records");
+const RECORDS: JsonTable<(&str, u32, u64)> = JsonTable::new("stream_records", "stream record");
 /// Stream name → every consumer's cursors.
-const CONSUMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("stream_consumers");
+const CONSUMERS: JsonTable<&str> = JsonTable::new("stream_consumers", "stream consumers");
 /// Schedule name → its anchor and last fire.
-const SCHEDULES: TableDefinition<&str, &[u8]> = TableDefinition::new("schedules");
+const SCHEDULES: JsonTable<&str> = JsonTable::new("schedules", "schedule");
 
 /// The streams' part of a [`Delta`](crate::Delta).
 #[derive(Debug, Clone, Default)]
@@ -54,45 +55,27 @@ pub struct LoadedStream {
 }
 
 pub(crate) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
-    tx.open_table(CATALOG)?;
-    tx.open_table(HEADS)?;
-    tx.open_table(RECORDS)?;
-    tx.open_table(CONSUMERS)?;
-    tx.open_table(SCHEDULES)?;
-    Ok(())
+    CATALOG.create(tx)?;
+    HEADS.create(tx)?;
+    RECORDS.create(tx)?;
+    CONSUMERS.create(tx)?;
+    SCHEDULES.create(tx)
 }
 
 pub(crate) fn load_streams(db: &redb::Database) -> Result<Vec<LoadedStream>, StoreError> {
-    use redb::ReadableDatabase;
     let tx = db.begin_read()?;
-    let catalog = tx.open_table(CATALOG)?;
-    let heads = tx.open_table(HEADS)?;
-    let records = tx.open_table(RECORDS)?;
-    let consumers = tx.open_table(CONSUMERS)?;
+    let heads = HEADS.read(&tx)?;
+    let records = RECORDS.read(&tx)?;
+    let consumers = CONSUMERS.read(&tx)?;
     let mut out = Vec::new();
-    for row in catalog.iter()? {
-        let (name, value) = row?;
-        let name = name.value();
-        let entry: StreamEntry = decode("stream", value.value())?;
-        let head = match heads.get(name)? {
-            Some(v) => decode("stream head", v.value())?,
-            None => StreamHead::default(),
-        };
-        let cursors = match consumers.get(name)? {
-            Some(v) => decode("stream consumers", v.value())?,
-            None => Vec::new(),
-        };
-        let mut loaded = LoadedStream {
+    for (name, entry) in CATALOG.read(&tx)?.by_name::<StreamEntry>()? {
+        let name = name.as_str();
+        out.push(LoadedStream {
             entry,
-            head,
-            records: Vec::new(),
-            consumers: cursors,
-        };
-        for row in records.range((name, 0, 0)..=(name, u32::MAX, u64::MAX))? {
-            let (_, v) = row?;
-            loaded.records.push(decode("stream record", v.value())?);
-        }
-        out.push(loaded);
+            head: heads.get(name)?.unwrap_or_default(),
+            records: records.range((name, 0, 0)..=(name, u32::MAX, u64::MAX))?,
+            consumers: consumers.get(name)?.unwrap_or_default(),
+        });
     }
     Ok(out)
 }
@@ -100,15 +83,7 @@ pub(crate) fn load_streams(db: &redb::Database) -> Result<Vec<LoadedStream>, Sto
 pub(crate) fn load_schedules(
     db: &redb::Database,
 ) -> Result<BTreeMap<String, StoredSchedule>, StoreError> {
-    use redb::ReadableDatabase;
-    let tx = db.begin_read()?;
-    let table = tx.open_table(SCHEDULES)?;
-    let mut out = BTreeMap::new();
-    for row in table.iter()? {
-        let (name, value) = row?;
-        out.insert(name.value().to_string(), decode("schedule", value.value())?);
-    }
-    Ok(out)
+    SCHEDULES.read(&db.begin_read()?)?.by_name()
 }
 
 /// Writes the streams' and schedules' parts of `deltas`, in order, inside `tx`.
@@ -119,32 +94,21 @@ pub(crate) fn write(tx: &WriteTransaction, deltas: &[crate::Delta]) -> Result<()
     {
         return Ok(());
     }
-    let mut catalog = tx.open_table(CATALOG)?;
-    let mut heads = tx.open_table(HEADS)?;
-    let mut records = tx.open_table(RECORDS)?;
-    let mut consumers = tx.open_table(CONSUMERS)?;
-    let mut schedules = tx.open_table(SCHEDULES)?;
+    let mut catalog = CATALOG.write(tx)?;
+    let mut heads = HEADS.write(tx)?;
+    let mut records = RECORDS.write(tx)?;
+    let mut consumers = CONSUMERS.write(tx)?;
+    let mut schedules = SCHEDULES.write(tx)?;
     for delta in deltas {
         if let Some(next) = &delta.schedules {
-            schedules.retain(|_, _| false)?;
-            for (name, stored) in next {
-                schedules.insert(name.as_str(), json(stored).as_slice())?;
-            }
+            schedules.replace(next)?;
         }
         let delta = &delta.streams;
         if let Some(next) = &delta.catalog {
-            let stored: Vec<String> = catalog
-                .iter()?
-                .map(|row| row.map(|(k, _)| k.value().to_string()))
-                .collect::<Result<_, _>>()?;
-            for gone in stored.iter().filter(|n| !next.contains_key(*n)) {
-                catalog.remove(gone.as_str())?;
+            for gone in catalog.replace(next)? {
                 heads.remove(gone.as_str())?;
                 consumers.remove(gone.as_str())?;
-                clear(&mut records, gone)?;
-            }
-            for (name, entry) in next {
-                catalog.insert(name.as_str(), json(entry).as_slice())?;
+                clear(&mut records, &gone)?;
             }
         }
         for (name, changes) in &delta.streams {
@@ -155,22 +119,21 @@ pub(crate) fn write(tx: &WriteTransaction, deltas: &[crate::Delta]) -> Result<()
             if changes.trimmed {
                 for (shard, through) in changes.head.trimmed_through.iter().enumerate() {
                     let shard = shard as u32;
-                    records.retain_in((name, shard, 0)..=(name, shard, *through), |_, _| false)?;
+                    records.remove_range((name, shard, 0)..=(name, shard, *through))?;
                 }
             }
-            heads.insert(name, json(&changes.head).as_slice())?;
+            heads.put(name, &changes.head)?;
             for r in &changes.records {
-                records.insert((name, r.shard, r.seq), json(r).as_slice())?;
+                records.put((name, r.shard, r.seq), r)?;
             }
             if let Some(cursors) = &changes.consumers {
-                consumers.insert(name, json(cursors).as_slice())?;
+                consumers.put(name, cursors)?;
             }
         }
     }
     Ok(())
 }
 
-fn clear(records: &mut redb::Table<(&str, u32, u64), &[u8]>, name: &str) -> Result<(), StoreError> {
-    records.retain_in((name, 0, 0)..=(name, u32::MAX, u64::MAX), |_, _| false)?;
-    Ok(())
+fn clear(records: &mut Writer<(&'static str, u32, u64)>, name: &str) -> Result<(), StoreError> {
+    records.remove_range((name, 0, 0)..=(name, u32::MAX, u64::MAX))
 }

@@ -3,40 +3,30 @@
 
 use std::collections::BTreeMap;
 
-use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use redb::{ReadableDatabase, WriteTransaction};
 use sandbox_services::topic::image::StoredTopic;
 
-use crate::store::{decode, json, StoreError};
+use crate::store::StoreError;
+use crate::table::JsonTable;
 
 /// Topic name → the topic as the catalog stores it.
-const CATALOG: TableDefinition<&str, &[u8]> = TableDefinition::new("topic_catalog");
+const CATALOG: JsonTable<&str> = JsonTable::new("topic_catalog", "topic");
 
 pub(crate) fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
-    tx.open_table(CATALOG)?;
-    Ok(())
+    CATALOG.create(tx)
 }
 
 pub(crate) fn load(db: &redb::Database) -> Result<BTreeMap<String, StoredTopic>, StoreError> {
-    use redb::ReadableDatabase;
-    let tx = db.begin_read()?;
-    let mut out = BTreeMap::new();
-    for row in tx.open_table(CATALOG)?.iter()? {
-        let (name, value) = row?;
-        out.insert(name.value().to_string(), decode("topic", value.value())?);
-    }
-    Ok(out)
+    CATALOG.read(&db.begin_read()?)?.by_name()
 }
 
 pub(crate) fn write(tx: &WriteTransaction, deltas: &[crate::Delta]) -> Result<(), StoreError> {
     if deltas.iter().all(|d| d.topics.is_none()) {
         return Ok(());
     }
-    let mut catalog = tx.open_table(CATALOG)?;
+    let mut catalog = CATALOG.write(tx)?;
     for next in deltas.iter().filter_map(|d| d.topics.as_ref()) {
-        catalog.retain(|_, _| false)?;
-        for (name, topic) in next {
-            catalog.insert(name.as_str(), json(topic).as_slice())?;
-        }
+        catalog.replace(next)?;
     }
     Ok(())
 }
