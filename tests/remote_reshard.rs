@@ -479,3 +479,142 @@ fn a_resharded_remote_stream_is_read_parent_first_then_children_in_order() {
         "{calls:#?}"
     );
 }
+
+#[test]
+fn a_remote_consumer_gathers_records_for_its_batch_window() {
+    let only = "shardId-000000000000";
+    let kinesis = Kinesis::start(vec![shard(0, None, &[], None)]);
+    let (app, _dir) = app(
+        &kinesis,
+        "  startingPosition TRIM_HORIZON\n  batchSize 10\n  batchWindow 5\n",
+    );
+    // Each record is put once the consumer has read the one before: without the window
+    // each would be a batch of its own.
+    let mut seen = kinesis.await_call(0, &format!("GetRecords {only} 0"));
+    let first = Instant::now();
+    for d in ["w0", "w1", "w2"] {
+        kinesis.put(only, d);
+        seen = kinesis.await_call(seen, &format!("GetRecords {only} 1"));
+    }
+    let ticks = await_tick(&app, "w2");
+    let waited = first.elapsed();
+    assert_eq!(
+        ticks,
+        ["w0", "w1", "w2"].map(|d| (d.to_string(), only.to_string(), 3)),
+        "{}",
+        app.output()
+    );
+    assert!(waited >= Duration::from_millis(4500), "{waited:?}");
+    // A full batch goes at once, without waiting for the window.
+    let full = Instant::now();
+    for i in 0..10 {
+        kinesis.put(only, &format!("f{i}"));
+    }
+    let ticks = await_tick(&app, "f9");
+    assert!(
+        full.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        full.elapsed()
+    );
+    assert!(ticks[3..].iter().all(|t| t.2 == 10), "{ticks:?}");
+}
+
+/// Moves the consumer; the answer.
+fn move_to(app: &Sandbox, position: Value) -> sandbox_testing::Response {
+    app.post_json("/_sandbox/streams/ticks/consumers/log/position", &position)
+        .unwrap()
+}
+
+/// Waits (bounded) until the handler has logged `data` `times` times.
+fn await_times(app: &Sandbox, data: &str, times: usize) -> Vec<(String, String, usize)> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ticks = ticks(app);
+        if ticks.iter().filter(|t| t.0 == data).count() >= times {
+            return ticks;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tick {data} never came {times} times:\n{}",
+            app.output()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_remote_consumer_moves_to_and_after_a_sequence_number_in_its_shard() {
+    let (first, second) = ("shardId-000000000000", "shardId-000000000001");
+    let kinesis = Kinesis::start(vec![
+        shard(0, None, &["s0", "s1", "s2", "s3"], None),
+        shard(1, None, &["t0", "t1", "t2"], None),
+    ]);
+    let (app, _dir) = app(
+        &kinesis,
+        "  startingPosition TRIM_HORIZON\n  batchSize 10\n",
+    );
+    await_tick(&app, "s3");
+    await_tick(&app, "t2");
+    await_checkpoints(&app, |c| {
+        c.get(first) == Some(&(json!(sequence(0, 3)), false))
+            && c.get(second) == Some(&(json!(sequence(1, 2)), false))
+    });
+    let count = |ticks: &[(String, String, usize)], data: &str| {
+        ticks.iter().filter(|t| t.0 == data).count()
+    };
+    // AT_SEQUENCE_NUMBER: the shard holding it is read again from that record; the other
+    // shard stays where it was.
+    let moved = move_to(
+        &app,
+        json!({"position": "AT_SEQUENCE_NUMBER", "sequenceNumber": sequence(0, 1)}),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let ticks = await_times(&app, "s3", 2);
+    assert_eq!(
+        ["s0", "s1", "s2", "s3"].map(|d| count(&ticks, d)),
+        [1, 2, 2, 2],
+        "{ticks:?}"
+    );
+    assert!(
+        kinesis.calls().contains(&format!(
+            "GetShardIterator {first} AT_SEQUENCE_NUMBER {}",
+            sequence(0, 1)
+        )),
+        "{:#?}",
+        kinesis.calls()
+    );
+    await_checkpoints(&app, |c| {
+        c.get(first) == Some(&(json!(sequence(0, 3)), false))
+    });
+    // AFTER_SEQUENCE_NUMBER: from the record after it.
+    let moved = move_to(
+        &app,
+        json!({"position": "AFTER_SEQUENCE_NUMBER", "sequenceNumber": sequence(1, 0)}),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let ticks = await_times(&app, "t2", 2);
+    assert_eq!(
+        ["t0", "t1", "t2"].map(|d| count(&ticks, d)),
+        [1, 2, 2],
+        "{ticks:?}"
+    );
+    await_checkpoints(&app, |c| {
+        c.get(first) == Some(&(json!(sequence(0, 3)), false))
+            && c.get(second) == Some(&(json!(sequence(1, 2)), false))
+    });
+    // A sequence number no shard holds is refused, and nothing moves.
+    let refused = move_to(
+        &app,
+        json!({"position": "AT_SEQUENCE_NUMBER", "sequenceNumber": "49599999000000"}),
+    );
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(refused.text().contains("no shard"), "{}", refused.text());
+    let missing = move_to(&app, json!({"position": "AFTER_SEQUENCE_NUMBER"}));
+    assert_eq!(missing.status, 400, "{}", missing.text());
+    let now = checkpoints(&app);
+    assert_eq!(
+        now.get(first),
+        Some(&(json!(sequence(0, 3)), false)),
+        "{now:#?}"
+    );
+}

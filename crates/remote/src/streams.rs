@@ -1,9 +1,14 @@
 //! Remote Kinesis streams read as Lambda's Kinesis event source mapping reads them: per
 //! shard with GetShardIterator/GetRecords, the consumer's settings (starting position,
-//! batch size, retries, bisecting a failing batch, batch item failures, record age,
-//! on-failure destination), the event built by the services' own [`kinesis_event`].
-//! Checkpoints are kept locally ([`Checkpoints`]); a consumer can be moved to a position
-//! through the control API as a local one can. Resharding is followed in order: a child
+//! batch size, batching window (records gathered until the batch is full or the window
+//! since the first of them ends, as Lambda does), retries, bisecting a failing batch,
+//! batch item failures, record age, on-failure destination), the event built by the
+//! services' own [`kinesis_event`]. Checkpoints are kept locally ([`Checkpoints`]); a
+//! consumer can be moved to a position through the control API as a local one can
+//! (`TRIM_HORIZON`, `LATEST`, `AT_TIMESTAMP` move every shard; `AT_SEQUENCE_NUMBER` and
+//! `AFTER_SEQUENCE_NUMBER` move the one shard that holds the record, found by asking
+//! each shard for an iterator there, as Kinesis refuses one on a shard that does not
+//! hold it). A batch read before a move checkpoints nothing and is not retried. Resharding is followed in order: a child
 //! shard is read only once its parents were read to their end.
 //!
 //! One task per consumer reads its shards in turn, a batch at a time, and finishes each
@@ -12,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::types::{Shard, ShardIteratorType};
 use chrono::{DateTime, TimeZone, Utc};
@@ -30,18 +35,33 @@ use crate::checkpoints::{key, Checkpoint, Checkpoints};
 use crate::sdk::sdk_error;
 
 /// Where a consumer starts reading a shard it has no checkpoint for.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Position {
     TrimHorizon,
     Latest,
     AtTimestamp(DateTime<Utc>),
+    /// One shard, moved to this record (`AFTER_SEQUENCE_NUMBER` is a checkpoint instead).
+    AtSequenceNumber(String),
+}
+
+/// A move the control API made, for the consumer to follow between batches (its
+/// checkpoints were already changed).
+#[derive(Debug, Clone, PartialEq)]
+enum Move {
+    /// Every shard starts over here.
+    To(Position),
+    /// One shard: at this record, or (`None`) after its new checkpoint.
+    Shard { shard: String, at: Option<String> },
 }
 
 /// One consumer's shared state: what the control API shows and moves.
-#[derive(Default)]
 struct Shared {
-    /// Set by the control API; the consumer drops its iterators and starts over here.
-    moved_to: Option<Position>,
+    moves: Vec<Move>,
+    /// Bumped by every move: a batch read before it checkpoints nothing.
+    generation: u64,
+    client: aws_sdk_kinesis::Client,
+    remote_name: String,
+    handle: tokio::runtime::Handle,
 }
 
 /// `(stream, consumer)`.
@@ -61,8 +81,15 @@ impl Streams {
         }
     }
 
-    fn register(&self, stream: &str, consumer: &str) -> Arc<Mutex<Shared>> {
-        let shared = Arc::new(Mutex::new(Shared::default()));
+    fn register(&self, reader: &StreamReader) -> Arc<Mutex<Shared>> {
+        let (stream, consumer) = (&reader.stream, &reader.consumer.name);
+        let shared = Arc::new(Mutex::new(Shared {
+            moves: Vec::new(),
+            generation: 0,
+            client: reader.client.clone(),
+            remote_name: reader.remote_name.clone(),
+            handle: tokio::runtime::Handle::current(),
+        }));
         self.consumers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -91,41 +118,16 @@ impl Streams {
                 "remote stream {stream} has no running consumer `{consumer}`"
             ))));
         };
-        let prefix = format!("{stream}/{consumer}/");
         match (method, rest) {
             ("GET", []) => {}
             ("POST", ["position"]) => {
-                let op: SetPosition = match decode(
-                    body,
-                    r#"{"position": "TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP", "timestamp"?}"#,
-                ) {
-                    Ok(op) => op,
-                    Err(e) => return Some(Err(e)),
-                };
-                let position = match op.position.as_str() {
-                    "TRIM_HORIZON" => Position::TrimHorizon,
-                    "LATEST" => Position::Latest,
-                    "AT_TIMESTAMP" => match op.timestamp.as_ref().map(crate::time) {
-                        Some(Ok(at)) => Position::AtTimestamp(at),
-                        Some(Err(e)) => return Some(Err(e)),
-                        None => return Some(Err(ControlError::bad_request("AT_TIMESTAMP needs a `timestamp`"))),
-                    },
-                    other => {
-                        return Some(Err(ControlError::bad_request(format!(
-                            "a remote stream's consumer moves to TRIM_HORIZON, LATEST or AT_TIMESTAMP, not `{other}`"
-                        ))))
-                    }
-                };
-                if let Err(e) = self.checkpoints.clear(&prefix) {
-                    return Some(Err(ControlError {
-                        status: 503,
-                        message: e,
-                    }));
+                if let Err(e) = self.set_position(stream, consumer, &shared, body) {
+                    return Some(Err(e));
                 }
-                shared.lock().unwrap_or_else(|e| e.into_inner()).moved_to = Some(position);
             }
             _ => return None,
         }
+        let prefix = format!("{stream}/{consumer}/");
         let shards: Vec<Value> = self
             .checkpoints
             .under(&prefix)
@@ -136,6 +138,114 @@ impl Streams {
             json!({"stream": stream, "consumer": consumer, "remote": true, "shards": shards}),
         ))
     }
+}
+
+impl Streams {
+    /// `POST …/position`: changes the checkpoints now and tells the consumer, which
+    /// follows between batches.
+    fn set_position(
+        &self,
+        stream: &str,
+        consumer: &str,
+        shared: &Mutex<Shared>,
+        body: &[u8],
+    ) -> Result<(), ControlError> {
+        let op: SetPosition = decode(
+            body,
+            r#"{"position": "TRIM_HORIZON" | "LATEST" | "AT_TIMESTAMP" | "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER", "timestamp"?, "sequenceNumber"?}"#,
+        )?;
+        let unavailable = |message: String| ControlError {
+            status: 503,
+            message,
+        };
+        let kind = op.position.as_str();
+        let position = match kind {
+            "TRIM_HORIZON" => Position::TrimHorizon,
+            "LATEST" => Position::Latest,
+            "AT_TIMESTAMP" => match op.timestamp.as_ref().map(crate::time) {
+                Some(at) => Position::AtTimestamp(at?),
+                None => return Err(ControlError::bad_request("AT_TIMESTAMP needs a `timestamp`")),
+            },
+            "AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER" => {
+                let Some(sequence) = op.sequence_number else {
+                    return Err(ControlError::bad_request(format!(
+                        "{kind} needs `sequenceNumber` (a string)"
+                    )));
+                };
+                let after = kind == "AFTER_SEQUENCE_NUMBER";
+                let (client, name, handle) = {
+                    let s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    (s.client.clone(), s.remote_name.clone(), s.handle.clone())
+                };
+                let Some(shard) = crate::block(&handle, {
+                    let sequence = sequence.clone();
+                    async move { shard_holding(&client, &name, &sequence).await }
+                })
+                .map_err(|e| unavailable(format!("remote stream {stream}: {e}")))?
+                else {
+                    return Err(ControlError::bad_request(format!(
+                        "no shard of remote stream {stream} holds a record with sequence number `{sequence}` (it may have been trimmed by retention)"
+                    )));
+                };
+                let key = key(stream, consumer, &shard);
+                let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                let at = if after {
+                    let checkpoint = Checkpoint {
+                        sequence_number: Some(sequence),
+                        finished: false,
+                    };
+                    self.checkpoints.set(&key, checkpoint).map_err(unavailable)?;
+                    None
+                } else {
+                    // Shard ids have one length, so the key clears this shard alone.
+                    self.checkpoints.clear(&key).map_err(unavailable)?;
+                    Some(sequence)
+                };
+                s.generation += 1;
+                s.moves.push(Move::Shard { shard, at });
+                return Ok(());
+            }
+            other => {
+                return Err(ControlError::bad_request(format!(
+                    "a remote stream's consumer moves to TRIM_HORIZON, LATEST, AT_TIMESTAMP, AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER, not `{other}`"
+                )))
+            }
+        };
+        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+        self.checkpoints
+            .clear(&format!("{stream}/{consumer}/"))
+            .map_err(unavailable)?;
+        s.generation += 1;
+        s.moves.push(Move::To(position));
+        Ok(())
+    }
+}
+
+/// The shard of stream `name` that holds the record `sequence`: the one that gives an
+/// iterator at it (Kinesis answers InvalidArgumentException on any other shard).
+async fn shard_holding(
+    client: &aws_sdk_kinesis::Client,
+    name: &str,
+    sequence: &str,
+) -> Result<Option<String>, String> {
+    for shard in list_shards(client, name).await? {
+        let asked = client
+            .get_shard_iterator()
+            .stream_name(name)
+            .shard_id(&shard.shard_id)
+            .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+            .starting_sequence_number(sequence)
+            .send()
+            .await;
+        match asked {
+            Ok(_) => return Ok(Some(shard.shard_id)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_invalid_argument_exception()) => {}
+            Err(e) => return Err(sdk_error(&e)),
+        }
+    }
+    Ok(None)
 }
 
 /// How often an idle consumer looks for new records (Lambda polls each shard about
@@ -162,14 +272,30 @@ pub(crate) struct StreamReader {
     pub in_flight: crate::in_flight::Tracker,
 }
 
-/// A shard being read: its iterator, once asked for.
+/// A shard being read: its iterator, once asked for, and the records gathered for the
+/// next batch while its batching window is open.
+#[derive(Default)]
 struct Reading {
     iterator: Option<String>,
+    gathered: Vec<Record>,
+    /// When the first of `gathered` was read: the window runs from there.
+    since: Option<Instant>,
+}
+
+impl Reading {
+    /// Whether the gathered records go now: a full batch, the window over, or the shard
+    /// read to its end (a closed shard's last records wait for nothing).
+    fn due(&self, batch_size: usize, window: Duration, now: Instant) -> bool {
+        !self.gathered.is_empty()
+            && (self.gathered.len() >= batch_size
+                || self.iterator.is_none()
+                || self.since.is_some_and(|s| now >= s + window))
+    }
 }
 
 impl StreamReader {
     pub(crate) async fn run(self) {
-        let shared = self.streams.register(&self.stream, &self.consumer.name);
+        let shared = self.streams.register(&self);
         let checkpoints = self.streams.checkpoints.clone();
         let mut start = starting(&self.consumer);
         let mut shards: Vec<Shard> = Vec::new();
@@ -177,50 +303,68 @@ impl StreamReader {
         let mut reading: BTreeMap<String, Reading> = BTreeMap::new();
         let mut failing: Option<String> = None;
         let mut backoff = Duration::from_secs(1);
+        // Shards moved to a record they have not passed.
+        let mut at_sequence: HashMap<String, String> = HashMap::new();
         loop {
-            if let Some(position) = shared
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .moved_to
-                .take()
-            {
+            // The moves to follow, and how many were made: a batch read now checkpoints
+            // only if no other comes before it is done.
+            let (generation, moves) = {
+                let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                (s.generation, std::mem::take(&mut s.moves))
+            };
+            for moved in moves {
                 tracing::info!(
-                    "remote stream {} consumer {}: moved to {position:?}",
+                    "remote stream {} consumer {}: moved ({moved:?})",
                     self.stream,
                     self.consumer.name
                 );
-                start = position;
-                reading.clear();
+                match moved {
+                    Move::To(position) => {
+                        start = position;
+                        reading.clear();
+                        at_sequence.clear();
+                    }
+                    Move::Shard { shard, at } => {
+                        reading.remove(&shard);
+                        match at {
+                            Some(sequence) => at_sequence.insert(shard, sequence),
+                            None => at_sequence.remove(&shard),
+                        };
+                    }
+                }
                 stale = true;
             }
             let round = async {
                 if stale {
-                    shards = self.list_shards().await?;
+                    shards = list_shards(&self.client, &self.remote_name).await?;
                     stale = false;
                 }
                 let mut any = false;
                 for shard in readable(&shards, |id| checkpoints.get(&self.key(id)).finished) {
                     let id = shard.shard_id.clone();
-                    let entry = reading
-                        .entry(id.clone())
-                        .or_insert(Reading { iterator: None });
+                    let entry = reading.entry(id.clone()).or_default();
                     if entry.iterator.is_none() {
                         // A child shard (its parent is still listed) is read from its start.
                         let child = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
                             .into_iter()
                             .flatten()
                             .any(|p| shards.iter().any(|s| s.shard_id == p));
-                        let at = if child { Position::TrimHorizon } else { start };
+                        let at = match at_sequence.get(&id) {
+                            Some(sequence) => Position::AtSequenceNumber(sequence.clone()),
+                            None if child => Position::TrimHorizon,
+                            None => start.clone(),
+                        };
                         entry.iterator = Some(
                             self.iterator(&id, checkpoints.get(&self.key(&id)), at)
                                 .await?,
                         );
                     }
+                    let batch_size = self.consumer.batch_size.clamp(1, 10_000) as usize;
                     let out = self
                         .client
                         .get_records()
                         .shard_iterator(entry.iterator.clone().unwrap_or_default())
-                        .limit(self.consumer.batch_size.min(10_000) as i32)
+                        .limit((batch_size - entry.gathered.len()).max(1) as i32)
                         .send()
                         .await
                         .map_err(|e| sdk_error(&e))?;
@@ -241,17 +385,22 @@ impl StreamReader {
                             )
                         })
                         .collect();
-                    if !records.is_empty() {
+                    if !records.is_empty() && entry.gathered.is_empty() {
+                        entry.since = Some(Instant::now());
+                    }
+                    entry.gathered.extend(records);
+                    if entry.due(batch_size, self.consumer.batching_window, Instant::now()) {
                         any = true;
-                        let _in_flight = self.in_flight.begin(records.len());
-                        self.process(&id, records).await?;
+                        entry.since = None;
+                        let batch = std::mem::take(&mut entry.gathered);
+                        let _in_flight = self.in_flight.begin(batch.len());
+                        self.process(&id, batch, &shared, generation).await?;
                     }
                     if entry.iterator.is_none() {
                         // Read to its end: closed by resharding; its children come next.
-                        let mut at = checkpoints.get(&self.key(&id));
-                        at.finished = true;
-                        checkpoints.set(&self.key(&id), at)?;
-                        tracing::info!("remote stream {}: shard {id} was read to its end (resharded); reading its children", self.stream);
+                        if self.guarded(&shared, generation, &id, |c| c.finished = true)? {
+                            tracing::info!("remote stream {}: shard {id} was read to its end (resharded); reading its children", self.stream);
+                        }
                         stale = true;
                     }
                 }
@@ -264,7 +413,15 @@ impl StreamReader {
                     }
                     backoff = Duration::from_secs(1);
                     if !any {
-                        tokio::time::sleep(IDLE).await;
+                        // Idle, or gathering: look again soon, or when a window ends.
+                        let now = Instant::now();
+                        let window = self.consumer.batching_window;
+                        let wait = reading
+                            .values()
+                            .filter_map(|r| r.since)
+                            .map(|s| (s + window).saturating_duration_since(now))
+                            .fold(IDLE, Duration::min);
+                        tokio::time::sleep(wait).await;
                     }
                 }
                 Err(e) => {
@@ -289,22 +446,24 @@ impl StreamReader {
         key(&self.stream, &self.consumer.name, shard)
     }
 
-    async fn list_shards(&self) -> Result<Vec<Shard>, String> {
-        let mut shards = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let call = self.client.list_shards();
-            let call = match &next {
-                Some(token) => call.next_token(token),
-                None => call.stream_name(&self.remote_name),
-            };
-            let out = call.send().await.map_err(|e| sdk_error(&e))?;
-            shards.extend(out.shards.unwrap_or_default());
-            next = out.next_token;
-            if next.is_none() {
-                return Ok(shards);
-            }
+    /// Changes shard's checkpoint, unless the consumer was moved since `generation` (the
+    /// move wins: what was read before it counts for nothing); whether it did.
+    fn guarded(
+        &self,
+        shared: &Mutex<Shared>,
+        generation: u64,
+        shard: &str,
+        change: impl FnOnce(&mut Checkpoint),
+    ) -> Result<bool, String> {
+        let s = shared.lock().unwrap_or_else(|e| e.into_inner());
+        if s.generation != generation {
+            return Ok(false);
         }
+        let key = self.key(shard);
+        let mut checkpoint = self.streams.checkpoints.get(&key);
+        change(&mut checkpoint);
+        self.streams.checkpoints.set(&key, checkpoint)?;
+        Ok(true)
     }
 
     async fn iterator(
@@ -326,6 +485,9 @@ impl StreamReader {
                 call.shard_iterator_type(ShardIteratorType::TrimHorizon)
             }
             (None, Position::Latest) => call.shard_iterator_type(ShardIteratorType::Latest),
+            (None, Position::AtSequenceNumber(sequence)) => call
+                .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                .starting_sequence_number(sequence),
             (None, Position::AtTimestamp(at)) => call
                 .shard_iterator_type(ShardIteratorType::AtTimestamp)
                 .timestamp(aws_sdk_kinesis::primitives::DateTime::from_millis(
@@ -339,10 +501,29 @@ impl StreamReader {
 
     /// One batch to its end: invoked, retried (bisected, item failures resumed from the
     /// first failed record) until it succeeds or is given up; then the checkpoint moves.
-    async fn process(&self, shard: &str, records: Vec<Record>) -> Result<(), String> {
+    /// A move of the consumer meanwhile ends it without effect (no checkpoint, no more
+    /// retries, nothing given up).
+    async fn process(
+        &self,
+        shard: &str,
+        records: Vec<Record>,
+        shared: &Mutex<Shared>,
+        generation: u64,
+    ) -> Result<(), String> {
         let c = &self.consumer;
+        let moved = || shared.lock().unwrap_or_else(|e| e.into_inner()).generation != generation;
+        let checkpoint = |sequence: Option<String>| match sequence {
+            None => Ok(true),
+            Some(sequence) => self.guarded(shared, generation, shard, |c| {
+                c.sequence_number = Some(sequence);
+                c.finished = false;
+            }),
+        };
         let mut pending: Vec<(Vec<Record>, u32)> = vec![(records, 1)];
         while let Some((batch, attempt)) = pending.pop() {
+            if moved() {
+                return Ok(());
+            }
             let last = batch.last().map(|r| r.sequence_number.clone());
             let event = kinesis_event(
                 &Batch {
@@ -390,12 +571,14 @@ impl StreamReader {
                 }
             };
             if retry.is_empty() {
-                self.checkpoint(shard, last)?;
+                if !checkpoint(last)? {
+                    return Ok(());
+                }
                 continue;
             }
             let done = batch.len() - retry.len();
-            if done > 0 {
-                self.checkpoint(shard, Some(batch[done - 1].sequence_number.clone()))?;
+            if done > 0 && !checkpoint(Some(batch[done - 1].sequence_number.clone()))? {
+                return Ok(());
             }
             let oldest = retry
                 .first()
@@ -411,8 +594,13 @@ impl StreamReader {
                 } else {
                     Condition::RetryAttemptsExhausted
                 };
+                if moved() {
+                    return Ok(());
+                }
                 self.give_up(shard, retry.clone(), condition, attempt);
-                self.checkpoint(shard, retry.last().map(|r| r.sequence_number.clone()))?;
+                if !checkpoint(retry.last().map(|r| r.sequence_number.clone()))? {
+                    return Ok(());
+                }
                 continue;
             }
             tokio::time::sleep(Duration::from_millis(100 * attempt.min(10) as u64)).await;
@@ -426,19 +614,6 @@ impl StreamReader {
             }
         }
         Ok(())
-    }
-
-    fn checkpoint(&self, shard: &str, sequence: Option<String>) -> Result<(), String> {
-        let Some(sequence) = sequence else {
-            return Ok(());
-        };
-        self.streams.checkpoints.set(
-            &self.key(shard),
-            Checkpoint {
-                sequence_number: Some(sequence),
-                finished: false,
-            },
-        )
     }
 
     fn give_up(&self, shard: &str, records: Vec<Record>, condition: Condition, invokes: u32) {
@@ -469,6 +644,25 @@ impl StreamReader {
                 Ok(()) => tracing::warn!("{span}; the invocation record went to {target:?}"),
                 Err(e) => tracing::error!("{span}; the invocation record could not be sent: {e}"),
             },
+        }
+    }
+}
+
+/// Every shard of stream `name` (ListShards, page by page).
+async fn list_shards(client: &aws_sdk_kinesis::Client, name: &str) -> Result<Vec<Shard>, String> {
+    let mut shards = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let call = client.list_shards();
+        let call = match &next {
+            Some(token) => call.next_token(token),
+            None => call.stream_name(name),
+        };
+        let out = call.send().await.map_err(|e| sdk_error(&e))?;
+        shards.extend(out.shards.unwrap_or_default());
+        next = out.next_token;
+        if next.is_none() {
+            return Ok(shards);
         }
     }
 }
