@@ -13,7 +13,8 @@
 //! throughput, in-process, against tokio channels), `reload` (file write → first
 //! response from the new code, against a restart) and `js` (a JavaScript handler beside
 //! the same route in Rust), and `sqs` (the SQS API through the official Rust SDK, against
-//! a bare hyper server's canned answer).
+//! a bare hyper server's canned answer), and `remote` (a local handler consuming a remote
+//! queue that a second sandbox serves, against the same handler on a local queue).
 
 mod bare;
 mod durable;
@@ -25,6 +26,7 @@ mod load;
 mod process;
 mod queues;
 mod reload;
+mod remote;
 mod report;
 mod soak;
 mod sqs;
@@ -68,6 +70,9 @@ enum Benchmark {
     /// Queue send throughput with and without `--state DIR` (group commit to disk), and
     /// start-up restoring 100k stored messages.
     Durable(durable::DurableArgs),
+    /// A local handler consuming a remote SQS queue (a second sandbox standing in for
+    /// AWS), against the same handler on a local queue.
+    Remote(remote::RemoteArgs),
     /// The no-loss soak: messages through queues (standard, FIFO, dead-letter queues),
     /// a topic and a stream to handlers failing at random, every one accounted for.
     Soak(soak::SoakArgs),
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
         Benchmark::Reload(args) => reload::run(args),
         Benchmark::Js(args) => js::run(args),
         Benchmark::Sqs(args) => sqs::run(args),
+        Benchmark::Remote(args) => remote::run(args),
         Benchmark::Soak(args) => soak::run(args),
         Benchmark::BareServer { port } => bare::run(port),
     };

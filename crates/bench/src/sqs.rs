@@ -59,7 +59,7 @@ pub fn run(args: SqsArgs) -> Result<()> {
     Ok(())
 }
 
-fn client(addr: SocketAddr) -> aws_sdk_sqs::Client {
+pub(crate) fn client(addr: SocketAddr) -> aws_sdk_sqs::Client {
     let config = aws_sdk_sqs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(format!("http://{addr}"))
@@ -227,7 +227,7 @@ where
 }
 
 /// Puts `count` messages in the queue, ten per call.
-async fn fill(sqs: &aws_sdk_sqs::Client, url: &str, count: usize) -> Result<()> {
+pub(crate) async fn fill(sqs: &aws_sdk_sqs::Client, url: &str, count: usize) -> Result<()> {
     for start in (0..count).step_by(10) {
         let entries = (start..(start + 10).min(count))
             .map(|i| {
