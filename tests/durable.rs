@@ -18,15 +18,9 @@ use sandbox_testing::Sandbox;
 use serde_json::{json, Value};
 
 fn start(state: &Path, manual: bool) -> Sandbox {
-    let mut builder = common::sandbox("queues")
-        .arg("--no-watch")
-        .arg("--state")
-        .arg(state.display().to_string());
+    let mut builder = common::sandbox("queues").arg("--no-watch").state(state);
     if manual {
-        builder = builder
-            .manual_clock()
-            .arg("--clock-start")
-            .arg(common::START);
+        builder = builder.manual_clock_at(common::START);
     }
     builder
         .start()
@@ -74,7 +68,7 @@ fn held(sandbox: &Sandbox, queue: &str) -> BTreeMap<String, Value> {
 #[test]
 fn acknowledged_messages_and_api_queues_survive_kill_9() {
     let state = tempfile::tempdir().unwrap();
-    let mut sandbox = start(state.path(), true);
+    let sandbox = start(state.path(), true);
     let (agent, base) = (agent(), sandbox.base_url().to_string());
     let url = sqs(
         &agent,
@@ -142,8 +136,7 @@ fn acknowledged_messages_and_api_queues_survive_kill_9() {
     assert_eq!(fifo_got["Messages"][0]["Body"], "f1");
     let before = held(&sandbox, "kept");
 
-    sandbox.kill().unwrap();
-    let sandbox = start(state.path(), true);
+    let sandbox = sandbox.kill_and_restart().unwrap();
     let output = sandbox.output();
     assert!(
         // `kept`: 21 sent, 2 deleted; `kept.fifo`: 2; `partial-dlq`: 1.
@@ -204,8 +197,8 @@ fn random_kills_under_send_and_consume_load_lose_nothing() {
     let tried = Mutex::new(BTreeSet::<String>::new());
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     let mut url;
+    let mut sandbox = start(state.path(), false);
     for round in 0..4 {
-        let mut sandbox = start(state.path(), false);
         let base = sandbox.base_url().to_string();
         // Made through the API in the first round; found again after every restart.
         let made = sqs(
@@ -269,8 +262,8 @@ fn random_kills_under_send_and_consume_load_lose_nothing() {
             sandbox.kill().unwrap();
             stop.store(true, Ordering::Relaxed);
         });
+        sandbox = sandbox.kill_and_restart().unwrap();
     }
-    let sandbox = start(state.path(), false);
     let remaining = held(&sandbox, "load");
     let acked = acked.into_inner().unwrap();
     let deleted = deleted.into_inner().unwrap();
@@ -297,14 +290,13 @@ fn random_kills_under_send_and_consume_load_lose_nothing() {
 #[test]
 fn the_manual_clock_goes_on_from_where_it_stood() {
     let state = tempfile::tempdir().unwrap();
-    let mut sandbox = start(state.path(), true);
+    let sandbox = start(state.path(), true);
     sandbox.advance("2h").unwrap();
     sandbox
         .send_message("partial-dlq", &json!({"body": "held", "delaySeconds": 900}))
         .unwrap();
-    sandbox.kill().unwrap();
     // Started again with the same --clock-start: the stored position wins.
-    let sandbox = start(state.path(), true);
+    let sandbox = sandbox.kill_and_restart().unwrap();
     assert_eq!(sandbox.clock().unwrap()["now"], "2030-01-01T02:00:00Z");
     assert!(
         sandbox

@@ -9,9 +9,9 @@ use crate::common;
 
 use std::path::Path;
 
+use crate::common::aws;
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sns::types::MessageAttributeValue;
-use crate::common::aws;
 use sandbox_testing::Sandbox;
 use serde_json::{json, Value};
 
@@ -20,11 +20,8 @@ const SHOP_EVENTS_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:shop-events";
 fn start(state: &Path) -> Sandbox {
     common::sandbox("bus")
         .arg("--no-watch")
-        .arg("--state")
-        .arg(state.display().to_string())
-        .manual_clock()
-        .arg("--clock-start")
-        .arg(common::START)
+        .state(state)
+        .manual_clock_at(common::START)
         .start()
         .unwrap_or_else(|e| panic!("starting bus with --state: {e:#}"))
 }
@@ -50,7 +47,7 @@ fn kind(value: &str) -> MessageAttributeValue {
 fn topics_subscriptions_buses_rules_and_targets_made_through_the_sdks_survive_kill_9() {
     let state = tempfile::tempdir().unwrap();
     let rt = aws::runtime();
-    let mut sandbox = start(state.path());
+    let sandbox = start(state.path());
     let topic = {
         let sns = aws::sns(&sandbox);
         let topic = rt
@@ -101,8 +98,7 @@ fn topics_subscriptions_buses_rules_and_targets_made_through_the_sdks_survive_ki
         assert_eq!(put.failed_entry_count(), 0);
     }
 
-    sandbox.kill().unwrap();
-    let sandbox = start(state.path());
+    let sandbox = sandbox.kill_and_restart().unwrap();
     let output = sandbox.output();
     assert!(
         output.contains("made through the API: 2 topic(s)/subscription(s), 3 bus(es)/rule(s)/target(s)/archive(s)"),

@@ -16,11 +16,8 @@ const DRAIN: Duration = Duration::from_secs(60);
 fn start(state: &Path) -> Sandbox {
     common::sandbox("bus")
         .arg("--no-watch")
-        .arg("--state")
-        .arg(state.display().to_string())
-        .manual_clock()
-        .arg("--clock-start")
-        .arg(common::START)
+        .state(state)
+        .manual_clock_at(common::START)
         .start()
         .unwrap_or_else(|e| panic!("starting bus with --state: {e:#}"))
 }
@@ -48,7 +45,7 @@ fn count(archives: &[Value], name: &str) -> Option<Value> {
 #[test]
 fn archived_events_and_replays_survive_kill_9() {
     let state = tempfile::tempdir().unwrap();
-    let mut sandbox = start(state.path());
+    let sandbox = start(state.path());
     let bus = events_api(&sandbox, "DescribeEventBus", &json!({"Name": "default"}));
     let made = events_api(
         &sandbox,
@@ -86,8 +83,7 @@ fn archived_events_and_replays_survive_kill_9() {
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(common::events(&sandbox, "bus/first").len(), 3);
 
-    sandbox.kill().unwrap();
-    let sandbox = start(state.path());
+    let sandbox = sandbox.kill_and_restart().unwrap();
     let output = sandbox.output();
     assert!(
         output.contains(

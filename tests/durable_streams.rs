@@ -14,14 +14,11 @@ use serde_json::{json, Value};
 
 const DRAIN: Duration = Duration::from_secs(60);
 
-fn start(app: &str, state: &Path, clock_start: &str) -> Sandbox {
+fn start(app: &str, state: &Path) -> Sandbox {
     common::sandbox(app)
         .arg("--no-watch")
-        .arg("--state")
-        .arg(state.display().to_string())
-        .manual_clock()
-        .arg("--clock-start")
-        .arg(clock_start)
+        .state(state)
+        .manual_clock_at(common::START)
         .start()
         .unwrap_or_else(|e| panic!("starting {app} with --state: {e:#}"))
 }
@@ -74,7 +71,7 @@ fn received(sandbox: &Sandbox, function: &str) -> Vec<(String, String)> {
 #[test]
 fn stream_records_checkpoints_and_api_streams_survive_kill_9() {
     let state = tempfile::tempdir().unwrap();
-    let mut sandbox = start("streams", state.path(), common::START);
+    let sandbox = start("streams", state.path());
     // Processed before the crash: both consumers' checkpoints move past them.
     let done = put(&sandbox, "events", &["a", "b", "c", "d", "e"]);
     sandbox.drain(DRAIN).unwrap();
@@ -99,8 +96,7 @@ fn stream_records_checkpoints_and_api_streams_survive_kill_9() {
     );
     let events_before = sandbox.stream("events").unwrap();
 
-    sandbox.kill().unwrap();
-    let sandbox = start("streams", state.path(), common::START);
+    let sandbox = sandbox.kill_and_restart().unwrap();
     let output = sandbox.output();
     assert!(
         output.contains("restored 9 stream record(s) in 3 stream(s)"),
@@ -166,7 +162,7 @@ fn stream_records_checkpoints_and_api_streams_survive_kill_9() {
 #[test]
 fn a_moved_consumer_and_a_deleted_api_stream_stay_so() {
     let state = tempfile::tempdir().unwrap();
-    let mut sandbox = start("streams", state.path(), common::START);
+    let sandbox = start("streams", state.path());
     put(&sandbox, "events", &["a", "b"]);
     sandbox.drain(DRAIN).unwrap();
     // A stream made and deleted through the API before the crash stays deleted.
@@ -176,8 +172,7 @@ fn a_moved_consumer_and_a_deleted_api_stream_stay_so() {
         &json!({"StreamName": "gone", "ShardCount": 1}),
     );
     kinesis(&sandbox, "DeleteStream", &json!({"StreamName": "gone"}));
-    sandbox.kill().unwrap();
-    let sandbox = start("streams", state.path(), common::START);
+    let sandbox = sandbox.kill_and_restart().unwrap();
     let listed = kinesis(&sandbox, "ListStreams", &json!({}));
     let names: Vec<&str> = listed["StreamNames"]
         .as_array()
@@ -206,13 +201,12 @@ fn a_moved_consumer_and_a_deleted_api_stream_stay_so() {
 #[test]
 fn a_schedule_s_last_fire_survives_kill_9() {
     let state = tempfile::tempdir().unwrap();
-    let mut sandbox = start("schedules", state.path(), common::START);
+    let sandbox = start("schedules", state.path());
     sandbox.advance("2h").unwrap();
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(common::events(&sandbox, "scheduled/hourly").len(), 2);
 
-    sandbox.kill().unwrap();
-    let mut sandbox = start("schedules", state.path(), common::START);
+    let sandbox = sandbox.kill_and_restart().unwrap();
     let output = sandbox.output();
     assert!(output.contains("4 schedule(s)' last fire"), "{output}");
     // The clock goes on at 02:00; the 01:00 and 02:00 ticks do not fire again.
@@ -231,8 +225,9 @@ fn a_schedule_s_last_fire_survives_kill_9() {
 
     // Down while the clock moved on (a later --clock-start): the ticks that fell in
     // between fire at start, each once, in order (the manual clock delivers every tick).
-    sandbox.kill().unwrap();
-    let sandbox = start("schedules", state.path(), "2030-01-01T05:30:00Z");
+    let sandbox = sandbox
+        .kill_and_restart_with(|b| b.manual_clock_at("2030-01-01T05:30:00Z"))
+        .unwrap();
     sandbox.drain(DRAIN).unwrap();
     let times: Vec<Value> = common::events(&sandbox, "scheduled/hourly")
         .iter()
@@ -248,14 +243,13 @@ fn a_schedule_s_last_fire_survives_kill_9() {
 #[test]
 fn a_topic_s_pending_retry_survives_kill_9() {
     let state = tempfile::tempdir().unwrap();
-    let mut sandbox = start("events", state.path(), common::START);
+    let sandbox = start("events", state.path());
     let receipt = sandbox.publish("flaky", "boom").unwrap();
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(common::outcomes(&sandbox, "events/flaky"), ["trap"]);
 
     // The retry is due a minute after the failure, on the clock that comes back.
-    sandbox.kill().unwrap();
-    let sandbox = start("events", state.path(), common::START);
+    let sandbox = sandbox.kill_and_restart().unwrap();
     let output = sandbox.output();
     assert!(
         output.contains("1 pending topic/bus deliveries"),
@@ -282,15 +276,14 @@ fn a_topic_s_pending_retry_survives_kill_9() {
 #[test]
 fn a_bus_target_s_pending_retry_survives_kill_9() {
     let state = tempfile::tempdir().unwrap();
-    let mut sandbox = start("bus", state.path(), common::START);
+    let sandbox = start("bus", state.path());
     sandbox
         .put_event("default", "flaky", "t", &json!({}))
         .unwrap();
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(common::first_lines(&sandbox, "bus/flaky").len(), 1);
 
-    sandbox.kill().unwrap();
-    let sandbox = start("bus", state.path(), common::START);
+    let sandbox = sandbox.kill_and_restart().unwrap();
     let output = sandbox.output();
     assert!(
         output.contains("1 pending topic/bus deliveries"),

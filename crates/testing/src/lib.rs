@@ -34,15 +34,20 @@ pub struct Sandbox {
     process: process::Child,
     base: String,
     agent: ureq::Agent,
+    /// How it was started, to start it again ([`Sandbox::kill_and_restart`]).
+    started: Builder,
 }
 
 /// Options for [`Sandbox::builder`].
+#[derive(Clone)]
 pub struct Builder {
     dir: PathBuf,
     bin: Option<PathBuf>,
     args: Vec<String>,
     envs: Vec<(String, String)>,
     ready_timeout: Duration,
+    manual_clock: bool,
+    clock_start: Option<String>,
 }
 
 impl Builder {
@@ -54,8 +59,22 @@ impl Builder {
     }
 
     /// Start with time frozen (`--clock manual`).
-    pub fn manual_clock(self) -> Self {
-        self.arg("--clock").arg("manual")
+    pub fn manual_clock(mut self) -> Self {
+        self.manual_clock = true;
+        self
+    }
+
+    /// Start with time frozen at `at` (`--clock manual --clock-start AT`, RFC 3339). A
+    /// second call replaces the first, so a restart can start elsewhere.
+    pub fn manual_clock_at(mut self, at: impl Into<String>) -> Self {
+        self.clock_start = Some(at.into());
+        self.manual_clock()
+    }
+
+    /// Keep the services' state in `dir` (`--state DIR`), so it survives a restart;
+    /// see [`Sandbox::kill_and_restart`].
+    pub fn state(self, dir: impl AsRef<Path>) -> Self {
+        self.arg("--state").arg(dir.as_ref().display().to_string())
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -75,14 +94,20 @@ impl Builder {
     }
 
     pub fn start(self) -> anyhow::Result<Sandbox> {
-        let bin = self.bin.unwrap_or_else(process::default_binary);
+        let bin = self.bin.clone().unwrap_or_else(process::default_binary);
         let mut args = vec![
             "start".to_string(),
             self.dir.display().to_string(),
             "--port".into(),
             "0".into(),
         ];
-        args.extend(self.args);
+        args.extend(self.args.iter().cloned());
+        if self.manual_clock {
+            args.extend(["--clock".into(), "manual".into()]);
+        }
+        if let Some(at) = &self.clock_start {
+            args.extend(["--clock-start".into(), at.clone()]);
+        }
         let (process, addr) = process::Child::spawn(&bin, &args, &self.envs, self.ready_timeout)?;
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
@@ -94,6 +119,7 @@ impl Builder {
             process,
             base: format!("http://{addr}"),
             agent,
+            started: self,
         })
     }
 }
@@ -111,6 +137,8 @@ impl Sandbox {
             args: Vec::new(),
             envs: Vec::new(),
             ready_timeout: Duration::from_secs(600),
+            manual_clock: false,
+            clock_start: None,
         }
     }
 
@@ -156,6 +184,28 @@ impl Sandbox {
     /// for it to be gone; for crash tests of `--state`.
     pub fn kill(&mut self) -> anyhow::Result<()> {
         self.process.kill()
+    }
+
+    /// A crash and a recovery: kills the sandbox the way `kill -9` does (unless it is
+    /// gone already) and starts it again as it was started — the same binary, project and
+    /// arguments, so with [`Builder::state`] on the same state directory. The new one
+    /// listens on another port.
+    pub fn kill_and_restart(self) -> anyhow::Result<Sandbox> {
+        self.kill_and_restart_with(|builder| builder)
+    }
+
+    /// [`Sandbox::kill_and_restart`], with `change` applied to how it was started (say, a
+    /// later [`Builder::manual_clock_at`]).
+    pub fn kill_and_restart_with(
+        mut self,
+        change: impl FnOnce(Builder) -> Builder,
+    ) -> anyhow::Result<Sandbox> {
+        if self.is_running() {
+            self.kill()?;
+        }
+        change(self.started.clone())
+            .start()
+            .context("starting the sandbox again")
     }
 
     /// A request builder for anything the helpers below do not cover.
