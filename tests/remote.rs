@@ -8,8 +8,8 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use crate::common::aws;
+use aws_sdk_sqs::types::QueueAttributeName;
 use sandbox_testing::Sandbox;
 use serde_json::{json, Value};
 
@@ -100,7 +100,15 @@ fn create_resources(aws_sandbox: &Sandbox) {
 /// The app under test, pointed at `aws_sandbox` the way a developer points the SDK at
 /// AWS: the environment's credentials, region and endpoint (and no config files).
 fn app(aws_sandbox: &Sandbox) -> sandbox_testing::Builder {
-    common::sandbox("remote")
+    pointed_at(common::sandbox("remote"), aws_sandbox)
+}
+
+/// `builder` reaching `aws_sandbox` as [`app`] does.
+fn pointed_at(
+    builder: sandbox_testing::Builder,
+    aws_sandbox: &Sandbox,
+) -> sandbox_testing::Builder {
+    builder
         .arg("--cache-dir")
         .arg(common::shared_cache())
         .env("AWS_ENDPOINT_URL", aws_sandbox.base_url())
@@ -464,4 +472,246 @@ fn a_failing_stream_record_is_retried_from_where_it_failed_then_given_up_to_on_f
         record["KinesisBatchInfo"]["streamArn"],
         "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
     );
+}
+
+/// An app of its own in a temporary directory: `app.arc` and JavaScript handlers
+/// (`(path under src, code)`), for tests that change the manifest as they go.
+fn own_app(arc: &str, handlers: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.arc"), arc).unwrap();
+    for (path, code) in handlers {
+        let file = dir.path().join("src").join(path).join("index.js");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, code).unwrap();
+    }
+    dir
+}
+
+/// A queue handler that logs `<label> <body> receive <n>` for each message.
+fn logging_handler(label: &str) -> String {
+    format!(
+        "exports.handler = async (event) => {{\n  for (const r of event.Records) console.log(`{label} ${{r.body}} receive ${{r.attributes.ApproximateReceiveCount}}`)\n}}\n"
+    )
+}
+
+/// `GET /_sandbox/remote`: the entry `name` of `kind`.
+fn remote_entry(app: &Sandbox, kind: &str, name: &str) -> Value {
+    let all = app.get("/_sandbox/remote").unwrap().ok_json().unwrap();
+    all["remote"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind && e["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+const ARN: &str = "arn:aws:sqs:us-east-1:123456789012";
+
+#[test]
+fn a_reload_restarts_changed_remote_consumers_starts_new_ones_and_stops_removed_ones() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let arc = |orders: &str, third: &str| {
+        format!("@app\nreloading\n\n@queues\norders\n  remote {ARN}:orders\n  consume {orders}\n{third}")
+    };
+    let audit = format!("audit\n  remote {ARN}:audit\n  consume delete\n");
+    let alerts = format!("alerts-copy\n  remote {ARN}:alerts-copy\n  consume delete\n");
+    let dir = own_app(
+        &arc("delete", &audit),
+        &[
+            ("queues/orders", &logging_handler("order")),
+            ("queues/audit", &logging_handler("audit-got")),
+            ("queues/alerts-copy", &logging_handler("alert")),
+        ],
+    );
+    let state = tempfile::tempdir().unwrap();
+    let app = pointed_at(
+        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
+        &aws_sandbox,
+    )
+    .arg("--state")
+    .arg(state.path().display().to_string())
+    .start()
+    .unwrap();
+    // No remote stream consumer, so no file for their checkpoints.
+    assert!(!state.path().join("remote.redb").exists());
+    send(&aws_sandbox, "orders", "a1");
+    app.await_output("order a1 receive 1");
+    await_queue(&aws_sandbox, "orders", |m| m.is_empty());
+
+    // orders changes to peek, audit goes, alerts-copy comes.
+    std::fs::write(dir.path().join("app.arc"), arc("peek", &alerts)).unwrap();
+    let output = app.await_output("remote queue alerts-copy added");
+    assert!(output.contains("remote queue orders changed"), "{output}");
+    assert!(output.contains("remote queue audit removed"), "{output}");
+    // The changed consumer follows its new line: nothing is deleted any more.
+    send(&aws_sandbox, "orders", "b1");
+    app.await_output("order b1 receive");
+    app.await_output(
+        "remote queue orders: 1 message(s) processed, 0 failed; read-only: none deleted",
+    );
+    assert_eq!(bodies(&aws_sandbox.peek("orders").unwrap()), ["b1"]);
+    // The removed one consumes no more; the new one does.
+    send(&aws_sandbox, "audit", "d1");
+    send(&aws_sandbox, "alerts-copy", "c1");
+    app.await_output("alert c1 receive 1");
+    app.drain(Duration::from_secs(10)).unwrap();
+    assert!(!app.output().contains("audit-got d1"), "{}", app.output());
+    assert_eq!(bodies(&aws_sandbox.peek("audit").unwrap()), ["d1"]);
+    assert_eq!(remote_entry(&app, "queue", "audit"), Value::Null);
+    assert_eq!(
+        remote_entry(&app, "queue", "alerts-copy")["state"],
+        "connected"
+    );
+    assert!(!state.path().join("remote.redb").exists());
+}
+
+#[test]
+fn drain_waits_for_remote_batches_in_flight_and_lists_them() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let slow = "exports.handler = async (event) => {\n  console.log(`slow start ${event.Records[0].body}`)\n  await new Promise((resolve) => setTimeout(resolve, 2000))\n  console.log(`slow done ${event.Records[0].body}`)\n}\n";
+    let dir = own_app(
+        &format!(
+            "@app\ndraining\n\n@queues\norders\n  remote {ARN}:orders\n  consume delete\n  batchWindow 2\nslow\n  remote {ARN}:slow\n  consume delete\n  timeout 10\n"
+        ),
+        &[("queues/orders", &logging_handler("order")), ("queues/slow", slow)],
+    );
+    let app = pointed_at(
+        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
+        &aws_sandbox,
+    )
+    .start()
+    .unwrap();
+    // Received and held for its batching window: ours, though no handler runs yet.
+    send(&aws_sandbox, "orders", "w1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while remote_entry(&app, "queue", "orders")["inFlight"] != 1 {
+        assert!(Instant::now() < deadline, "{}", app.output());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    app.drain(Duration::from_secs(20)).unwrap();
+    // Settled before drain returned: processed and deleted from the real queue.
+    assert_eq!(aws_sandbox.peek("orders").unwrap(), Vec::<Value>::new());
+    app.await_output("order w1 receive 1");
+
+    // A batch still running is listed by a drain that gives up.
+    send(&aws_sandbox, "slow", "long");
+    // (A handler's log lines are printed when it ends: the batch is watched instead.)
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while remote_entry(&app, "queue", "slow")["inFlight"] != 1 {
+        assert!(Instant::now() < deadline, "{}", app.output());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let report = app
+        .request("POST", "/_sandbox/drain?timeout=100ms", &[], b"")
+        .unwrap();
+    assert_eq!(report.status, 408, "{}", report.text());
+    let report: Value = report.json().unwrap();
+    let pending = report["pending"].as_array().unwrap();
+    assert!(
+        pending.iter().any(|w| w["service"] == "remote queue"
+            && w["resource"] == "slow"
+            && w["due_now"] == 1),
+        "{report}"
+    );
+    app.drain(Duration::from_secs(20)).unwrap();
+    assert_eq!(aws_sandbox.peek("slow").unwrap(), Vec::<Value>::new());
+    app.await_output("slow done long");
+}
+
+#[test]
+fn an_entry_that_cannot_connect_is_retried_until_it_does_then_consumed() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let rt = aws::runtime();
+    let sqs = aws::sqs(&aws_sandbox);
+    let url = format!("{}/123456789012/orders", aws_sandbox.base_url());
+    rt.block_on(sqs.delete_queue().queue_url(&url).send())
+        .unwrap();
+    let app = app(&aws_sandbox).start().unwrap();
+    let output = app.output();
+    assert!(
+        output.contains(&format!(
+            "remote queue orders → {ARN}:orders NOT CONNECTED, connecting in the background"
+        )),
+        "{output}"
+    );
+    let entry = remote_entry(&app, "queue", "orders");
+    assert_eq!(entry["state"], "connecting", "{entry}");
+    assert!(
+        entry["error"]
+            .as_str()
+            .unwrap()
+            .contains("remote queue orders"),
+        "{entry}"
+    );
+    // The rest of the app runs meanwhile.
+    assert_eq!(remote_entry(&app, "queue", "slow")["state"], "connected");
+    // Once the queue exists, the entry connects and its messages are consumed.
+    rt.block_on(sqs.create_queue().queue_name("orders").send())
+        .unwrap();
+    send(&aws_sandbox, "orders", "late");
+    app.await_output("order late from arn:aws:sqs:us-east-1:123456789012:orders receive 1");
+    let output = app.await_output(&format!("remote queue orders → {ARN}:orders: connected"));
+    assert_eq!(remote_entry(&app, "queue", "orders")["state"], "connected");
+    // One line per change of state, not one per retry; no secret anywhere.
+    assert_eq!(
+        output.matches("retrying in the background").count(),
+        1,
+        "{output}"
+    );
+    assert!(!output.contains("remote-test-secret"), "{output}");
+}
+
+#[test]
+fn max_concurrency_runs_that_many_remote_batches_at_once() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    // Each invocation logs when it ran; overlaps are counted from those spans.
+    let span = "exports.handler = async (event) => {\n  const start = Date.now()\n  await new Promise((resolve) => setTimeout(resolve, 1500))\n  console.log(`span ${event.Records[0].body} ${start} ${Date.now()}`)\n}\n";
+    let dir = own_app(
+        &format!(
+            "@app\nconcurrent\n\n@queues\norders\n  remote {ARN}:orders\n  consume delete\n  batchSize 1\n  maxConcurrency 2\n  timeout 10\n"
+        ),
+        &[("queues/orders", span)],
+    );
+    let app = pointed_at(
+        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
+        &aws_sandbox,
+    )
+    .start()
+    .unwrap();
+    assert!(app.output().contains("up to 2 at once"), "{}", app.output());
+    for i in 0..5 {
+        send(&aws_sandbox, "orders", &format!("m{i}"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let spans = loop {
+        let spans: Vec<(u64, u64)> = app
+            .output()
+            .lines()
+            .filter_map(|l| {
+                let mut words = l[l.find("span ")?..].split_whitespace().skip(2);
+                Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
+            })
+            .collect();
+        if spans.len() == 5 {
+            break spans;
+        }
+        assert!(Instant::now() < deadline, "{}", app.output());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let most = spans
+        .iter()
+        .map(|&(start, _)| {
+            spans
+                .iter()
+                .filter(|&&(s, e)| s <= start && start < e)
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert_eq!(most, 2, "{spans:?}");
 }

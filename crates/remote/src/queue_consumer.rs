@@ -25,6 +25,7 @@ use sandbox_app::{AppCell, Trigger};
 use sandbox_services::queue::{
     batch_outcome, batch_outcome_fifo, sqs_event, Delivery, Message as Local, MessageAttribute,
 };
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::in_flight::{Batch, Tracker};
@@ -58,19 +59,25 @@ const LONG_POLL_SECONDS: i32 = 20;
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl QueueConsumer {
-    /// One poller: receives and runs a batch at a time until the task is stopped. An
+    /// One poller: receives and runs a batch at a time until `stopped` says so. An
     /// error (credentials, network, a deleted queue) is logged once, naming the queue,
     /// and polling backs off; the rest of the app runs on.
-    pub(crate) async fn run(&self, tracker: Tracker) {
+    ///
+    /// A stop never cuts a long poll short: SQS may already have handed the dropped
+    /// call a message, hidden for the visibility timeout. The poll ends by itself
+    /// (within 20 s), and what it brought after the stop is made visible again at once
+    /// (its receive count, as SQS counts it, one higher), for the consumer that follows.
+    pub(crate) async fn run(&self, tracker: Tracker, mut stopped: watch::Receiver<bool>) {
         let mut backoff = Duration::from_secs(1);
         loop {
-            match self.receive(&tracker).await {
-                Err(e) => {
-                    self.failed(e);
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+            match self.receive(&tracker, &stopped).await {
+                Ok(None) => return,
+                Ok(Some((batch, taken))) if *stopped.borrow() => {
+                    self.release(&batch).await;
+                    drop(taken);
+                    return;
                 }
-                Ok((batch, taken)) => {
+                Ok(Some((batch, taken))) => {
                     let recovered = self
                         .failing
                         .lock()
@@ -83,6 +90,14 @@ impl QueueConsumer {
                     backoff = Duration::from_secs(1);
                     self.deliver(batch).await;
                     drop(taken);
+                }
+                Err(e) => {
+                    self.failed(e);
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stopped.wait_for(|s| *s) => return,
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
@@ -99,18 +114,33 @@ impl QueueConsumer {
 
     /// One batch: long-polls for the first message, then fills the batch for at most
     /// the batching window. In flight from its first message on.
-    async fn receive(&self, tracker: &Tracker) -> Result<(Vec<Message>, Batch), String> {
+    /// `None` once stopped with nothing received.
+    async fn receive(
+        &self,
+        tracker: &Tracker,
+        stopped: &watch::Receiver<bool>,
+    ) -> Result<Option<(Vec<Message>, Batch)>, String> {
         let mut batch: Vec<Message> = Vec::new();
         let mut taken: Option<Batch> = None;
         let mut deadline: Option<Instant> = None;
         loop {
+            if batch.is_empty() && *stopped.borrow() {
+                return Ok(None);
+            }
             let want = (self.batch_size as usize - batch.len()).min(10) as i32;
             let wait = match deadline {
                 None => LONG_POLL_SECONDS,
-                Some(at) => at
-                    .saturating_duration_since(Instant::now())
-                    .as_secs()
-                    .min(LONG_POLL_SECONDS as u64) as i32,
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left < Duration::from_secs(1) {
+                        // Long polls wait whole seconds: sleep out the window's end, then
+                        // take what arrived meanwhile without waiting.
+                        tokio::time::sleep(left).await;
+                        0
+                    } else {
+                        left.as_secs().min(LONG_POLL_SECONDS as u64) as i32
+                    }
+                }
             };
             let out = self
                 .client
@@ -127,7 +157,7 @@ impl QueueConsumer {
                 Err(e) => {
                     // Part of a batch already received is delivered: it is ours now.
                     return match taken.take() {
-                        Some(taken) => Ok((batch, taken)),
+                        Some(taken) => Ok(Some((batch, taken))),
                         None => Err(sdk_error(&e)),
                     };
                 }
@@ -145,7 +175,7 @@ impl QueueConsumer {
             let at = *deadline.get_or_insert_with(|| Instant::now() + self.window);
             if batch.len() >= self.batch_size as usize || Instant::now() >= at {
                 if let Some(taken) = taken.take() {
-                    return Ok((batch, taken));
+                    return Ok(Some((batch, taken)));
                 }
             }
         }
@@ -251,39 +281,62 @@ impl QueueConsumer {
     /// ChangeMessageVisibilityBatch: the whole timeout again for every message in flight.
     async fn extend(&self, deliveries: &[Delivery]) {
         let seconds = self.visibility.as_secs().max(1) as i32;
-        for chunk in deliveries.chunks(10) {
+        let receipts: Vec<&str> = deliveries
+            .iter()
+            .map(|d| d.receipt_handle.as_str())
+            .collect();
+        match self.change_visibility(&receipts, seconds).await {
+            Ok(n) => tracing::info!(
+                "remote queue {}: batch still running; visibility of {n} message(s) extended by {seconds} s",
+                self.name
+            ),
+            Err(e) => tracing::warn!("remote queue {}: cannot extend visibility: {e}", self.name),
+        }
+    }
+
+    /// Messages received after the consumer was stopped: visible again at once.
+    async fn release(&self, batch: &[Message]) {
+        let receipts: Vec<&str> = batch.iter().filter_map(|m| m.receipt_handle()).collect();
+        match self.change_visibility(&receipts, 0).await {
+            Ok(n) => tracing::info!(
+                "remote queue {}: {n} message(s) received as its consumer stopped, made visible again",
+                self.name
+            ),
+            Err(e) => tracing::warn!(
+                "remote queue {}: {} message(s) received as its consumer stopped return after their visibility timeout ({e})",
+                self.name,
+                receipts.len()
+            ),
+        }
+    }
+
+    /// Sets the visibility timeout of the messages with these receipts; how many.
+    async fn change_visibility(&self, receipts: &[&str], seconds: i32) -> Result<usize, String> {
+        let mut changed = 0;
+        for chunk in receipts.chunks(10) {
             let entries = chunk
                 .iter()
                 .enumerate()
-                .filter_map(|(i, d)| {
+                .filter_map(|(i, receipt)| {
                     ChangeMessageVisibilityBatchRequestEntry::builder()
                         .id(i.to_string())
-                        .receipt_handle(&d.receipt_handle)
+                        .receipt_handle(*receipt)
                         .visibility_timeout(seconds)
                         .build()
                         .ok()
                 })
                 .collect();
-            match self
+            let out = self
                 .client
                 .change_message_visibility_batch()
                 .queue_url(&self.url)
                 .set_entries(Some(entries))
                 .send()
                 .await
-            {
-                Ok(_) => tracing::info!(
-                    "remote queue {}: batch still running; visibility of {} message(s) extended by {seconds} s",
-                    self.name,
-                    chunk.len()
-                ),
-                Err(e) => tracing::warn!(
-                    "remote queue {}: cannot extend visibility: {}",
-                    self.name,
-                    sdk_error(&e)
-                ),
-            }
+                .map_err(|e| sdk_error(&e))?;
+            changed += out.successful.len();
         }
+        Ok(changed)
     }
 }
 

@@ -398,14 +398,11 @@ async fn consume(front: &Arc<Front>, spec: &Spec, conn: Conn, stopped: watch::Re
                 failing: Mutex::new(None),
             });
             for _ in 0..queue.max_concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1) {
-                // Each poller its own count: a reload stops it between its batches.
+                // Pollers stop themselves between batches (`QueueConsumer::run`).
                 let tracker = Tracker::new(&front.in_flight, "remote queue", &queue.name);
                 let consumer = consumer.clone();
-                let work = {
-                    let tracker = tracker.clone();
-                    async move { consumer.run(tracker).await }
-                };
-                tasks.spawn(until_stopped(work, tracker, stopped.clone()));
+                let stopped = stopped.clone();
+                tasks.spawn(async move { consumer.run(tracker, stopped).await });
             }
         }
         (Spec::Stream(stream), Conn::Stream(client, region)) => {
@@ -440,8 +437,9 @@ async fn consume(front: &Arc<Front>, spec: &Spec, conn: Conn, stopped: watch::Re
     while tasks.join_next().await.is_some() {}
 }
 
-/// Runs `work` until it ends or, once `stopped` says so, until it holds no batch (it is
-/// then dropped between batches: between polls, so it never resumes halfway).
+/// Runs `work` (a stream reader) until it ends or, once `stopped` says so, until it
+/// holds no batch (it is then dropped between batches: between polls, so it never
+/// resumes halfway; a dropped GetRecords takes nothing from the stream).
 async fn until_stopped(
     work: impl Future<Output = ()>,
     tracker: Tracker,
