@@ -23,7 +23,7 @@ mod views;
 pub use durable::StreamsRestored;
 pub use resources::CreateError;
 
-pub(crate) use durable::{wait, StreamStore};
+pub(crate) use durable::StreamStore;
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
