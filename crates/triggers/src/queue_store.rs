@@ -11,6 +11,10 @@
 //! The consumer's own changes (a receive, a settle's deletes, expiry) are submitted the
 //! same way but not waited for: if one is lost in a crash, the message comes back once
 //! more — the at-least-once that SQS promises too, never a loss.
+//!
+//! Every durable service (streams, schedules, topics, buses too) keeps its link to the
+//! store in a [`Durable`]: the committer, the catalog as last submitted, submitting a
+//! change and waiting for it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,11 +49,70 @@ pub struct Restored {
     pub topics: crate::topics::TopicsRestored,
 }
 
+/// A durable service's link to the store: group commit and the catalog `C` as last
+/// submitted (a change of it is written whole, which is small).
+pub(crate) struct Durable<C> {
+    committer: Arc<Committer>,
+    catalog: Mutex<C>,
+}
+
+impl<C: PartialEq + Clone> Durable<C> {
+    /// `catalog`: what the store holds now.
+    pub(crate) fn new(committer: Arc<Committer>, catalog: C) -> Self {
+        Durable {
+            committer,
+            catalog: Mutex::new(catalog),
+        }
+    }
+
+    /// The catalog as last submitted.
+    pub(crate) fn catalog(&self) -> C {
+        self.catalog
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// `next`, when it differs from the catalog last submitted (it is then the last).
+    pub(crate) fn changed(&self, next: Option<C>) -> Option<C> {
+        let next = next?;
+        let mut last = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+        (*last != next).then(|| {
+            *last = next.clone();
+            next
+        })
+    }
+
+    /// Submits `delta` unless it is empty. Call under the service's lock, so deltas
+    /// reach the disk in the order their changes happened.
+    pub(crate) fn submit(&self, delta: Delta) -> Option<Ticket> {
+        (!delta.is_empty()).then(|| self.committer.submit(delta))
+    }
+
+    /// Waits (outside the service's lock) until `ticket`'s commit is on disk; on tokio's
+    /// multi-threaded runtime the worker hands its other tasks on while it waits. A
+    /// failed write is a 503: the change must not be acknowledged.
+    pub(crate) fn wait(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
+        let Some(ticket) = ticket else {
+            return Ok(());
+        };
+        let wait = || self.committer.wait(ticket);
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let result = if multi {
+            tokio::task::block_in_place(wait)
+        } else {
+            wait()
+        };
+        result.map_err(|e| ControlError {
+            status: 503,
+            message: format!("{e}; the change was not acknowledged (check the state directory)"),
+        })
+    }
+}
+
 pub(crate) struct QueueStore {
-    committer: Committer,
-    /// The catalog as last submitted: a change of it (a queue made, removed or
-    /// reconfigured) is written whole, which is small.
-    catalog: Mutex<BTreeMap<String, CatalogEntry>>,
+    durable: Durable<BTreeMap<String, CatalogEntry>>,
 }
 
 impl QueueStore {
@@ -96,8 +159,7 @@ impl QueueStore {
         broker.stamp(now);
         let fresh = stored_catalog.is_empty();
         let this = QueueStore {
-            committer: Committer::start(store),
-            catalog: Mutex::new(stored_catalog),
+            durable: Durable::new(Arc::new(Committer::start(store)), stored_catalog),
         };
         let mut delta = this.delta(&mut broker, true);
         if fresh {
@@ -109,24 +171,16 @@ impl QueueStore {
                 .filter_map(|n| broker.get(&n).ok().map(|q| (n, q.image())))
                 .collect();
         }
-        let ticket = this.committer.submit(delta);
-        this.committer.wait(ticket).map_err(|e| e.to_string())?;
+        let committer = &this.durable.committer;
+        committer
+            .wait(committer.submit(delta))
+            .map_err(|e| e.to_string())?;
         Ok((broker, this, restored))
     }
 
     fn delta(&self, broker: &mut Queues, catalog: bool) -> Delta {
-        let catalog = catalog
-            .then(|| {
-                let now = broker.catalog();
-                let mut last = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
-                (*last != now).then(|| {
-                    *last = now.clone();
-                    now
-                })
-            })
-            .flatten();
         Delta {
-            catalog,
+            catalog: self.durable.changed(catalog.then(|| broker.catalog())),
             queues: broker.take_changes(),
             ..Delta::default()
         }
@@ -136,27 +190,11 @@ impl QueueStore {
     /// `catalog`, also looks for queues made, removed or reconfigured (the API's and a
     /// reload's changes; a send cannot make any).
     pub(crate) fn record(&self, broker: &mut Queues, catalog: bool) -> Option<Ticket> {
-        let delta = self.delta(broker, catalog);
-        (!delta.is_empty()).then(|| self.committer.submit(delta))
+        self.durable.submit(self.delta(broker, catalog))
     }
 
-    /// Waits (outside the broker lock) until `ticket`'s commit is on disk. On tokio's
-    /// multi-threaded runtime the worker hands its other tasks on while it waits.
+    /// Waits (outside the broker lock) until `ticket`'s commit is on disk.
     pub(crate) fn wait(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
-        let Some(ticket) = ticket else {
-            return Ok(());
-        };
-        let wait = || self.committer.wait(ticket);
-        let multi = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        let result = if multi {
-            tokio::task::block_in_place(wait)
-        } else {
-            wait()
-        };
-        result.map_err(|e| ControlError {
-            status: 503,
-            message: e.to_string(),
-        })
+        self.durable.wait(ticket)
     }
 }

@@ -9,7 +9,7 @@
 //! the manifest by `Buses::replace_configs`, the call a reload makes.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sandbox_services::async_retry::RetryPolicy;
@@ -17,6 +17,7 @@ use sandbox_services::bus::image::StoredBus;
 use sandbox_services::bus::{BusConfig, Buses};
 use sandbox_state::{BusesDelta, Committer, Delta, Store, Ticket};
 
+use crate::queue_store::Durable;
 use crate::ControlError;
 
 /// What came back at start.
@@ -31,9 +32,7 @@ pub struct BusesRestored {
 }
 
 pub(crate) struct BusStore {
-    committer: Arc<Committer>,
-    /// The catalog as last submitted: a change of it is written whole (it is small).
-    catalog: Mutex<BTreeMap<String, StoredBus>>,
+    durable: Durable<BTreeMap<String, StoredBus>>,
 }
 
 impl BusStore {
@@ -61,8 +60,7 @@ impl BusStore {
             .sum();
         let api_made = api_made(&buses.catalog());
         let this = BusStore {
-            committer,
-            catalog: Mutex::new(catalog),
+            durable: Durable::new(committer, catalog),
         };
         let ticket = this.record(&mut buses, true);
         this.wait(ticket).map_err(|e| e.message)?;
@@ -79,14 +77,8 @@ impl BusStore {
     /// calls, replays and reloads change it; PutEvents cannot, so it skips the
     /// comparison). Call under the buses' lock.
     pub(crate) fn record(&self, buses: &mut Buses, catalog: bool) -> Option<Ticket> {
-        let catalog = catalog.then(|| buses.catalog()).and_then(|next| {
-            let mut last = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
-            (*last != next).then(|| {
-                *last = next.clone();
-                next
-            })
-        });
-        let delta = Delta {
+        let catalog = self.durable.changed(catalog.then(|| buses.catalog()));
+        self.durable.submit(Delta {
             invocations: buses
                 .take_changes()
                 .map(|c| vec![("buses".to_string(), c)])
@@ -96,12 +88,11 @@ impl BusStore {
                 archived: buses.take_archive_changes(),
             },
             ..Delta::default()
-        };
-        (!delta.is_empty()).then(|| self.committer.submit(delta))
+        })
     }
 
     pub(crate) fn wait(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
-        crate::streams::wait(&self.committer, ticket)
+        self.durable.wait(ticket)
     }
 }
 

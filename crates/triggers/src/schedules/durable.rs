@@ -9,19 +9,20 @@
 //! changed schedule starts fresh, as a reload starts it.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sandbox_services::schedule::StoredSchedule;
 use sandbox_services::Scheduler;
 use sandbox_state::{Committer, Delta, Store, Ticket};
 
+use crate::queue_store::Durable;
 use crate::ControlError;
 
 pub(crate) struct ScheduleStore {
-    committer: Arc<Committer>,
-    /// Every schedule as last submitted (written whole: a sandbox has a handful).
-    stored: Mutex<BTreeMap<String, StoredSchedule>>,
+    /// Every schedule as last submitted is its catalog (written whole: a sandbox has a
+    /// handful).
+    durable: Durable<BTreeMap<String, StoredSchedule>>,
 }
 
 impl ScheduleStore {
@@ -49,34 +50,24 @@ impl ScheduleStore {
             }
         }
         let this = ScheduleStore {
-            committer,
-            stored: Mutex::new(BTreeMap::new()),
+            durable: Durable::new(committer, BTreeMap::new()),
         };
         let ticket = this.submit(now_stored);
-        crate::streams::wait(&this.committer, ticket).map_err(|e| e.message)?;
+        this.wait(ticket).map_err(|e| e.message)?;
         Ok((this, resumed))
     }
 
     fn submit(&self, next: BTreeMap<String, StoredSchedule>) -> Option<Ticket> {
-        let mut stored = self.stored.lock().unwrap_or_else(|p| p.into_inner());
-        if *stored == next {
-            return None;
-        }
-        *stored = next.clone();
-        Some(self.committer.submit(Delta {
-            schedules: Some(next),
+        self.durable.submit(Delta {
+            schedules: self.durable.changed(Some(next)),
             ..Delta::default()
-        }))
+        })
     }
 
     /// After a reload: unchanged schedules keep their last fire, the others start over.
     /// Call under the scheduler lock.
     pub(crate) fn reconfigured(&self, scheduler: &Scheduler) -> Option<Ticket> {
-        let before = self
-            .stored
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let before = self.durable.catalog();
         let next = scheduler
             .names()
             .filter_map(|name| {
@@ -106,17 +97,13 @@ impl ScheduleStore {
         name: &str,
         time: DateTime<Utc>,
     ) -> Option<Ticket> {
-        let mut next = self
-            .stored
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let mut next = self.durable.catalog();
         let entry = scheduler.stored(name, Some(time))?;
         next.insert(name.to_string(), entry);
         self.submit(next)
     }
 
     pub(crate) fn wait(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
-        crate::streams::wait(&self.committer, ticket)
+        self.durable.wait(ticket)
     }
 }

@@ -17,7 +17,7 @@
 //! (the API's stay).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sandbox_manifest::Stream as StreamDef;
@@ -25,6 +25,7 @@ use sandbox_services::stream::{Stream, StreamEntry, Streams};
 use sandbox_state::{Committer, Delta, LoadedStream, Store, StreamsDelta, Ticket};
 
 use super::{adopt, config, State};
+use crate::queue_store::Durable;
 use crate::ControlError;
 
 /// What came back, for the start-up summary.
@@ -40,10 +41,8 @@ pub struct StreamsRestored {
 }
 
 pub(crate) struct StreamStore {
-    committer: Arc<Committer>,
-    /// The catalog as last submitted: a change (a stream made, removed, retagged,
-    /// reconfigured) is written whole, which is small.
-    catalog: Mutex<BTreeMap<String, StreamEntry>>,
+    /// The catalog changes when a stream is made, removed, retagged or reconfigured.
+    durable: Durable<BTreeMap<String, StreamEntry>>,
 }
 
 impl StreamStore {
@@ -130,8 +129,7 @@ impl StreamStore {
             state.streams.insert(stream);
         }
         let this = StreamStore {
-            committer,
-            catalog: Mutex::new(stored_catalog),
+            durable: Durable::new(committer, stored_catalog),
         };
         let declared = |name: &str| defs.iter().any(|d| d.name == name);
         let ticket = this.record(&mut state.streams, Some(&declared));
@@ -147,49 +145,20 @@ impl StreamStore {
         streams: &mut Streams,
         declared: Option<&dyn Fn(&str) -> bool>,
     ) -> Option<Ticket> {
-        let catalog = declared.and_then(|declared| {
-            let now = streams.catalog(declared);
-            let mut last = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
-            (*last != now).then(|| {
-                *last = now.clone();
-                now
-            })
-        });
-        let delta = Delta {
+        let catalog = declared.map(|declared| streams.catalog(declared));
+        self.durable.submit(Delta {
             streams: StreamsDelta {
-                catalog,
+                catalog: self.durable.changed(catalog),
                 streams: streams.take_changes(),
             },
             ..Delta::default()
-        };
-        (!delta.is_empty()).then(|| self.committer.submit(delta))
+        })
     }
 
     /// Waits (outside the service lock) until `ticket`'s commit is on disk.
     pub(crate) fn wait(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
-        wait(&self.committer, ticket)
+        self.durable.wait(ticket)
     }
-}
-
-/// Waits until `ticket`'s commit is on disk; on tokio's multi-threaded runtime the worker
-/// hands its other tasks on while it waits. A failed write is a 503: the change must not
-/// be acknowledged.
-pub(crate) fn wait(committer: &Committer, ticket: Option<Ticket>) -> Result<(), ControlError> {
-    let Some(ticket) = ticket else {
-        return Ok(());
-    };
-    let wait = || committer.wait(ticket);
-    let multi = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    let result = if multi {
-        tokio::task::block_in_place(wait)
-    } else {
-        wait()
-    };
-    result.map_err(|e| ControlError {
-        status: 503,
-        message: format!("{e}; the change was not acknowledged (check the state directory)"),
-    })
 }
 
 fn restore(l: LoadedStream) -> Result<Stream, String> {

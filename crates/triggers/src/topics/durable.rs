@@ -10,12 +10,13 @@
 //! start afresh.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use sandbox_services::topic::image::{restore, StoredTopic};
 use sandbox_services::topic::{RetryPolicy, TopicConfig, Topics};
 use sandbox_state::{Committer, Delta, Store, Ticket};
 
+use crate::queue_store::Durable;
 use crate::ControlError;
 
 /// What came back at start.
@@ -28,9 +29,7 @@ pub struct TopicsRestored {
 }
 
 pub(crate) struct TopicStore {
-    committer: Arc<Committer>,
-    /// The catalog as last submitted: a change of it is written whole (it is small).
-    catalog: Mutex<BTreeMap<String, StoredTopic>>,
+    durable: Durable<BTreeMap<String, StoredTopic>>,
 }
 
 impl TopicStore {
@@ -57,8 +56,7 @@ impl TopicStore {
             })
             .sum();
         let this = TopicStore {
-            committer,
-            catalog: Mutex::new(catalog),
+            durable: Durable::new(committer, catalog),
         };
         let ticket = this.record(&mut topics, true);
         this.wait(ticket).map_err(|e| e.message)?;
@@ -69,25 +67,18 @@ impl TopicStore {
     /// catalog when it differs from the last one submitted (a publish cannot change it,
     /// so it skips the comparison). Call under the topics' lock.
     pub(crate) fn record(&self, topics: &mut Topics, catalog: bool) -> Option<Ticket> {
-        let catalog = catalog.then(|| topics.catalog()).and_then(|next| {
-            let mut last = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
-            (*last != next).then(|| {
-                *last = next.clone();
-                next
-            })
-        });
-        let delta = Delta {
+        let catalog = self.durable.changed(catalog.then(|| topics.catalog()));
+        self.durable.submit(Delta {
             invocations: topics
                 .take_changes()
                 .map(|c| vec![("topics".to_string(), c)])
                 .unwrap_or_default(),
             topics: catalog,
             ..Delta::default()
-        };
-        (!delta.is_empty()).then(|| self.committer.submit(delta))
+        })
     }
 
     pub(crate) fn wait(&self, ticket: Option<Ticket>) -> Result<(), ControlError> {
-        crate::streams::wait(&self.committer, ticket)
+        self.durable.wait(ticket)
     }
 }
