@@ -86,6 +86,21 @@ impl Kinesis {
         seq
     }
 
+    /// Splits open shard `parent` in two, as SplitShard does: it is closed, and two new
+    /// shards name it their parent. Their ids.
+    fn split(&self, parent: &str) -> [String; 2] {
+        let mut state = self.state.lock().unwrap();
+        let first = state.shards.len();
+        let ids = [first, first + 1].map(|i| format!("shardId-{i:012}"));
+        let s = state.shards.iter_mut().find(|s| s.id == parent).unwrap();
+        assert!(s.closed.is_none(), "{parent} is closed");
+        s.closed = Some(ids.to_vec());
+        for i in [first, first + 1] {
+            state.shards.push(shard(i, Some(parent), &[], None));
+        }
+        ids
+    }
+
     fn calls(&self) -> Vec<String> {
         self.state.lock().unwrap().calls.clone()
     }
@@ -617,4 +632,69 @@ fn a_remote_consumer_moves_to_and_after_a_sequence_number_in_its_shard() {
         Some(&(json!(sequence(0, 3)), false)),
         "{now:#?}"
     );
+}
+
+#[test]
+fn a_shard_split_while_it_is_read_is_followed_into_its_children_from_their_start() {
+    let only = "shardId-000000000000";
+    let kinesis = Kinesis::start(vec![shard(0, None, &[], None)]);
+    let (app, _dir) = app(&kinesis, "  startingPosition LATEST\n  batchSize 10\n");
+    let seen = kinesis.await_call(0, &format!("GetRecords {only} 0"));
+    // Split while the consumer reads the shard at its tip, and written to at once: the
+    // children's first records came after everything the consumer read, so they are
+    // read from the children's start although the consumer started at LATEST.
+    let [left, right] = kinesis.split(only);
+    kinesis.put(&left, "l0");
+    kinesis.put(&right, "r0");
+    kinesis.await_call(seen, &format!("GetRecords {only} 0 end"));
+    let ticks = await_tick(&app, "l0");
+    let ticks = if ticks.iter().any(|t| t.0 == "r0") {
+        ticks
+    } else {
+        await_tick(&app, "r0")
+    };
+    assert_eq!(ticks.len(), 2, "{ticks:?}");
+    let calls = kinesis.calls();
+    for child in [&left, &right] {
+        assert!(
+            calls.contains(&format!("GetShardIterator {child} TRIM_HORIZON")),
+            "{calls:#?}"
+        );
+    }
+    await_checkpoints(&app, |c| {
+        c.get(only) == Some(&(Value::Null, true))
+            && c.get(&left) == Some(&(json!(sequence(1, 0)), false))
+            && c.get(&right) == Some(&(json!(sequence(2, 0)), false))
+    });
+}
+
+#[test]
+fn latest_on_a_stream_resharded_before_the_consumer_began_starts_at_the_childrens_tips() {
+    let kinesis = Kinesis::start(vec![
+        shard(0, None, &["p0", "p1"], Some(&[LEFT, RIGHT])),
+        shard(1, Some(PARENT), &["l0", "l1"], None),
+        shard(2, Some(PARENT), &["r0"], None),
+    ]);
+    let (app, _dir) = app(&kinesis, "  startingPosition LATEST\n  batchSize 10\n");
+    // The parent's tip is its end; then each child is read from its tip, not replayed.
+    let mut seen = 0;
+    for child in [LEFT, RIGHT] {
+        seen = seen.max(kinesis.await_call(0, &format!("GetRecords {child} 0")));
+    }
+    let calls = kinesis.calls();
+    for child in [LEFT, RIGHT] {
+        assert!(
+            calls.contains(&format!("GetShardIterator {child} LATEST")),
+            "{calls:#?}"
+        );
+    }
+    kinesis.put(LEFT, "l2");
+    let ticks = await_tick(&app, "l2");
+    assert_eq!(
+        ticks,
+        [("l2".to_string(), LEFT.to_string(), 1)],
+        "{}",
+        app.output()
+    );
+    assert!(seen > 0);
 }

@@ -15,7 +15,7 @@
 //! batch (retries included) before reading on, so a shard's records reach the handler in
 //! order and a checkpoint only ever moves forward past what was processed or given up.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -305,6 +305,9 @@ impl StreamReader {
         let mut backoff = Duration::from_secs(1);
         // Shards moved to a record they have not passed.
         let mut at_sequence: HashMap<String, String> = HashMap::new();
+        // Shards found open when first read since the last move: their children carry
+        // on their records, so they are read from their start.
+        let mut followed: HashSet<String> = HashSet::new();
         loop {
             // The moves to follow, and how many were made: a batch read now checkpoints
             // only if no other comes before it is done.
@@ -323,6 +326,7 @@ impl StreamReader {
                         start = position;
                         reading.clear();
                         at_sequence.clear();
+                        followed.clear();
                     }
                     Move::Shard { shard, at } => {
                         reading.remove(&shard);
@@ -344,16 +348,25 @@ impl StreamReader {
                     let id = shard.shard_id.clone();
                     let entry = reading.entry(id.clone()).or_default();
                     if entry.iterator.is_none() {
-                        // A child shard (its parent is still listed) is read from its start.
-                        let child = [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
-                            .into_iter()
-                            .flatten()
-                            .any(|p| shards.iter().any(|s| s.shard_id == p));
+                        let followed_parent =
+                            [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
+                                .into_iter()
+                                .flatten()
+                                .filter(|p| shards.iter().any(|s| s.shard_id == *p))
+                                .any(|p| {
+                                    followed.contains(p)
+                                        || checkpoints.get(&self.key(p)).sequence_number.is_some()
+                                });
                         let at = match at_sequence.get(&id) {
                             Some(sequence) => Position::AtSequenceNumber(sequence.clone()),
-                            None if child => Position::TrimHorizon,
-                            None => start.clone(),
+                            None => shard_start(&start, followed_parent),
                         };
+                        if shard
+                            .sequence_number_range()
+                            .is_some_and(|r| r.ending_sequence_number().is_none())
+                        {
+                            followed.insert(id.clone());
+                        }
                         entry.iterator = Some(
                             self.iterator(&id, checkpoints.get(&self.key(&id)), at)
                                 .await?,
@@ -664,6 +677,19 @@ async fn list_shards(client: &aws_sdk_kinesis::Client, name: &str) -> Result<Vec
         if next.is_none() {
             return Ok(shards);
         }
+    }
+}
+
+/// Where a shard without a checkpoint starts. A child of a parent this consumer followed
+/// (read records of, or found open) carries on the parent's records, so it is read from
+/// its start; otherwise the consumer's own start holds: LATEST on a stream resharded
+/// before the consumer began means the children's tips, not a replay of every record
+/// since the split.
+fn shard_start(start: &Position, followed_parent: bool) -> Position {
+    if followed_parent {
+        Position::TrimHorizon
+    } else {
+        start.clone()
     }
 }
 
