@@ -14,13 +14,15 @@ use std::sync::{Arc, Mutex};
 use sandbox_services::PendingWork;
 use sandbox_triggers::remote::RemoteActivity;
 
+/// `(service, resource)` → (batches, messages) in flight.
+type PerResource = BTreeMap<(&'static str, String), (u64, u64)>;
+
 /// Every remote consumer's batches in flight.
 #[derive(Default)]
 pub(crate) struct InFlight {
     busy: AtomicU64,
     ended: AtomicU64,
-    /// `(service, resource)` → (batches, messages) in flight.
-    per: Mutex<BTreeMap<(&'static str, String), (u64, u64)>>,
+    per: Mutex<PerResource>,
 }
 
 impl InFlight {
@@ -49,7 +51,7 @@ impl InFlight {
             .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(&'static str, String), (u64, u64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PerResource> {
         self.per.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -42,6 +42,8 @@ pub(crate) struct Unit {
     shape: Value,
     /// Sent `true` to stop its connecting and its consumers.
     stop: watch::Sender<bool>,
+    /// Closed when its task has ended (its consumers stopped).
+    done: watch::Receiver<()>,
 }
 
 /// A `remote` entry of the manifest.
@@ -234,6 +236,18 @@ pub(crate) fn consumer_lines(front: &Front, spec: &Spec) -> Vec<String> {
 /// task that connects it and runs its consumers. `first` is an attempt already made
 /// (at start, for the summary); `None` after a reload.
 pub(crate) fn start_unit(front: &Front, spec: Spec, first: Option<Result<Conn, String>>) {
+    start_after(front, spec, first, None)
+}
+
+/// [`start_unit`], its consumers waiting for `before` (the task of the unit it replaces)
+/// to end: a changed stream's new readers start where the old ones' last batch left
+/// the checkpoints, not beside them.
+fn start_after(
+    front: &Front,
+    spec: Spec,
+    first: Option<Result<Conn, String>>,
+    before: Option<watch::Receiver<()>>,
+) {
     let kind = spec.kind();
     let entry = Arc::new(Entry::new(spec.what()));
     {
@@ -245,11 +259,13 @@ pub(crate) fn start_unit(front: &Front, spec: Spec, first: Option<Result<Conn, S
         }
     }
     let (stop, stopped) = watch::channel(false);
+    let (ended, done) = watch::channel(());
     let unit = Unit {
         entry: entry.clone(),
         resource: spec.remote().resource.clone(),
         shape: spec.shape(),
         stop,
+        done,
     };
     front
         .units
@@ -258,7 +274,10 @@ pub(crate) fn start_unit(front: &Front, spec: Spec, first: Option<Result<Conn, S
         .insert((kind, spec.name().to_string()), unit);
     if let Some(front) = front.me.upgrade() {
         let handle = front.handle.clone();
-        handle.spawn(supervise(front, spec, entry, first, stopped));
+        handle.spawn(async move {
+            supervise(front, spec, entry, first, stopped, before).await;
+            drop(ended);
+        });
     }
 }
 
@@ -286,33 +305,38 @@ pub(crate) fn reconfigure(front: &Front, manifest: &Manifest) -> Vec<String> {
             let spec = specs
                 .iter()
                 .find(|s| s.kind() == key.0 && s.name() == key.1);
-            let line = match spec {
-                None => format!("remote {} {} removed", key.0.noun(), key.1),
-                Some(spec) if spec.shape() != units[&key].shape => {
-                    starting.push(spec.clone());
-                    format!("remote {} {} changed", key.0.noun(), key.1)
-                }
+            let (line, replaced) = match spec {
+                None => (format!("remote {} {} removed", key.0.noun(), key.1), None),
+                Some(spec) if spec.shape() != units[&key].shape => (
+                    format!("remote {} {} changed", key.0.noun(), key.1),
+                    Some(spec.clone()),
+                ),
                 Some(_) => continue,
             };
             if let Some(unit) = units.remove(&key) {
+                let done = unit.done.clone();
                 stop_unit(front, unit);
+                if let Some(spec) = replaced {
+                    // Queues need no wait: SQS hides a message from all but one poller.
+                    let wait = matches!(spec, Spec::Stream(_)).then_some(done);
+                    starting.push((spec, wait));
+                }
             }
             lines.push(line);
         }
         for spec in &specs {
-            if !units.contains_key(&(spec.kind(), spec.name().to_string())) {
-                let changed = starting
-                    .iter()
-                    .any(|s| s.kind() == spec.kind() && s.name() == spec.name());
-                if !changed {
-                    lines.push(format!("{} added", spec.what()));
-                    starting.push(spec.clone());
-                }
+            let key = (spec.kind(), spec.name().to_string());
+            let changed = starting
+                .iter()
+                .any(|(s, _)| s.kind() == spec.kind() && s.name() == spec.name());
+            if !units.contains_key(&key) && !changed {
+                lines.push(format!("{} added", spec.what()));
+                starting.push((spec.clone(), None));
             }
         }
     }
-    for spec in starting {
-        start_unit(front, spec, None);
+    for (spec, before) in starting {
+        start_after(front, spec, None, before);
     }
     for line in &lines {
         tracing::info!("reload: {line}");
@@ -327,7 +351,12 @@ async fn supervise(
     entry: Arc<Entry>,
     mut first: Option<Result<Conn, String>>,
     mut stopped: watch::Receiver<bool>,
+    before: Option<watch::Receiver<()>>,
 ) {
+    if let Some(mut before) = before {
+        // Ends with an error when the replaced unit's task drops its sender.
+        let _ = before.changed().await;
+    }
     // Started by a reload: its connection is news for the log, as is a recovery.
     let mut announce = first.is_none();
     let mut failing: Option<String> = None;
