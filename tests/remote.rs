@@ -715,3 +715,49 @@ fn max_concurrency_runs_that_many_remote_batches_at_once() {
         .unwrap();
     assert_eq!(most, 2, "{spans:?}");
 }
+
+#[test]
+fn remote_streams_follow_a_reload_and_their_checkpoint_file_comes_with_the_first() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let reader = |label: &str| {
+        format!(
+            "exports.handler = async (event) => {{\n  for (const r of event.Records) console.log(`{label} ${{Buffer.from(r.kinesis.data, 'base64').toString('utf8')}}`)\n}}\n"
+        )
+    };
+    let dir = own_app(
+        "@app\nstreaming\n",
+        &[
+            ("streams/clicks/log", &reader("log-got")),
+            ("streams/clicks/again", &reader("again-got")),
+        ],
+    );
+    let state = tempfile::tempdir().unwrap();
+    let app = pointed_at(
+        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
+        &aws_sandbox,
+    )
+    .arg("--state")
+    .arg(state.path().display().to_string())
+    .start()
+    .unwrap();
+    assert!(!state.path().join("remote.redb").exists());
+    let stream = |consumer: &str| {
+        format!(
+            "@app\nstreaming\n\n@streams\nclicks\n  remote arn:aws:kinesis:us-east-1:123456789012:stream/clicks\n  consumers {consumer}\n  startingPosition TRIM_HORIZON\n"
+        )
+    };
+    // Added: read from the start, checkpoints now kept in --state.
+    put(&aws_sandbox, "k", "r1");
+    std::fs::write(dir.path().join("app.arc"), stream("log")).unwrap();
+    app.await_output("remote stream clicks added");
+    app.await_output("log-got r1");
+    assert!(state.path().join("remote.redb").exists());
+    // Changed to another consumer: it has no checkpoint, so it reads from the start too.
+    std::fs::write(dir.path().join("app.arc"), stream("again")).unwrap();
+    app.await_output("remote stream clicks changed");
+    app.await_output("again-got r1");
+    put(&aws_sandbox, "k", "r2");
+    app.await_output("again-got r2");
+    assert!(!app.output().contains("log-got r2"), "{}", app.output());
+}
