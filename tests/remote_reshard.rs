@@ -29,6 +29,8 @@ const RIGHT: &str = "shardId-000000000002";
 struct FakeShard {
     id: String,
     parent: Option<String>,
+    /// The other parent of a shard made by merging two.
+    adjacent: Option<String>,
     /// `(sequence number, data, arrival in epoch seconds)`.
     records: Vec<(String, String, f64)>,
     /// Closed by resharding: no records after these; its children.
@@ -137,6 +139,7 @@ fn shard(
     FakeShard {
         id: format!("shardId-{index:012}"),
         parent: parent.map(str::to_string),
+        adjacent: None,
         records: data
             .iter()
             .enumerate()
@@ -221,6 +224,9 @@ fn call(state: &mut State, operation: &str, input: &Value) -> Answer {
                     });
                     if let Some(parent) = &s.parent {
                         shard["ParentShardId"] = json!(parent);
+                    }
+                    if let Some(adjacent) = &s.adjacent {
+                        shard["AdjacentParentShardId"] = json!(adjacent);
                     }
                     shard
                 })
@@ -322,6 +328,15 @@ fn call(state: &mut State, operation: &str, input: &Value) -> Answer {
 /// The fixture copied to a temporary directory, its stream pointed at `kinesis` and its
 /// consumer given `settings` (indented property lines).
 fn app(kinesis: &Kinesis, settings: &str) -> (Sandbox, tempfile::TempDir) {
+    app_with(kinesis, settings, None)
+}
+
+/// [`app`], with `--state` when given.
+fn app_with(
+    kinesis: &Kinesis,
+    settings: &str,
+    state: Option<&std::path::Path>,
+) -> (Sandbox, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let fixture = common::fixture("remote-reshard");
     let handler = "src/streams/ticks/log";
@@ -336,8 +351,11 @@ fn app(kinesis: &Kinesis, settings: &str) -> (Sandbox, tempfile::TempDir) {
         kinesis.url
     );
     std::fs::write(dir.path().join("app.arc"), arc).unwrap();
-    let sandbox = Sandbox::builder(dir.path())
-        .bin(env!("CARGO_BIN_EXE_sandbox"))
+    let mut builder = Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox"));
+    if let Some(state) = state {
+        builder = builder.arg("--state").arg(state.display().to_string());
+    }
+    let sandbox = builder
         .arg("--cache-dir")
         .arg(common::shared_cache())
         .env("AWS_ACCESS_KEY_ID", "AKIDRESHARDTEST")
@@ -697,4 +715,65 @@ fn latest_on_a_stream_resharded_before_the_consumer_began_starts_at_the_children
         app.output()
     );
     assert!(seen > 0);
+}
+
+#[test]
+fn a_merged_shard_waits_for_both_its_parents() {
+    // Shards 0 and 1 were merged into 2; shard 1 has more to read than shard 0.
+    let merged = "shardId-000000000002";
+    let mut child = shard(2, Some(PARENT), &["m0", "m1"], None);
+    child.adjacent = Some(LEFT.to_string());
+    let kinesis = Kinesis::start(vec![
+        shard(0, None, &["a0", "a1"], Some(&[merged])),
+        shard(1, None, &["b0", "b1", "b2", "b3", "b4"], Some(&[merged])),
+        child,
+    ]);
+    let (app, _dir) = app(&kinesis, "  startingPosition TRIM_HORIZON\n  batchSize 1\n");
+    let ticks = await_tick(&app, "m1");
+    let order: Vec<&str> = ticks.iter().map(|t| t.0.as_str()).collect();
+    let first_merged = order.iter().position(|d| d.starts_with('m')).unwrap();
+    let mut parents = order[..first_merged].to_vec();
+    parents.sort();
+    assert_eq!(
+        parents,
+        ["a0", "a1", "b0", "b1", "b2", "b3", "b4"],
+        "{order:?}"
+    );
+    assert_eq!(&order[first_merged..], ["m0", "m1"], "{order:?}");
+}
+
+#[test]
+fn a_finished_parent_stays_finished_across_a_restart_with_state() {
+    let kinesis = Kinesis::start(vec![
+        shard(0, None, &["p0", "p1"], Some(&[LEFT])),
+        shard(1, Some(PARENT), &["l0"], None),
+    ]);
+    let state = tempfile::tempdir().unwrap();
+    let settings = "  startingPosition TRIM_HORIZON\n  batchSize 10\n";
+    let (mut first, _dir) = app_with(&kinesis, settings, Some(state.path()));
+    await_tick(&first, "l0");
+    await_checkpoints(&first, |c| {
+        c.get(PARENT) == Some(&(json!(sequence(0, 1)), true))
+            && c.get(LEFT) == Some(&(json!(sequence(1, 0)), false))
+    });
+    first.kill().unwrap();
+    let before = kinesis.calls().len();
+    kinesis.put(LEFT, "l1");
+    let (second, _dir) = app_with(&kinesis, settings, Some(state.path()));
+    let ticks = await_tick(&second, "l1");
+    assert_eq!(ticks.len(), 1, "{ticks:?}");
+    let calls = kinesis.calls();
+    assert!(
+        !calls[before..].iter().any(|c| c.contains(PARENT)),
+        "{:#?}",
+        &calls[before..]
+    );
+    assert!(
+        calls[before..].contains(&format!(
+            "GetShardIterator {LEFT} AFTER_SEQUENCE_NUMBER {}",
+            sequence(1, 0)
+        )),
+        "{:#?}",
+        &calls[before..]
+    );
 }
