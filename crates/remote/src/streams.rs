@@ -737,6 +737,39 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_goes_when_full_when_its_window_ends_or_at_the_shards_end() {
+        let now = Instant::now();
+        let window = Duration::from_secs(5);
+        let record = |n: u32| Record::received(n.to_string(), "k".into(), Vec::new(), Utc::now());
+        let mut reading = Reading {
+            iterator: Some("iterator".into()),
+            gathered: vec![record(1)],
+            since: Some(now),
+        };
+        assert!(!reading.due(2, window, now));
+        assert!(!reading.due(2, window, now + window / 2));
+        assert!(reading.due(2, window, now + window));
+        assert!(
+            reading.due(1, window, now),
+            "a full batch waits for nothing"
+        );
+        assert!(reading.due(2, Duration::ZERO, now), "no window");
+        reading.iterator = None;
+        assert!(reading.due(2, window, now), "a closed shard's last records");
+        reading.gathered.clear();
+        assert!(!reading.due(2, window, now + window), "nothing to send");
+    }
+
+    #[test]
+    fn a_child_starts_at_its_start_only_when_its_parent_was_followed() {
+        let at = Position::AtTimestamp(Utc::now());
+        for start in [Position::TrimHorizon, Position::Latest, at] {
+            assert_eq!(shard_start(&start, true), Position::TrimHorizon);
+            assert_eq!(shard_start(&start, false), start);
+        }
+    }
+
+    #[test]
     fn children_wait_for_their_parents() {
         // 0 split into 2 and 3; 1 and 2 merged into 4.
         let shards = [
