@@ -777,3 +777,24 @@ fn a_finished_parent_stays_finished_across_a_restart_with_state() {
         &calls[before..]
     );
 }
+
+#[test]
+fn a_batch_running_when_the_consumer_moves_checkpoints_nothing() {
+    let only = "shardId-000000000000";
+    let kinesis = Kinesis::start(vec![shard(0, None, &["slow0", "x1", "x2"], None)]);
+    let (app, _dir) = app(
+        &kinesis,
+        "  startingPosition TRIM_HORIZON\n  batchSize 1\n  timeout 10\n",
+    );
+    // slow0 was read (its handler's output shows only when it ends).
+    kinesis.await_call(0, &format!("GetRecords {only} 1"));
+    // Moved to LATEST while slow0's batch runs: when it ends it must not checkpoint, or
+    // the consumer would go on after slow0 (x1, x2) instead of at the tip.
+    let moved = move_to(&app, json!({"position": "LATEST"}));
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    app.await_output("done slow0");
+    kinesis.await_call(0, &format!("GetShardIterator {only} LATEST"));
+    kinesis.put(only, "y");
+    let ticks = await_tick(&app, "y");
+    assert_eq!(data(&ticks, only), ["slow0", "y"], "{}", app.output());
+}
