@@ -1,6 +1,9 @@
-//! End to end: a remote stream read from a scripted Kinesis stand-in. The sandbox's own
-//! Kinesis API (which tests/remote.rs uses to play AWS) has no SplitShard or MergeShards,
-//! so it cannot show a stream after resharding; this stand-in can. It is a plain HTTP/1.1
+//! End to end: a remote stream read from a scripted Kinesis stand-in: resharding (split
+//! and merge, before the consumer began and while it reads, across a restart), the
+//! batching window, moves to and after a sequence number, and a move during a batch.
+//! The sandbox's own Kinesis API (which tests/remote.rs uses to play AWS) has no
+//! SplitShard or MergeShards, so it cannot show a stream after resharding, nor say which
+//! calls the consumer made; this stand-in can. It is a plain HTTP/1.1
 //! server on loopback speaking the AWS JSON 1.1 protocol of the calls a remote stream's
 //! consumer makes (ListShards, GetShardIterator, GetRecords), over shards the test
 //! scripts: a closed parent (its sequence range ended; GetRecords at its end answers no
