@@ -8,7 +8,7 @@
 //! and why) and, for reload and drain, hands the triggers' questions to `crate::units`
 //! (the running entries) and `crate::in_flight` (their batches in flight).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
@@ -30,7 +30,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use crate::in_flight::InFlight;
 use crate::publish::{self, Client};
 use crate::streams::Streams;
-use crate::units::Unit;
+use crate::units::Units;
 
 /// The kinds of remote entries, as the control API's paths name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -115,7 +115,7 @@ pub(crate) struct Front {
     /// Batches taken from AWS and not yet settled, for drain.
     pub in_flight: Arc<InFlight>,
     /// The running remote entries by kind and manifest name (see `crate::units`).
-    pub units: Mutex<BTreeMap<(Kind, String), Unit>>,
+    pub units: Mutex<Units>,
     /// Itself, for the tasks it starts.
     pub me: Weak<Front>,
 }

@@ -9,6 +9,8 @@
 //! the batch it holds (see [`until_stopped`]): what was received is settled, never
 //! dropped halfway.
 
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::Poll;
@@ -232,31 +234,53 @@ pub(crate) fn consumer_lines(front: &Front, spec: &Spec) -> Vec<String> {
     }
 }
 
+/// The running units by kind and manifest name.
+pub(crate) type Units = BTreeMap<(Kind, String), Unit>;
+
 /// Registers `spec`'s entry (under its manifest name and its AWS name) and starts the
 /// task that connects it and runs its consumers. `first` is an attempt already made
-/// (at start, for the summary); `None` after a reload.
+/// (at start, for the summary).
 pub(crate) fn start_unit(front: &Front, spec: Spec, first: Option<Result<Conn, String>>) {
-    start_after(front, spec, first, None)
+    let mut units = front.units.lock().unwrap_or_else(|e| e.into_inner());
+    start_in(front, &mut units, spec, first, None);
 }
 
-/// [`start_unit`], its consumers waiting for `before` (the task of the unit it replaces)
-/// to end: a changed stream's new readers start where the old ones' last batch left
-/// the checkpoints, not beside them.
-fn start_after(
+/// [`start_unit`] under the units' lock. `replacing` is the unit of the same entry
+/// before a reload changed it: its names pass to the new entry at once (never local in
+/// between), then it is stopped; a changed stream's new readers wait for the old ones
+/// to end, so they start where the old ones' last batch left the checkpoints.
+fn start_in(
     front: &Front,
+    units: &mut Units,
     spec: Spec,
     first: Option<Result<Conn, String>>,
-    before: Option<watch::Receiver<()>>,
+    replacing: Option<Unit>,
 ) {
     let kind = spec.kind();
     let entry = Arc::new(Entry::new(spec.what()));
     {
+        let old = replacing.as_ref().map(|u| &u.entry);
         let mut entries = front.entries.write().unwrap_or_else(|e| e.into_inner());
         for name in [spec.name(), spec.remote().name.as_str()] {
-            entries
-                .entry((kind, name.to_string()))
-                .or_insert_with(|| entry.clone());
+            match entries.entry((kind, name.to_string())) {
+                MapEntry::Vacant(v) => {
+                    v.insert(entry.clone());
+                }
+                MapEntry::Occupied(mut o) if old.is_some_and(|old| Arc::ptr_eq(old, o.get())) => {
+                    o.insert(entry.clone());
+                }
+                // Another entry's manifest name: it keeps it.
+                MapEntry::Occupied(_) => {}
+            }
         }
+    }
+    let before = match (&spec, &replacing) {
+        (Spec::Stream(_), Some(old)) => Some(old.done.clone()),
+        // Queues need no wait: SQS hides a message from all but one poller.
+        _ => None,
+    };
+    if let Some(old) = replacing {
+        stop_unit(front, old);
     }
     let (stop, stopped) = watch::channel(false);
     let (ended, done) = watch::channel(());
@@ -267,11 +291,7 @@ fn start_after(
         stop,
         done,
     };
-    front
-        .units
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert((kind, spec.name().to_string()), unit);
+    units.insert((kind, spec.name().to_string()), unit);
     if let Some(front) = front.me.upgrade() {
         let handle = front.handle.clone();
         handle.spawn(async move {
@@ -297,47 +317,34 @@ fn stop_unit(front: &Front, unit: Unit) {
 pub(crate) fn reconfigure(front: &Front, manifest: &Manifest) -> Vec<String> {
     let specs = specs(manifest);
     let mut lines = Vec::new();
-    let mut starting = Vec::new();
-    {
-        let mut units = front.units.lock().unwrap_or_else(|e| e.into_inner());
-        let running: Vec<(Kind, String)> = units.keys().cloned().collect();
-        for key in running {
-            let spec = specs
-                .iter()
-                .find(|s| s.kind() == key.0 && s.name() == key.1);
-            let (line, replaced) = match spec {
-                None => (format!("remote {} {} removed", key.0.noun(), key.1), None),
-                Some(spec) if spec.shape() != units[&key].shape => (
-                    format!("remote {} {} changed", key.0.noun(), key.1),
-                    Some(spec.clone()),
-                ),
-                Some(_) => continue,
-            };
-            if let Some(unit) = units.remove(&key) {
-                let done = unit.done.clone();
-                stop_unit(front, unit);
-                if let Some(spec) = replaced {
-                    // Queues need no wait: SQS hides a message from all but one poller.
-                    let wait = matches!(spec, Spec::Stream(_)).then_some(done);
-                    starting.push((spec, wait));
+    let mut units = front.units.lock().unwrap_or_else(|e| e.into_inner());
+    let running: Vec<(Kind, String)> = units.keys().cloned().collect();
+    for key in running {
+        let spec = specs
+            .iter()
+            .find(|s| s.kind() == key.0 && s.name() == key.1);
+        match spec {
+            Some(spec) if spec.shape() == units[&key].shape => continue,
+            Some(spec) => {
+                lines.push(format!("remote {} {} changed", key.0.noun(), key.1));
+                let old = units.remove(&key);
+                start_in(front, &mut units, spec.clone(), None, old);
+            }
+            None => {
+                lines.push(format!("remote {} {} removed", key.0.noun(), key.1));
+                if let Some(old) = units.remove(&key) {
+                    stop_unit(front, old);
                 }
             }
-            lines.push(line);
-        }
-        for spec in &specs {
-            let key = (spec.kind(), spec.name().to_string());
-            let changed = starting
-                .iter()
-                .any(|(s, _)| s.kind() == spec.kind() && s.name() == spec.name());
-            if !units.contains_key(&key) && !changed {
-                lines.push(format!("{} added", spec.what()));
-                starting.push((spec.clone(), None));
-            }
         }
     }
-    for (spec, before) in starting {
-        start_after(front, spec, None, before);
+    for spec in &specs {
+        if !units.contains_key(&(spec.kind(), spec.name().to_string())) {
+            lines.push(format!("{} added", spec.what()));
+            start_in(front, &mut units, spec.clone(), None, None);
+        }
     }
+    drop(units);
     for line in &lines {
         tracing::info!("reload: {line}");
     }
