@@ -45,6 +45,14 @@ pub enum StoreError {
         file: PathBuf,
         source: redb::DatabaseError,
     },
+    /// The file is truncated, overwritten or not a store this sandbox can read: said
+    /// with what to do, since only the user can decide to give its contents up.
+    #[error(
+        "state file {file} cannot be read ({detail}); it is damaged or was written by an incompatible version: move it aside to start with empty state (`mv {} {}.damaged`), or put back a good copy",
+        file.display(),
+        file.display()
+    )]
+    Unreadable { file: PathBuf, detail: String },
     #[error("state store: {0}")]
     Db(#[from] redb::Error),
     #[error("state store: a stored {what} does not read back: {source}")]
@@ -54,6 +62,51 @@ pub enum StoreError {
     },
     #[error("state not saved: {0}")]
     Failed(String),
+}
+
+impl StoreError {
+    /// Whether the file itself is at fault (truncated, overwritten, not redb's, a row
+    /// that does not decode), not the directory, the disk or another sandbox.
+    fn file_at_fault(&self) -> bool {
+        let short = |e: &std::io::Error| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            )
+        };
+        match self {
+            StoreError::Decode { .. } | StoreError::Db(redb::Error::Corrupted(_)) => true,
+            StoreError::Db(redb::Error::Io(e)) => short(e),
+            StoreError::Open { source, .. } => match source {
+                redb::DatabaseError::Storage(redb::StorageError::Corrupted(_)) => true,
+                redb::DatabaseError::Storage(redb::StorageError::Io(e)) => short(e),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// An error the file is at fault for, said as [`StoreError::Unreadable`]: naming the file
+/// and what to do.
+fn unreadable<T>(file: &Path, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    result.map_err(|e| {
+        if !e.file_at_fault() {
+            return e;
+        }
+        let detail = match e {
+            StoreError::Decode { what, source } => {
+                format!("a stored {what} does not read back: {source}")
+            }
+            StoreError::Open { source, .. } => source.to_string(),
+            StoreError::Db(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        StoreError::Unreadable {
+            file: file.to_path_buf(),
+            detail,
+        }
+    })
 }
 
 /// How to fix the one open error a user causes: a second sandbox on the same directory.
@@ -138,10 +191,16 @@ impl Store {
         let db = Database::create(&file).map_err(|source| StoreError::Open {
             file: file.clone(),
             source,
-        })?;
+        });
+        let db = unreadable(&file, db)?;
         let store = Store { db, file };
-        // Every table exists from the start, so reads never meet a missing one.
-        let tx = store.db.begin_write()?;
+        store.read(store.create_tables())?;
+        Ok(store)
+    }
+
+    /// Every table exists from the start, so reads never meet a missing one.
+    fn create_tables(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write()?;
         CATALOG.create(&tx)?;
         HEADS.create(&tx)?;
         MESSAGES.create(&tx)?;
@@ -152,15 +211,24 @@ impl Store {
         crate::buses::create_tables(&tx)?;
         crate::topics::create_tables(&tx)?;
         tx.commit()?;
-        Ok(store)
+        Ok(())
     }
 
     pub fn file(&self) -> &Path {
         &self.file
     }
 
+    /// A read's result, its error [`unreadable`] when the file is at fault.
+    fn read<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        unreadable(&self.file, result)
+    }
+
     /// Where the manual clock stood when it last moved, if it ever did.
     pub fn clock(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(self.read_clock())
+    }
+
+    fn read_clock(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(SANDBOX)?;
         let Some(text) = table.get("clock")? else {
@@ -185,6 +253,10 @@ impl Store {
 
     /// Every stored queue with its messages, in arrival order.
     pub fn load_queues(&self) -> Result<Vec<LoadedQueue>, StoreError> {
+        self.read(self.read_queues())
+    }
+
+    fn read_queues(&self) -> Result<Vec<LoadedQueue>, StoreError> {
         let tx = self.db.begin_read()?;
         let heads = HEADS.read(&tx)?;
         let messages = MESSAGES.read(&tx)?;
@@ -204,12 +276,12 @@ impl Store {
 
     /// Every stored stream with its records and cursors.
     pub fn load_streams(&self) -> Result<Vec<LoadedStream>, StoreError> {
-        crate::streams::load_streams(&self.db)
+        self.read(crate::streams::load_streams(&self.db))
     }
 
     /// Every stored schedule's anchor and last fire, by name.
     pub fn load_schedules(&self) -> Result<BTreeMap<String, StoredSchedule>, StoreError> {
-        crate::streams::load_schedules(&self.db)
+        self.read(crate::streams::load_schedules(&self.db))
     }
 
     /// A service's (`topics`, `buses`) stored async deliveries and its next delivery id.
@@ -217,7 +289,7 @@ impl Store {
         &self,
         service: &str,
     ) -> Result<(u64, Vec<StoredInvocation>), StoreError> {
-        crate::retries::load(&self.db, service)
+        self.read(crate::retries::load(&self.db, service))
     }
 
     /// The stored buses' catalog and every archived event (`buses`).
@@ -231,14 +303,14 @@ impl Store {
         ),
         StoreError,
     > {
-        crate::buses::load(&self.db)
+        self.read(crate::buses::load(&self.db))
     }
 
     /// The stored topic catalog (`topics`).
     pub fn load_topics(
         &self,
     ) -> Result<BTreeMap<String, sandbox_services::topic::image::StoredTopic>, StoreError> {
-        crate::topics::load(&self.db)
+        self.read(crate::topics::load(&self.db))
     }
 
     /// Writes a batch of deltas, in order, in one durable transaction.

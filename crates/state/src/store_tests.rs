@@ -212,3 +212,59 @@ fn streams_records_cursors_and_schedules_survive_a_reopen() {
     assert_eq!(back.lag("echo").unwrap(), 0, "the checkpoints came back");
     assert_eq!(store.load_schedules().unwrap()["hourly"], schedule);
 }
+
+#[test]
+fn a_damaged_file_is_refused_naming_it_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let mut queues = Queues::new(vec![QueueConfig::new("jobs")]).unwrap();
+    queues.start_journal();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.write(&[delta(&mut queues, true)]).unwrap();
+        for i in 0..50 {
+            queues
+                .send("jobs", SendRequest::new(format!("m{i}")), now)
+                .unwrap();
+        }
+        store.write(&[delta(&mut queues, false)]).unwrap();
+    }
+    let file = dir.path().join(FILE);
+    let named = file.display().to_string();
+    let good = std::fs::read(&file).unwrap();
+    let refused = |bytes: &[u8]| {
+        std::fs::write(&file, bytes).unwrap();
+        let error = Store::open(dir.path())
+            .err()
+            .expect("a damaged file is refused")
+            .to_string();
+        assert!(
+            error.contains(&named) && error.contains("move it aside"),
+            "{error}"
+        );
+    };
+    // Cut short (a full disk, a copy that stopped), at several lengths.
+    for len in [100, 4096, good.len() / 2] {
+        refused(&good[..len]);
+    }
+    // Overwritten at the start: not a store at all.
+    let mut overwritten = good.clone();
+    overwritten[..16].fill(0x5a);
+    refused(&overwritten);
+    // A row that does not decode opens, and is refused when it is read at start.
+    std::fs::write(&file, &good).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let tx = store.db.begin_write().unwrap();
+    tx.open_table(TableDefinition::<&str, &[u8]>::new("queue_heads"))
+        .unwrap()
+        .insert("jobs", b"{not json".as_slice())
+        .unwrap();
+    tx.commit().unwrap();
+    let error = store.load_queues().unwrap_err().to_string();
+    assert!(
+        error.contains(&named)
+            && error.contains("a stored queue head does not read back")
+            && error.contains("move it aside"),
+        "{error}"
+    );
+}
