@@ -761,3 +761,42 @@ fn remote_streams_follow_a_reload_and_their_checkpoint_file_comes_with_the_first
     app.await_output("again-got r2");
     assert!(!app.output().contains("log-got r2"), "{}", app.output());
 }
+
+#[test]
+fn drain_waits_for_a_remote_stream_batch_being_retried() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let failing = "exports.handler = async (event) => {\n  throw new Error('always')\n}\n";
+    let dir = own_app(
+        "@app\nretrying\n\n@streams\nclicks\n  remote arn:aws:kinesis:us-east-1:123456789012:stream/clicks\n  consumers log\n  startingPosition TRIM_HORIZON\n  maximumRetryAttempts 3\n",
+        &[("streams/clicks/log", failing)],
+    );
+    let sequence = put(&aws_sandbox, "k", "doomed");
+    let app = pointed_at(
+        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
+        &aws_sandbox,
+    )
+    .start()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while remote_entry(&app, "stream", "clicks")["inFlight"] != 1 {
+        assert!(Instant::now() < deadline, "{}", app.output());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Between attempts nothing runs, yet the batch is the sandbox's until given up.
+    app.drain(Duration::from_secs(20)).unwrap();
+    let view = app
+        .get("/_sandbox/streams/clicks/consumers/log")
+        .unwrap()
+        .ok_json()
+        .unwrap();
+    assert!(
+        view["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["checkpoint"] == sequence.as_str()),
+        "{view}"
+    );
+    app.await_output("gave up on 1 record(s)");
+}
