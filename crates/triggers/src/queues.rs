@@ -36,7 +36,7 @@ use sandbox_state::{Store, Ticket};
 
 /// Lambda starts five pollers per SQS event source mapping; without a `maxConcurrency`
 /// this many batches of one queue run at once.
-const DEFAULT_CONCURRENCY: u32 = 5;
+pub const DEFAULT_CONCURRENCY: u32 = 5;
 
 #[derive(Clone)]
 pub struct QueueService {
