@@ -17,6 +17,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use sandbox_manifest::{Bus, Consume, Manifest, Queue, Remote, Stream, Target, Topic};
+use sandbox_triggers::queues::DEFAULT_CONCURRENCY;
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -29,9 +30,6 @@ use crate::sdk::sdk_error;
 use crate::streams::{self, StreamReader, Streams};
 use crate::{block, checkpoints, connect, connect_queue, Connected};
 
-/// Lambda starts five pollers per SQS event source mapping (as the local queues do);
-/// `maxConcurrency` says otherwise.
-const DEFAULT_CONCURRENCY: u32 = 5;
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
