@@ -137,12 +137,8 @@ fn acknowledged_messages_and_api_queues_survive_kill_9() {
     let before = held(&sandbox, "kept");
 
     let sandbox = sandbox.kill_and_restart().unwrap();
-    let output = sandbox.output();
-    assert!(
-        // `kept`: 21 sent, 2 deleted; `kept.fifo`: 2; `partial-dlq`: 1.
-        output.contains("restored 22 message(s) in 3 queue(s)"),
-        "{output}"
-    );
+    // `kept`: 21 sent, 2 deleted; `kept.fifo`: 2; `partial-dlq`: 1.
+    sandbox.await_output("restored 22 message(s) in 3 queue(s)");
     assert_eq!(held(&sandbox, "kept"), before, "every message as it was");
     let deleted: BTreeSet<&str> = received[..2]
         .iter()

@@ -99,10 +99,8 @@ fn topics_subscriptions_buses_rules_and_targets_made_through_the_sdks_survive_ki
     }
 
     let sandbox = sandbox.kill_and_restart().unwrap();
-    let output = sandbox.output();
-    assert!(
-        output.contains("made through the API: 2 topic(s)/subscription(s), 3 bus(es)/rule(s)/target(s)/archive(s)"),
-        "{output}"
+    sandbox.await_output(
+        "made through the API: 2 topic(s)/subscription(s), 3 bus(es)/rule(s)/target(s)/archive(s)",
     );
     let sns = aws::sns(&sandbox);
     for (message, k) in [("kept", "keep"), ("filtered", "drop")] {

@@ -84,13 +84,7 @@ fn archived_events_and_replays_survive_kill_9() {
     assert_eq!(common::events(&sandbox, "bus/first").len(), 3);
 
     let sandbox = sandbox.kill_and_restart().unwrap();
-    let output = sandbox.output();
-    assert!(
-        output.contains(
-            "restored 4 archived bus event(s); made through the API: 0 topic(s)/subscription(s), 1 bus(es)/rule(s)/target(s)/archive(s)"
-        ),
-        "{output}"
-    );
+    sandbox.await_output("restored 4 archived bus event(s); made through the API: 0 topic(s)/subscription(s), 1 bus(es)/rule(s)/target(s)/archive(s)");
     let archives = sandbox.archives("default").unwrap();
     assert_eq!(count(&archives, "all"), Some(json!(2)), "{archives:?}");
     assert_eq!(count(&archives, "api-made"), Some(json!(2)), "{archives:?}");

@@ -97,11 +97,7 @@ fn stream_records_checkpoints_and_api_streams_survive_kill_9() {
     let events_before = sandbox.stream("events").unwrap();
 
     let sandbox = sandbox.kill_and_restart().unwrap();
-    let output = sandbox.output();
-    assert!(
-        output.contains("restored 9 stream record(s) in 3 stream(s)"),
-        "{output}"
-    );
+    sandbox.await_output("restored 9 stream record(s) in 3 stream(s)");
     // Same records, same checkpoints: nothing is delivered again.
     assert_eq!(sandbox.stream("events").unwrap(), events_before);
     sandbox.drain(DRAIN).unwrap();
@@ -207,8 +203,7 @@ fn a_schedule_s_last_fire_survives_kill_9() {
     assert_eq!(common::events(&sandbox, "scheduled/hourly").len(), 2);
 
     let sandbox = sandbox.kill_and_restart().unwrap();
-    let output = sandbox.output();
-    assert!(output.contains("4 schedule(s)' last fire"), "{output}");
+    sandbox.await_output("4 schedule(s)' last fire");
     // The clock goes on at 02:00; the 01:00 and 02:00 ticks do not fire again.
     sandbox.drain(DRAIN).unwrap();
     assert!(common::events(&sandbox, "scheduled/hourly").is_empty());
@@ -250,11 +245,7 @@ fn a_topic_s_pending_retry_survives_kill_9() {
 
     // The retry is due a minute after the failure, on the clock that comes back.
     let sandbox = sandbox.kill_and_restart().unwrap();
-    let output = sandbox.output();
-    assert!(
-        output.contains("1 pending topic/bus deliveries"),
-        "{output}"
-    );
+    sandbox.await_output("1 pending topic/bus deliveries");
     sandbox.advance("1m").unwrap();
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(
@@ -284,11 +275,7 @@ fn a_bus_target_s_pending_retry_survives_kill_9() {
     assert_eq!(common::first_lines(&sandbox, "bus/flaky").len(), 1);
 
     let sandbox = sandbox.kill_and_restart().unwrap();
-    let output = sandbox.output();
-    assert!(
-        output.contains("1 pending topic/bus deliveries"),
-        "{output}"
-    );
+    sandbox.await_output("1 pending topic/bus deliveries");
     sandbox.advance("1m").unwrap();
     sandbox.drain(DRAIN).unwrap();
     assert_eq!(common::first_lines(&sandbox, "bus/flaky").len(), 1);
