@@ -487,6 +487,14 @@ fn own_app(arc: &str, handlers: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// The app in `dir` (see [`own_app`]), reaching `aws_sandbox` as [`app`] does.
+fn own(dir: &tempfile::TempDir, aws_sandbox: &Sandbox) -> sandbox_testing::Builder {
+    pointed_at(
+        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
+        aws_sandbox,
+    )
+}
+
 /// A queue handler that logs `<label> <body> receive <n>` for each message.
 fn logging_handler(label: &str) -> String {
     format!(
@@ -504,6 +512,15 @@ fn remote_entry(app: &Sandbox, kind: &str, name: &str) -> Value {
         .find(|e| e["kind"] == kind && e["name"] == name)
         .cloned()
         .unwrap_or(Value::Null)
+}
+
+/// Waits (bounded) until the remote entry holds one message or record in flight.
+fn await_in_flight(app: &Sandbox, kind: &str, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while remote_entry(app, kind, name)["inFlight"] != 1 {
+        assert!(Instant::now() < deadline, "{}", app.output());
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 const ARN: &str = "arn:aws:sqs:us-east-1:123456789012";
@@ -526,14 +543,11 @@ fn a_reload_restarts_changed_remote_consumers_starts_new_ones_and_stops_removed_
         ],
     );
     let state = tempfile::tempdir().unwrap();
-    let app = pointed_at(
-        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
-        &aws_sandbox,
-    )
-    .arg("--state")
-    .arg(state.path().display().to_string())
-    .start()
-    .unwrap();
+    let app = own(&dir, &aws_sandbox)
+        .arg("--state")
+        .arg(state.path().display().to_string())
+        .start()
+        .unwrap();
     // No remote stream consumer, so no file for their checkpoints.
     assert!(!state.path().join("remote.redb").exists());
     send(&aws_sandbox, "orders", "a1");
@@ -578,19 +592,10 @@ fn drain_waits_for_remote_batches_in_flight_and_lists_them() {
         ),
         &[("queues/orders", &logging_handler("order")), ("queues/slow", slow)],
     );
-    let app = pointed_at(
-        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
-        &aws_sandbox,
-    )
-    .start()
-    .unwrap();
+    let app = own(&dir, &aws_sandbox).start().unwrap();
     // Received and held for its batching window: ours, though no handler runs yet.
     send(&aws_sandbox, "orders", "w1");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while remote_entry(&app, "queue", "orders")["inFlight"] != 1 {
-        assert!(Instant::now() < deadline, "{}", app.output());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    await_in_flight(&app, "queue", "orders");
     app.drain(Duration::from_secs(20)).unwrap();
     // Settled before drain returned: processed and deleted from the real queue.
     assert_eq!(aws_sandbox.peek("orders").unwrap(), Vec::<Value>::new());
@@ -599,11 +604,7 @@ fn drain_waits_for_remote_batches_in_flight_and_lists_them() {
     // A batch still running is listed by a drain that gives up.
     send(&aws_sandbox, "slow", "long");
     // (A handler's log lines are printed when it ends: the batch is watched instead.)
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while remote_entry(&app, "queue", "slow")["inFlight"] != 1 {
-        assert!(Instant::now() < deadline, "{}", app.output());
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    await_in_flight(&app, "queue", "slow");
     let report = app
         .request("POST", "/_sandbox/drain?timeout=100ms", &[], b"")
         .unwrap();
@@ -677,12 +678,7 @@ fn max_concurrency_runs_that_many_remote_batches_at_once() {
         ),
         &[("queues/orders", span)],
     );
-    let app = pointed_at(
-        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
-        &aws_sandbox,
-    )
-    .start()
-    .unwrap();
+    let app = own(&dir, &aws_sandbox).start().unwrap();
     assert!(app.output().contains("up to 2 at once"), "{}", app.output());
     for i in 0..5 {
         send(&aws_sandbox, "orders", &format!("m{i}"));
@@ -733,14 +729,11 @@ fn remote_streams_follow_a_reload_and_their_checkpoint_file_comes_with_the_first
         ],
     );
     let state = tempfile::tempdir().unwrap();
-    let app = pointed_at(
-        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
-        &aws_sandbox,
-    )
-    .arg("--state")
-    .arg(state.path().display().to_string())
-    .start()
-    .unwrap();
+    let app = own(&dir, &aws_sandbox)
+        .arg("--state")
+        .arg(state.path().display().to_string())
+        .start()
+        .unwrap();
     assert!(!state.path().join("remote.redb").exists());
     let stream = |consumer: &str| {
         format!(
@@ -772,17 +765,8 @@ fn drain_waits_for_a_remote_stream_batch_being_retried() {
         &[("streams/clicks/log", failing)],
     );
     let sequence = put(&aws_sandbox, "k", "doomed");
-    let app = pointed_at(
-        Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox")),
-        &aws_sandbox,
-    )
-    .start()
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while remote_entry(&app, "stream", "clicks")["inFlight"] != 1 {
-        assert!(Instant::now() < deadline, "{}", app.output());
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let app = own(&dir, &aws_sandbox).start().unwrap();
+    await_in_flight(&app, "stream", "clicks");
     // Between attempts nothing runs, yet the batch is the sandbox's until given up.
     app.drain(Duration::from_secs(20)).unwrap();
     let view = app
