@@ -3,17 +3,18 @@
 //! Each stream watches cheap numbers: the control plane's change count (it grows when a
 //! service's state may have moved: a driver's round after a wake-up, an alarm turning, a
 //! control request), the invocations finished (HTTP ones too), which app is loaded (a
-//! reload), and how many invocations the app's log has told [`Live`] of. When they moved
-//! it sends one small `changed` event and the page refetches what it shows through the
-//! ordinary control API.
+//! reload), and how often [`Live`] was woken. When they moved it sends one small
+//! `changed` event and the page refetches what it shows through the ordinary control API.
 //!
-//! It looks when woken, not on a fast timer: every invocation recorded wakes the open
-//! streams (an observer on the app's invocation log, which reloaded apps share). After
+//! It looks when woken, not on a fast timer: every invocation recorded (an observer on
+//! the app's invocation log, which reloaded apps share) and every control-API change or
+//! AWS API call the server answered ([`Live::touched`]) wakes the open streams. After
 //! telling, it looks once more [`FOLLOW_UP`] later, for what settles just after (a
 //! delivery is settled after its invocation is recorded) and to coalesce a burst into
-//! one event per [`FOLLOW_UP`]. A change no invocation marks (a control request from
-//! another client, a reload, an expiry) is seen by the [`FALLBACK`] look: the control
-//! plane offers no wake-up of its own. An idle page costs one look a second.
+//! one event per [`FOLLOW_UP`]. What nothing wakes it for (a driver's own change without
+//! an invocation, such as an expiry; an alarm turning; a reload) is seen by the
+//! [`FALLBACK`] look: the control plane offers no wake-up of its own. An idle page costs
+//! one look a second.
 //!
 //! Streams end when the client goes away or the server shuts down ([`Live::close`]), so a
 //! graceful shutdown never waits on an open page.
@@ -47,12 +48,13 @@ const FALLBACK: Duration = Duration::from_secs(1);
 /// A comment this often keeps proxies and the browser from thinking the stream died.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// Wakes open event streams when an invocation is recorded, and ends them all when the
-/// server shuts down.
+/// Wakes open event streams when something changed, and ends them all when the server
+/// shuts down.
 pub(crate) struct Live {
     closing: watch::Sender<bool>,
-    /// How many invocations the app's log has told of (from the first stream on).
-    invoked: Arc<watch::Sender<u64>>,
+    /// How often it was woken: invocations recorded (from the first stream on), control
+    /// and AWS API calls answered.
+    woken: Arc<watch::Sender<u64>>,
     observing: Once,
 }
 
@@ -60,7 +62,7 @@ impl Default for Live {
     fn default() -> Self {
         Live {
             closing: watch::Sender::new(false),
-            invoked: Arc::new(watch::Sender::new(0)),
+            woken: Arc::new(watch::Sender::new(0)),
             observing: Once::new(),
         }
     }
@@ -71,16 +73,22 @@ impl Live {
         self.closing.send_replace(true);
     }
 
+    /// The server answered a call that may have changed what the page shows (a control
+    /// request other than a read, an AWS API call): open streams look now.
+    pub(crate) fn touched(&self) {
+        self.woken.send_modify(|n| *n += 1);
+    }
+
     /// From the first open page on, every invocation recorded wakes the streams (the log
     /// is shared by every app a reload makes, so once is enough).
     fn observe(&self, shared: &Shared) {
         self.observing.call_once(|| {
-            let invoked = self.invoked.clone();
+            let woken = self.woken.clone();
             shared
                 .cell
                 .load()
                 .invocations()
-                .observe(Arc::new(move |_| invoked.send_modify(|n| *n += 1)));
+                .observe(Arc::new(move |_| woken.send_modify(|n| *n += 1)));
         });
     }
 }
@@ -110,17 +118,18 @@ struct Fingerprint {
     changes: u64,
     finished: u64,
     app: usize,
-    /// Invocations recorded: moves a moment before `finished` does, so a wake-up tells.
-    invoked: u64,
+    /// Wake-ups: an invocation is recorded a moment before `finished` moves, so a wake-up
+    /// tells even before the other numbers move.
+    woken: u64,
 }
 
-fn fingerprint(shared: &Shared, invoked: &mut watch::Receiver<u64>) -> Fingerprint {
+fn fingerprint(shared: &Shared, woken: &mut watch::Receiver<u64>) -> Fingerprint {
     let app = shared.cell.load();
     Fingerprint {
         changes: shared.control.changes(),
         finished: app.finished(),
         app: Arc::as_ptr(&app) as usize,
-        invoked: *invoked.borrow_and_update(),
+        woken: *woken.borrow_and_update(),
     }
 }
 
@@ -138,7 +147,7 @@ pub(crate) fn stream(shared: &Arc<Shared>) -> Response<Body> {
 
 async fn watch_changes(shared: Arc<Shared>, tx: mpsc::Sender<Bytes>) {
     let mut closing = shared.live.closing.subscribe();
-    let mut invoked = shared.live.invoked.subscribe();
+    let mut woken = shared.live.woken.subscribe();
     let mut fallback = tokio::time::interval(FALLBACK);
     fallback.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // A dropped connection is retried by the browser after a second.
@@ -164,12 +173,12 @@ async fn watch_changes(shared: Arc<Shared>, tx: mpsc::Sender<Bytes>) {
         } else {
             tokio::select! {
                 _ = fallback.tick() => {}
-                woken = invoked.changed() => if woken.is_err() { return },
+                changed = woken.changed() => if changed.is_err() { return },
                 _ = closing.wait_for(|closing| *closing) => return,
                 () = tx.closed() => return,
             }
         }
-        let now = fingerprint(&shared, &mut invoked);
+        let now = fingerprint(&shared, &mut woken);
         telling = told != Some(now);
         let chunk = if telling {
             told = Some(now);
@@ -230,7 +239,8 @@ mod tests {
     /// On tokio's paused clock: time moves only when every task waits on a timer, so
     /// "no time passed" means a wake-up, not a timer, sent the event.
     #[tokio::test(start_paused = true)]
-    async fn an_invocation_wakes_an_idle_stream_at_once_and_a_reload_shows_by_the_fallback() {
+    async fn an_invocation_or_a_call_wakes_an_idle_stream_at_once_and_a_reload_shows_by_the_fallback(
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
         let cell = crate::app_cell(app(dir.path(), &runtime).await);
@@ -255,11 +265,18 @@ mod tests {
         assert_eq!(next(&mut body).await, "event: changed\ndata: 2\n\n");
         assert_eq!(idle.elapsed(), Duration::ZERO, "woken, not polled");
 
+        // So does a control request the server answered.
+        tokio::time::sleep(FOLLOW_UP * 3 / 2).await;
+        let idle = Instant::now();
+        shared.live.touched();
+        assert_eq!(next(&mut body).await, "event: changed\ndata: 3\n\n");
+        assert_eq!(idle.elapsed(), Duration::ZERO, "woken, not polled");
+
         // A reload wakes nothing: the fallback look tells it.
         tokio::time::sleep(FOLLOW_UP * 3 / 2).await;
         let idle = Instant::now();
         cell.store(Arc::new(reloaded));
-        assert_eq!(next(&mut body).await, "event: changed\ndata: 3\n\n");
+        assert_eq!(next(&mut body).await, "event: changed\ndata: 4\n\n");
         assert!(idle.elapsed() <= FALLBACK, "{:?}", idle.elapsed());
 
         shared.live.close();
