@@ -204,7 +204,9 @@ async fn aws_request(
         headers: parts.headers,
         body,
     };
-    plane.handle(request).await.map(Full::new)
+    let response = plane.handle(request).await.map(Full::new);
+    shared.live.touched();
+    response
 }
 
 async fn control_request(shared: &Shared, parts: &Parts, body: Incoming) -> HttpResponse {
@@ -230,6 +232,9 @@ async fn control_request(shared: &Shared, parts: &Parts, body: Incoming) -> Http
     )
     .await;
     tracing::debug!(target: "sandbox::control", "{} {} {}", parts.method, parts.uri, status.as_u16());
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        shared.live.touched();
+    }
     let value = match body {
         control::ControlBody::Json(value) => value,
         control::ControlBody::Text { content_type, text } => {
