@@ -8,12 +8,12 @@ use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{aws, events, first_lines};
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::{
     InputTransformer, PutEventsRequestEntry, ReplayDestination, ReplayState, RuleState, Target,
 };
 use aws_sdk_eventbridge::Client;
-use crate::common::{aws, events, first_lines};
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 

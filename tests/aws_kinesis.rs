@@ -10,13 +10,13 @@ use crate::common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::common::aws;
 use aws_sdk_kinesis::primitives::{Blob, DateTime};
 use aws_sdk_kinesis::types::{
     PutRecordsRequestEntry, ShardIteratorType, StreamMode, StreamModeDetails,
 };
 use aws_sdk_kinesis::Client;
 use ciborium::value::Value as Cbor;
-use crate::common::aws;
 use sandbox_testing::Sandbox;
 use serde_json::json;
 

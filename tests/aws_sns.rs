@@ -11,8 +11,8 @@ use crate::common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry, Tag};
 use crate::common::aws;
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry, Tag};
 use serde_json::{json, Value};
 
 const DRAIN: Duration = Duration::from_secs(60);

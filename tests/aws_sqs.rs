@@ -6,11 +6,11 @@ use crate::common;
 
 use std::time::Duration;
 
+use crate::common::aws;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
     QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use crate::common::aws;
 
 const DRAIN: Duration = Duration::from_secs(60);
 

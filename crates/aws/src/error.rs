@@ -68,16 +68,14 @@ impl AwsError {
 
     /// A change that could not be saved to the state directory (`--state`): answered as
     /// AWS answers a service that cannot take the call now, so the client retries and
-    /// never takes the change as made.
+    /// never takes the change as made. The message is the triggers' own, which already
+    /// says what to check.
     pub fn not_saved(error: sandbox_ops::control::ControlError) -> AwsError {
         AwsError {
             status: 503,
             code: "ServiceUnavailable".into(),
             query_code: Some("ServiceUnavailable".into()),
-            message: format!(
-                "{}; the change was not acknowledged: check the state directory (disk full or read-only?) and retry",
-                error.message
-            ),
+            message: error.message,
             sender: false,
         }
     }

@@ -106,7 +106,9 @@ impl<C: PartialEq + Clone> Durable<C> {
         };
         result.map_err(|e| ControlError {
             status: 503,
-            message: format!("{e}; the change was not acknowledged (check the state directory)"),
+            message: format!(
+                "{e}; the change was not acknowledged: check the state directory (disk full or read-only?) and retry"
+            ),
         })
     }
 }
