@@ -45,6 +45,15 @@ const FOLLOW_UP: Duration = Duration::from_millis(200);
 /// delay at most for those.
 const FALLBACK: Duration = Duration::from_secs(1);
 
+/// Counts a wake-up, only while a page listens: the server calls this on every AWS call
+/// and the invocation log on every invocation, so with no dashboard open it must cost
+/// no more than a load (a stream opened later starts from the count as it is).
+fn wake(woken: &watch::Sender<u64>) {
+    if woken.receiver_count() > 0 {
+        woken.send_modify(|n| *n += 1);
+    }
+}
+
 /// A comment this often keeps proxies and the browser from thinking the stream died.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -76,7 +85,7 @@ impl Live {
     /// The server answered a call that may have changed what the page shows (a control
     /// request other than a read, an AWS API call): open streams look now.
     pub(crate) fn touched(&self) {
-        self.woken.send_modify(|n| *n += 1);
+        wake(&self.woken);
     }
 
     /// From the first open page on, every invocation recorded wakes the streams (the log
@@ -88,7 +97,7 @@ impl Live {
                 .cell
                 .load()
                 .invocations()
-                .observe(Arc::new(move |_| woken.send_modify(|n| *n += 1)));
+                .observe(Arc::new(move |_| wake(&woken)));
         });
     }
 }
