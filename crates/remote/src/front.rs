@@ -165,36 +165,6 @@ impl Front {
         }
     }
 
-    /// `GET /_sandbox/remote`: every remote entry, connected or connecting (and why),
-    /// with its batches in flight.
-    fn overview(&self) -> Value {
-        let in_flight = self.in_flight.pending();
-        let units = self.units.lock().unwrap_or_else(|e| e.into_inner());
-        let entries: Vec<Value> = units
-            .iter()
-            .map(|((kind, name), unit)| {
-                let (state, error) = match unit.entry.link() {
-                    Link::Connected(_) => ("connected", None),
-                    Link::Connecting(why) => ("connecting", why),
-                };
-                let messages: u64 = in_flight
-                    .iter()
-                    .filter(|w| w.resource == *name && w.service.ends_with(kind.noun()))
-                    .map(|w| w.due_now)
-                    .sum();
-                json!({
-                    "kind": kind.noun(),
-                    "name": name,
-                    "resource": unit.resource,
-                    "state": state,
-                    "error": error,
-                    "inFlight": messages,
-                })
-            })
-            .collect();
-        json!({ "remote": entries, "readOnly": self.read_only })
-    }
-
     /// A write to a remote resource, unless `--remote-read-only` or it has no client.
     fn write(
         &self,
@@ -276,6 +246,36 @@ fn one(record: PutRecord) -> PutRecordsEntry {
 }
 
 impl Remote for Front {
+    /// `GET /_sandbox/remote`: every remote entry, connected or connecting (and why),
+    /// with its batches in flight.
+    fn overview(&self) -> Value {
+        let in_flight = self.in_flight.pending();
+        let units = self.units.lock().unwrap_or_else(|e| e.into_inner());
+        let entries: Vec<Value> = units
+            .iter()
+            .map(|((kind, name), unit)| {
+                let (state, error) = match unit.entry.link() {
+                    Link::Connected(_) => ("connected", None),
+                    Link::Connecting(why) => ("connecting", why),
+                };
+                let messages: u64 = in_flight
+                    .iter()
+                    .filter(|w| w.resource == *name && w.service.ends_with(kind.noun()))
+                    .map(|w| w.due_now)
+                    .sum();
+                json!({
+                    "kind": kind.noun(),
+                    "name": name,
+                    "resource": unit.resource,
+                    "state": state,
+                    "error": error,
+                    "inFlight": messages,
+                })
+            })
+            .collect();
+        json!({ "remote": entries, "readOnly": self.read_only })
+    }
+
     fn host_call(
         &self,
         _function: &str,
@@ -335,9 +335,6 @@ impl Remote for Front {
     }
 
     fn control(&self, method: &str, path: &str, body: &[u8]) -> Option<(u16, Value)> {
-        if method == "GET" && path.trim_end_matches('/') == "/_sandbox/remote" {
-            return Some((200, self.overview()));
-        }
         if self.is_empty() {
             return None;
         }

@@ -16,7 +16,7 @@ use sandbox_ops::control::{method_not_allowed, Endpoint, Query};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{alarms, buses, clock, queues, streams, topics};
+use crate::api::{alarms, buses, clock, queues, remote, streams, topics};
 use crate::{ControlError, Triggers};
 
 /// A matched request: the path's parameters in order, the decoded query, the body.
@@ -220,6 +220,7 @@ pub static ROUTES: &[Route] = &[
     ),
     now("GET", "/_sandbox/alarms", "", alarms::list),
     text("GET", "/_sandbox/metrics", alarms::metrics),
+    now("GET", "/_sandbox/remote", "", remote::list),
 ];
 
 /// The endpoints of [`ROUTES`], for the 404 listing.

@@ -53,6 +53,12 @@ pub trait Remote: Send + Sync {
     fn pending(&self) -> Vec<PendingWork> {
         Vec::new()
     }
+
+    /// `GET /_sandbox/remote`: every remote entry, connected or connecting (with why),
+    /// and what it has in flight.
+    fn overview(&self) -> Value {
+        serde_json::json!({ "remote": [], "readOnly": false })
+    }
 }
 
 /// What [`Remote::activity`] counts.

@@ -9,6 +9,7 @@ pub(crate) mod clock;
 #[cfg(test)]
 mod properties;
 pub(crate) mod queues;
+pub(crate) mod remote;
 pub(crate) mod streams;
 pub(crate) mod topics;
 
