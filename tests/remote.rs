@@ -394,11 +394,7 @@ fn remote_stream_checkpoints_outlive_a_restart_with_state() {
     let (aws_sandbox, _dir) = start_aws();
     create_resources(&aws_sandbox);
     let state = tempfile::tempdir().unwrap();
-    let mut first = app(&aws_sandbox)
-        .arg("--state")
-        .arg(state.path().display().to_string())
-        .start()
-        .unwrap();
+    let mut first = app(&aws_sandbox).state(state.path()).start().unwrap();
     put(&aws_sandbox, "k", "r1");
     let last = put(&aws_sandbox, "k", "r2");
     first.await_output("click r2 ");
@@ -419,11 +415,7 @@ fn remote_stream_checkpoints_outlive_a_restart_with_state() {
     }
     first.kill().unwrap();
     put(&aws_sandbox, "k", "r3");
-    let second = app(&aws_sandbox)
-        .arg("--state")
-        .arg(state.path().display().to_string())
-        .start()
-        .unwrap();
+    let second = app(&aws_sandbox).state(state.path()).start().unwrap();
     second.await_output("click r3 ");
     let lines = clicks(&second);
     assert!(
@@ -543,11 +535,7 @@ fn a_reload_restarts_changed_remote_consumers_starts_new_ones_and_stops_removed_
         ],
     );
     let state = tempfile::tempdir().unwrap();
-    let app = own(&dir, &aws_sandbox)
-        .arg("--state")
-        .arg(state.path().display().to_string())
-        .start()
-        .unwrap();
+    let app = own(&dir, &aws_sandbox).state(state.path()).start().unwrap();
     // No remote stream consumer, so no file for their checkpoints.
     assert!(!state.path().join("remote.redb").exists());
     send(&aws_sandbox, "orders", "a1");
@@ -729,11 +717,7 @@ fn remote_streams_follow_a_reload_and_their_checkpoint_file_comes_with_the_first
         ],
     );
     let state = tempfile::tempdir().unwrap();
-    let app = own(&dir, &aws_sandbox)
-        .arg("--state")
-        .arg(state.path().display().to_string())
-        .start()
-        .unwrap();
+    let app = own(&dir, &aws_sandbox).state(state.path()).start().unwrap();
     assert!(!state.path().join("remote.redb").exists());
     let stream = |consumer: &str| {
         format!(

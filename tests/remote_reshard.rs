@@ -356,7 +356,7 @@ fn app_with(
     std::fs::write(dir.path().join("app.arc"), arc).unwrap();
     let mut builder = Sandbox::builder(dir.path()).bin(env!("CARGO_BIN_EXE_sandbox"));
     if let Some(state) = state {
-        builder = builder.arg("--state").arg(state.display().to_string());
+        builder = builder.state(state);
     }
     let sandbox = builder
         .arg("--cache-dir")
