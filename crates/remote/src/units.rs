@@ -185,10 +185,14 @@ pub(crate) fn entry_line<T>(spec: &Spec, attempt: &Result<T, String>) -> String 
     let remote = &spec.remote().resource;
     match attempt {
         Ok(_) => format!("{} → {remote}", spec.what()),
-        Err(why) => format!(
-            "{} → {remote} NOT CONNECTED, connecting in the background: {why}",
-            spec.what()
-        ),
+        Err(why) => {
+            // The reason names the entry for the log; the line has named it already.
+            let what = spec.what();
+            let why = why
+                .strip_prefix(&format!("{what} ({remote}): "))
+                .unwrap_or(why);
+            format!("{what} → {remote} NOT CONNECTED, connecting in the background: {why}")
+        }
     }
 }
 
