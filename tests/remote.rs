@@ -768,3 +768,53 @@ fn drain_waits_for_a_remote_stream_batch_being_retried() {
     );
     app.await_output("gave up on 1 record(s)");
 }
+
+#[test]
+fn a_reload_during_a_batch_window_runs_what_was_received_instead_of_returning_it() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let arc = |size: u32| {
+        format!("@app\nwindowed\n\n@queues\norders\n  remote {ARN}:orders\n  consume delete\n  batchSize {size}\n  batchWindow 15\n  maxConcurrency 2\n")
+    };
+    let dir = own_app(&arc(10), &[("queues/orders", &logging_handler("order"))]);
+    let app = own(&dir, &aws_sandbox).start().unwrap();
+    send(&aws_sandbox, "orders", "w1");
+    // Received, the batch waits for its window to fill.
+    await_in_flight(&app, "queue", "orders");
+    std::fs::write(dir.path().join("app.arc"), arc(9)).unwrap();
+    app.await_output("remote queue orders changed");
+    // The stopped poller runs what it holds at once, on its first receive: it is not
+    // given back to come again (one receive higher) or to the dead-letter queue.
+    app.await_output("order w1 receive 1");
+    await_queue(&aws_sandbox, "orders", |m| m.is_empty());
+    assert!(
+        !app.output().contains("order w1 receive 2"),
+        "{}",
+        app.output()
+    );
+}
+
+#[test]
+fn a_stream_batch_failing_forever_does_not_hold_up_a_reload() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let failing = "exports.handler = async (event) => {\n  throw new Error('always')\n}\n";
+    // No maximumRetryAttempts: the batch is retried until it succeeds or expires.
+    let arc = |extra: &str| {
+        format!("@app\nstuck\n\n@streams\nclicks\n  remote arn:aws:kinesis:us-east-1:123456789012:stream/clicks\n  consumers log\n  startingPosition TRIM_HORIZON\n{extra}")
+    };
+    let dir = own_app(&arc(""), &[("streams/clicks/log", failing)]);
+    put(&aws_sandbox, "k", "doomed");
+    let app = own(&dir, &aws_sandbox).start().unwrap();
+    await_in_flight(&app, "stream", "clicks");
+    // The fix a developer makes: give up after the first failure. The old reader stops
+    // between attempts without a checkpoint, so the new one reads the record again.
+    std::fs::write(
+        dir.path().join("app.arc"),
+        arc("  maximumRetryAttempts 0\n"),
+    )
+    .unwrap();
+    app.await_output("remote stream clicks changed");
+    app.await_output("gave up on 1 record(s)");
+    app.drain(Duration::from_secs(20)).unwrap();
+}

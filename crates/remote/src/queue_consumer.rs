@@ -72,12 +72,12 @@ impl QueueConsumer {
         loop {
             match self.receive(&tracker, &stopped).await {
                 Ok(None) => return,
-                Ok(Some((batch, taken))) if *stopped.borrow() => {
+                Ok(Some((batch, taken, after_stop))) if after_stop => {
                     self.release(&batch).await;
                     drop(taken);
                     return;
                 }
-                Ok(Some((batch, taken))) => {
+                Ok(Some((batch, taken, _))) => {
                     let recovered = self
                         .failing
                         .lock()
@@ -114,14 +114,17 @@ impl QueueConsumer {
 
     /// One batch: long-polls for the first message, then fills the batch for at most
     /// the batching window. In flight from its first message on.
-    /// `None` once stopped with nothing received.
+    /// `None` once stopped with nothing received. A stop while the batch fills ends the
+    /// filling: what was received before the stop is the consumer's and is run; a batch
+    /// whose first message came after the stop (`true`) is only given back.
     async fn receive(
         &self,
         tracker: &Tracker,
         stopped: &watch::Receiver<bool>,
-    ) -> Result<Option<(Vec<Message>, Batch)>, String> {
+    ) -> Result<Option<(Vec<Message>, Batch, bool)>, String> {
         let mut batch: Vec<Message> = Vec::new();
         let mut taken: Option<Batch> = None;
+        let mut after_stop = false;
         let mut deadline: Option<Instant> = None;
         loop {
             if batch.is_empty() && *stopped.borrow() {
@@ -157,14 +160,17 @@ impl QueueConsumer {
                 Err(e) => {
                     // Part of a batch already received is delivered: it is ours now.
                     return match taken.take() {
-                        Some(taken) => Ok(Some((batch, taken))),
+                        Some(taken) => Ok(Some((batch, taken, after_stop))),
                         None => Err(sdk_error(&e)),
                     };
                 }
             };
             let received = out.messages.unwrap_or_default();
             match &mut taken {
-                None if !received.is_empty() => taken = Some(tracker.begin(received.len())),
+                None if !received.is_empty() => {
+                    taken = Some(tracker.begin(received.len()));
+                    after_stop = *stopped.borrow();
+                }
                 Some(taken) => taken.add(received.len()),
                 None => {}
             }
@@ -173,9 +179,10 @@ impl QueueConsumer {
                 continue;
             }
             let at = *deadline.get_or_insert_with(|| Instant::now() + self.window);
-            if batch.len() >= self.batch_size as usize || Instant::now() >= at {
+            if batch.len() >= self.batch_size as usize || Instant::now() >= at || *stopped.borrow()
+            {
                 if let Some(taken) = taken.take() {
-                    return Ok(Some((batch, taken)));
+                    return Ok(Some((batch, taken, after_stop)));
                 }
             }
         }

@@ -270,6 +270,10 @@ pub(crate) struct StreamReader {
     /// Counts each batch in flight until checkpointed or given up (drain waits for it;
     /// a reload stops the reader only between batches).
     pub in_flight: crate::in_flight::Tracker,
+    /// `true` once a reload stopped this consumer: a batch being retried ends between
+    /// attempts without a checkpoint (the consumer that follows reads it again), so a
+    /// batch that fails forever cannot hold the reload up.
+    pub stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 /// A shard being read: its iterator, once asked for, and the records gathered for the
@@ -514,8 +518,8 @@ impl StreamReader {
 
     /// One batch to its end: invoked, retried (bisected, item failures resumed from the
     /// first failed record) until it succeeds or is given up; then the checkpoint moves.
-    /// A move of the consumer meanwhile ends it without effect (no checkpoint, no more
-    /// retries, nothing given up).
+    /// A move of the consumer meanwhile, or a stop, ends it without effect (no
+    /// checkpoint, no more retries, nothing given up).
     async fn process(
         &self,
         shard: &str,
@@ -524,7 +528,10 @@ impl StreamReader {
         generation: u64,
     ) -> Result<(), String> {
         let c = &self.consumer;
-        let moved = || shared.lock().unwrap_or_else(|e| e.into_inner()).generation != generation;
+        let moved = || {
+            *self.stopped.borrow()
+                || shared.lock().unwrap_or_else(|e| e.into_inner()).generation != generation
+        };
         let checkpoint = |sequence: Option<String>| match sequence {
             None => Ok(true),
             Some(sequence) => self.guarded(shared, generation, shard, |c| {
@@ -616,7 +623,11 @@ impl StreamReader {
                 }
                 continue;
             }
-            tokio::time::sleep(Duration::from_millis(100 * attempt.min(10) as u64)).await;
+            let mut stopped = self.stopped.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(100 * attempt.min(10) as u64)) => {}
+                _ = stopped.wait_for(|s| *s) => return Ok(()),
+            }
             if c.bisect_batch_on_function_error && retry.len() > 1 {
                 let half = retry.len() / 2;
                 // Popped last first: the first half runs before the second.

@@ -7,7 +7,10 @@
 //! one when it connects. Once connected it runs the entry's consumers: a remote queue's
 //! `maxConcurrency` pollers, a remote stream's readers. Stopping lets a consumer finish
 //! the batch it holds (see [`until_stopped`]): what was received is settled, never
-//! dropped halfway.
+//! dropped halfway. A queue batch still filling its window runs at once with what it
+//! has; a stream batch being retried ends at its next attempt without a checkpoint, so
+//! the consumer that follows reads it again (a batch failing forever never holds a
+//! reload up).
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::BTreeMap;
@@ -466,6 +469,7 @@ async fn consume(front: &Arc<Front>, spec: &Spec, conn: Conn, stopped: watch::Re
                     streams: streams.clone(),
                     on_failure: on_failure.clone(),
                     in_flight: tracker.clone(),
+                    stopped: stopped.clone(),
                 };
                 tasks.spawn(until_stopped(reader.run(), tracker, stopped.clone()));
             }
