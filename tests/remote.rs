@@ -818,3 +818,29 @@ fn a_stream_batch_failing_forever_does_not_hold_up_a_reload() {
     app.await_output("gave up on 1 record(s)");
     app.drain(Duration::from_secs(20)).unwrap();
 }
+
+#[test]
+fn drain_waits_for_stream_records_gathering_in_a_batch_window() {
+    let (aws_sandbox, _dir) = start_aws();
+    create_resources(&aws_sandbox);
+    let reader = "exports.handler = async (event) => {\n  for (const r of event.Records) console.log(`windowed ${Buffer.from(r.kinesis.data, 'base64').toString('utf8')}`)\n}\n";
+    let dir = own_app(
+        "@app\ngathering\n\n@streams\nclicks\n  remote arn:aws:kinesis:us-east-1:123456789012:stream/clicks\n  consumers log\n  startingPosition TRIM_HORIZON\n  batchSize 100\n  batchWindow 20\n",
+        &[("streams/clicks/log", reader)],
+    );
+    let app = own(&dir, &aws_sandbox).start().unwrap();
+    put(&aws_sandbox, "k", "g1");
+    // Read and waiting for its window: already the sandbox's (in flight long before the
+    // window ends), so drain waits for it.
+    let read = Instant::now();
+    while remote_entry(&app, "stream", "clicks")["inFlight"] != 1 {
+        assert!(
+            read.elapsed() < Duration::from_secs(10),
+            "not in flight while gathering: {}",
+            app.output()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    app.drain(Duration::from_secs(30)).unwrap();
+    assert!(app.output().contains("windowed g1"), "{}", app.output());
+}

@@ -284,6 +284,9 @@ struct Reading {
     gathered: Vec<Record>,
     /// When the first of `gathered` was read: the window runs from there.
     since: Option<Instant>,
+    /// `gathered` counted in flight from its first record (drain waits for a window
+    /// being filled, as it does for a remote queue's).
+    taken: Option<crate::in_flight::Batch>,
 }
 
 impl Reading {
@@ -402,15 +405,24 @@ impl StreamReader {
                             )
                         })
                         .collect();
-                    if !records.is_empty() && entry.gathered.is_empty() {
-                        entry.since = Some(Instant::now());
+                    if !records.is_empty() {
+                        match &mut entry.taken {
+                            Some(taken) => taken.add(records.len()),
+                            None => {
+                                entry.since = Some(Instant::now());
+                                entry.taken = Some(self.in_flight.begin(records.len()));
+                            }
+                        }
                     }
                     entry.gathered.extend(records);
                     if entry.due(batch_size, self.consumer.batching_window, Instant::now()) {
                         any = true;
                         entry.since = None;
                         let batch = std::mem::take(&mut entry.gathered);
-                        let _in_flight = self.in_flight.begin(batch.len());
+                        let _in_flight = entry
+                            .taken
+                            .take()
+                            .unwrap_or_else(|| self.in_flight.begin(batch.len()));
                         self.process(&id, batch, &shared, generation).await?;
                     }
                     if entry.iterator.is_none() {
@@ -756,6 +768,7 @@ mod tests {
             iterator: Some("iterator".into()),
             gathered: vec![record(1)],
             since: Some(now),
+            taken: None,
         };
         assert!(!reading.due(2, window, now));
         assert!(!reading.due(2, window, now + window / 2));
