@@ -7,8 +7,6 @@
 
 use crate::common;
 
-use std::path::Path;
-
 use crate::common::aws;
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -16,15 +14,6 @@ use sandbox_testing::Sandbox;
 use serde_json::{json, Value};
 
 const SHOP_EVENTS_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:shop-events";
-
-fn start(state: &Path) -> Sandbox {
-    common::sandbox("bus")
-        .arg("--no-watch")
-        .state(state)
-        .manual_clock_at(common::START)
-        .start()
-        .unwrap_or_else(|e| panic!("starting bus with --state: {e:#}"))
-}
 
 fn bodies(sandbox: &Sandbox) -> Vec<String> {
     sandbox
@@ -47,26 +36,17 @@ fn kind(value: &str) -> MessageAttributeValue {
 fn topics_subscriptions_buses_rules_and_targets_made_through_the_sdks_survive_kill_9() {
     let state = tempfile::tempdir().unwrap();
     let rt = aws::runtime();
-    let sandbox = start(state.path());
-    let topic = {
-        let sns = aws::sns(&sandbox);
-        let topic = rt
-            .block_on(sns.create_topic().name("api-news").send())
-            .unwrap()
-            .topic_arn
-            .unwrap();
-        rt.block_on(
-            sns.subscribe()
-                .topic_arn(&topic)
-                .protocol("sqs")
-                .endpoint(SHOP_EVENTS_ARN)
-                .attributes("RawMessageDelivery", "true")
-                .attributes("FilterPolicy", r#"{"kind": ["keep"]}"#)
-                .send(),
-        )
-        .unwrap();
-        topic
-    };
+    let sandbox = common::bus_with_state(state.path());
+    let topic = aws::topic_to_queue(
+        &rt,
+        &sandbox,
+        "api-news",
+        SHOP_EVENTS_ARN,
+        &[
+            ("RawMessageDelivery", "true"),
+            ("FilterPolicy", r#"{"kind": ["keep"]}"#),
+        ],
+    );
     {
         let eb = aws::eventbridge(&sandbox);
         rt.block_on(eb.create_event_bus().name("api-bus").send())

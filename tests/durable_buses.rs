@@ -5,22 +5,12 @@
 
 use crate::common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use sandbox_testing::Sandbox;
 use serde_json::{json, Value};
 
 const DRAIN: Duration = Duration::from_secs(60);
-
-fn start(state: &Path) -> Sandbox {
-    common::sandbox("bus")
-        .arg("--no-watch")
-        .state(state)
-        .manual_clock_at(common::START)
-        .start()
-        .unwrap_or_else(|e| panic!("starting bus with --state: {e:#}"))
-}
 
 /// One EventBridge call in AWS JSON 1.1, as the SDKs send it.
 fn events_api(sandbox: &Sandbox, action: &str, input: &Value) -> Value {
@@ -45,7 +35,7 @@ fn count(archives: &[Value], name: &str) -> Option<Value> {
 #[test]
 fn archived_events_and_replays_survive_kill_9() {
     let state = tempfile::tempdir().unwrap();
-    let sandbox = start(state.path());
+    let sandbox = common::bus_with_state(state.path());
     let bus = events_api(&sandbox, "DescribeEventBus", &json!({"Name": "default"}));
     let made = events_api(
         &sandbox,

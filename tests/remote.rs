@@ -44,21 +44,13 @@ fn create_resources(aws_sandbox: &Sandbox) {
         )
         .unwrap();
     }
-    let sns = aws::sns(aws_sandbox);
-    let topic = rt
-        .block_on(sns.create_topic().name("alerts").send())
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    rt.block_on(
-        sns.subscribe()
-            .topic_arn(&topic)
-            .protocol("sqs")
-            .endpoint("arn:aws:sqs:us-east-1:123456789012:alerts-copy")
-            .attributes("RawMessageDelivery", "true")
-            .send(),
-    )
-    .unwrap();
+    aws::topic_to_queue(
+        &rt,
+        aws_sandbox,
+        "alerts",
+        "arn:aws:sqs:us-east-1:123456789012:alerts-copy",
+        &[("RawMessageDelivery", "true")],
+    );
     let events = aws::eventbridge(aws_sandbox);
     rt.block_on(events.create_event_bus().name("shop").send())
         .unwrap();

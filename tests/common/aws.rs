@@ -56,3 +56,30 @@ where
         other => format!("<not a service error: {other:?}>"),
     }
 }
+
+/// Makes the topic `name` through SNS and subscribes the queue `queue_arn` to it with
+/// `attributes` (RawMessageDelivery, FilterPolicy, …); the topic's ARN.
+pub fn topic_to_queue(
+    rt: &tokio::runtime::Runtime,
+    sandbox: &Sandbox,
+    name: &str,
+    queue_arn: &str,
+    attributes: &[(&str, &str)],
+) -> String {
+    let sns = sns(sandbox);
+    let topic = rt
+        .block_on(sns.create_topic().name(name).send())
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let mut subscribe = sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn);
+    for (key, value) in attributes {
+        subscribe = subscribe.attributes(*key, *value);
+    }
+    rt.block_on(subscribe.send()).unwrap();
+    topic
+}

@@ -123,3 +123,14 @@ pub fn shared_cache() -> String {
     concat!(env!("CARGO_TARGET_TMPDIR"), "/sandbox-test-cache").to_string()
 }
 pub mod aws;
+
+/// The bus fixture on `state` (`--state`), its manual clock at [`START`]: the durable
+/// API and bus tests restart it on the same directory.
+pub fn bus_with_state(state: &Path) -> Sandbox {
+    sandbox("bus")
+        .arg("--no-watch")
+        .state(state)
+        .manual_clock_at(START)
+        .start()
+        .unwrap_or_else(|e| panic!("starting bus with --state: {e:#}"))
+}
