@@ -262,13 +262,7 @@ async fn time_first_response(args: &HttpArgs, logs: &Path) -> Result<Duration> {
 }
 
 fn sandbox_command(args: &HttpArgs, port: u16) -> Command {
-    let mut command = Command::new(&args.sandbox_bin);
-    command
-        .arg("start")
-        .arg(&args.app)
-        .arg("--port")
-        .arg(port.to_string());
-    command
+    crate::process::sandbox_command(&args.sandbox_bin, &args.app, port)
 }
 
 async fn start_sandbox(args: &HttpArgs, logs: &Path) -> Result<(ChildGuard, SocketAddr)> {

@@ -10,14 +10,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
 use crate::duration::parse_duration;
 use crate::load::{self, LoadConfig, LoadResult};
-use crate::process::{free_port, ChildGuard};
+use crate::process::{free_port, sandbox_command, ChildGuard};
 use crate::stats::{fmt_duration, median, median_duration};
 
 /// The size the bundle benchmark's generated module is padded to.
@@ -87,12 +86,7 @@ async fn measure(args: &JsArgs) -> Result<String> {
 
     let port = free_port()?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut command = Command::new(&args.sandbox_bin);
-    command
-        .arg("start")
-        .arg(&app)
-        .arg("--port")
-        .arg(port.to_string());
+    let command = sandbox_command(&args.sandbox_bin, &app, port);
     let mut sandbox = ChildGuard::spawn("sandbox", command, &work.path().join("sandbox.log"))?;
     eprintln!("[js] starting the sandbox (the first start builds the Rust handler)");
     for path in ["/js", "/rust", "/big"] {

@@ -23,6 +23,18 @@ use crate::load;
 /// How long a child gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// `sandbox start APP --port PORT`: the command every benchmark starts the sandbox
+/// under test with (each adds what it needs: `--no-watch`, environment).
+pub fn sandbox_command(bin: &Path, app: &Path, port: u16) -> Command {
+    let mut command = Command::new(bin);
+    command
+        .arg("start")
+        .arg(app)
+        .arg("--port")
+        .arg(port.to_string());
+    command
+}
+
 /// A running child process that is stopped when dropped.
 pub struct ChildGuard {
     name: String,

@@ -7,12 +7,11 @@ use sandbox_testing::wat::responding;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::process::{free_port, ChildGuard};
+use crate::process::{free_port, sandbox_command, ChildGuard};
 use crate::report::Machine;
 use crate::stats::median_duration;
 
@@ -116,12 +115,8 @@ pub fn run(args: ReloadArgs) -> Result<()> {
 
 fn spawn(bin: &Path, root: &Path, log: &Path) -> Result<(ChildGuard, SocketAddr)> {
     let port = free_port()?;
-    let mut command = Command::new(bin);
-    command
-        .arg("start")
-        .arg(root)
-        .args(["--port", &port.to_string()])
-        .env("SANDBOX_LOG", "warn");
+    let mut command = sandbox_command(bin, root, port);
+    command.env("SANDBOX_LOG", "warn");
     let child = ChildGuard::spawn("sandbox", command, log)?;
     Ok((child, SocketAddr::from(([127, 0, 0, 1], port))))
 }

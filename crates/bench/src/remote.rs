@@ -11,13 +11,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::process::{free_port, ChildGuard};
+use crate::process::{free_port, sandbox_command, ChildGuard};
 use crate::report::Machine;
 use crate::sqs::{client, fill};
 use crate::stats::median;
@@ -90,13 +89,8 @@ fn start(
     logs: &Path,
 ) -> Result<(ChildGuard, SocketAddr)> {
     let port = free_port()?;
-    let mut command = Command::new(bin);
-    command
-        .arg("start")
-        .arg(app)
-        .arg("--port")
-        .arg(port.to_string())
-        .arg("--no-watch");
+    let mut command = sandbox_command(bin, app, port);
+    command.arg("--no-watch");
     if let Some(endpoint) = endpoint {
         command
             .env("AWS_ENDPOINT_URL", format!("http://{endpoint}"))

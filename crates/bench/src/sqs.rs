@@ -18,7 +18,7 @@ use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
 use crate::duration::parse_duration;
-use crate::process::{free_port, ChildGuard};
+use crate::process::{free_port, sandbox_command, ChildGuard};
 use crate::report::Machine;
 use crate::stats::median;
 
@@ -86,13 +86,8 @@ async fn measure(args: &SqsArgs) -> Result<String> {
 
     let port = free_port()?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut command = Command::new(&args.sandbox_bin);
-    command
-        .arg("start")
-        .arg(&args.app)
-        .arg("--port")
-        .arg(port.to_string())
-        .arg("--no-watch");
+    let mut command = sandbox_command(&args.sandbox_bin, &args.app, port);
+    command.arg("--no-watch");
     let mut sandbox = ChildGuard::spawn("sandbox", command, &logs.path().join("sandbox.log"))?;
     sandbox
         .wait_for_200(addr, "/_sandbox/status", Duration::from_secs(60))
